@@ -1,0 +1,151 @@
+"""Lazy, windowed raster sources: each reads one 2-D raster on demand, nodata as NaN.
+
+A source holds a path and how to decode it, never an open file handle, so sources can be
+passed to background threads and worker processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from .errors import StackError
+from .stack_types import Window
+
+
+class RasterSource(Protocol):
+    """Something that reads a float32 window of one raster, nodata as NaN."""
+
+    def read(self, window: Window) -> np.ndarray:
+        """Return the window, float32, shape (window.rows, window.cols)."""
+        ...
+
+
+def _as_float32_nan(values: np.ndarray, nodata: float | None, scale: float = 1.0) -> np.ndarray:
+    out = values.astype(np.float32, copy=True)
+    if nodata is not None:
+        if np.isnan(nodata):
+            pass
+        else:
+            out[values == nodata] = np.nan
+    if scale != 1.0:
+        out *= np.float32(scale)
+    return out
+
+
+@dataclass(frozen=True)
+class GdalSource:
+    """One band of a GDAL raster.
+
+    Parameters
+    ----------
+    path
+        Raster file.
+    nodata
+        Value that marks missing data (NaN is always missing).
+    row_offset, col_offset
+        Position of the stack's common grid inside this file, pixels (files of one stack may
+        cover slightly different extents on the same pixel lattice).
+    band
+        1-based band number.
+    scale
+        Multiplier applied after reading (e.g. 1/255 for byte coherence).
+    """
+
+    path: Path
+    nodata: float | None = None
+    row_offset: int = 0
+    col_offset: int = 0
+    band: int = 1
+    scale: float = 1.0
+
+    def read(self, window: Window) -> np.ndarray:
+        from osgeo import gdal
+
+        gdal.UseExceptions()
+        try:
+            dataset = gdal.Open(str(self.path), gdal.GA_ReadOnly)
+            values = dataset.GetRasterBand(self.band).ReadAsArray(
+                self.col_offset + window.col, self.row_offset + window.row, window.cols, window.rows
+            )
+        except RuntimeError as exc:
+            raise StackError(self.path, f"cannot read raster window ({exc})") from exc
+        finally:
+            dataset = None
+        if values is None:
+            raise StackError(self.path, "cannot read raster window (file truncated?)")
+        return _as_float32_nan(values, self.nodata, self.scale)
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """A headerless little-endian binary raster (LiCSBAS ``.unw`` float32, ``.cc`` uint8)."""
+
+    path: Path
+    dtype: str
+    width: int
+    height: int
+    nodata: float | None = 0.0
+    scale: float = 1.0
+
+    def read(self, window: Window) -> np.ndarray:
+        try:
+            data = np.memmap(self.path, dtype=np.dtype(self.dtype), mode="r",
+                             shape=(self.height, self.width))
+        except (OSError, ValueError) as exc:
+            raise StackError(self.path, f"cannot read binary raster ({exc})") from exc
+        values = np.array(data[window.row:window.row + window.rows,
+                               window.col:window.col + window.cols])
+        del data
+        return _as_float32_nan(values, self.nodata, self.scale)
+
+
+@dataclass(frozen=True)
+class Hdf5Source:
+    """One layer ``index`` of a 3-D HDF5 dataset (MintPy ``unwrapPhase``/``coherence``).
+
+    Exact zeros are missing data (MintPy keeps the zero fill of HyP3, ISCE and GAMMA products),
+    as are NaNs.
+    """
+
+    path: Path
+    dataset: str
+    index: int
+
+    def read(self, window: Window) -> np.ndarray:
+        import h5py
+
+        rows = slice(window.row, window.row + window.rows)
+        cols = slice(window.col, window.col + window.cols)
+        try:
+            with h5py.File(self.path, "r") as h5:
+                values = np.asarray(h5[self.dataset][self.index, rows, cols], dtype=np.float32)
+        except (OSError, KeyError) as exc:
+            raise StackError(self.path,
+                             f"cannot read {self.dataset}[{self.index}] ({exc})") from exc
+        values[values == 0] = np.nan
+        return values
+
+
+@dataclass(frozen=True)
+class ArraySource:
+    """An in-memory raster (simulated stacks, tests)."""
+
+    array: np.ndarray
+
+    def read(self, window: Window) -> np.ndarray:
+        return np.array(
+            self.array[window.row:window.row + window.rows, window.col:window.col + window.cols],
+            dtype=np.float32,
+        )
+
+
+@dataclass(frozen=True)
+class FillSource:
+    """A raster that is missing for this pair: every pixel NaN."""
+
+    def read(self, window: Window) -> np.ndarray:
+        return np.full((window.rows, window.cols), np.nan, dtype=np.float32)

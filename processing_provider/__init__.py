@@ -1,0 +1,1 @@
+"""QGIS Processing provider ``sbas_selector`` and its algorithms."""

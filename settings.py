@@ -1,0 +1,23 @@
+"""Every QgsSettings key of the plugin, with typed getters and setters (one place for all)."""
+
+from __future__ import annotations
+
+from qgis.core import QgsSettings
+
+PREFIX = "sbas_selector"
+RECENT_STACKS = f"{PREFIX}/recent_stacks"
+MAX_RECENT = 10
+
+
+def recent_stacks() -> list[str]:
+    """Stacks opened recently, newest first."""
+    value = QgsSettings().value(RECENT_STACKS, [])
+    if isinstance(value, str):
+        value = [value] if value else []
+    return [str(v) for v in (value or [])]
+
+
+def remember_stack(path: str) -> None:
+    """Put a stack at the top of the recent list."""
+    stacks = [path] + [p for p in recent_stacks() if p != path]
+    QgsSettings().setValue(RECENT_STACKS, stacks[:MAX_RECENT])

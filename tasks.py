@@ -1,0 +1,84 @@
+"""Background work: one small QgsTask base class, and the tasks built on it.
+
+A task receives paths and plain values only (never a layer, the project or a widget); its
+``_run`` executes in a worker thread, and the callbacks run on the main thread in ``finished``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from qgis.core import QgsTask
+
+logger = logging.getLogger(__name__)
+
+
+class TaskCancelledError(Exception):
+    """Raised inside ``_run`` when the user pressed Cancel."""
+
+
+class BaseTask(QgsTask):
+    """``run`` wraps ``_run``, keeps its exception; ``finished`` reports on the main thread.
+
+    Parameters
+    ----------
+    description
+        Shown in QGIS's task manager.
+    on_success
+        Called with ``_run``'s result.
+    on_failure
+        Called with the exception, or None when cancelled.
+    """
+
+    def __init__(self, description: str, on_success: Callable[[Any], None],
+                 on_failure: Callable[[BaseException | None], None]) -> None:
+        super().__init__(description, QgsTask.CanCancel)
+        self._on_success = on_success
+        self._on_failure = on_failure
+        self.exception: BaseException | None = None
+        self.result_value: Any = None
+
+    def _run(self) -> Any:
+        raise NotImplementedError
+
+    def tick(self, done: int, total: int) -> None:
+        """Report progress and stop if cancelled."""
+        self.setProgress(100.0 * done / max(total, 1))
+        if self.isCanceled():
+            raise TaskCancelledError
+
+    def run(self) -> bool:  # worker thread
+        try:
+            self.result_value = self._run()
+            return True
+        except TaskCancelledError:
+            return False
+        except Exception as exc:  # reported in finished(), on the main thread
+            logger.debug("task %s failed", self.description(), exc_info=True)
+            self.exception = exc
+            return False
+
+    def finished(self, ok: bool) -> None:  # main thread
+        if ok:
+            self._on_success(self.result_value)
+        else:
+            self._on_failure(None if self.isCanceled() else self.exception)
+
+
+class OpenStackTask(BaseTask):
+    """Open a stack (detect its format, read headers and baselines) in the background."""
+
+    def __init__(self, path: str, on_success: Callable[[Any], None],
+                 on_failure: Callable[[BaseException | None], None]) -> None:
+        super().__init__(f"Open SBAS stack {path}", on_success, on_failure)
+        self.path = path
+
+    def _run(self) -> Any:
+        from .core import open_stack
+
+        self.tick(0, 1)
+        stack = open_stack(self.path)
+        self.tick(1, 1)
+        return stack

@@ -1,0 +1,1 @@
+"""Qt widgets of the plugin: thin, they draw models computed by ``core``."""
