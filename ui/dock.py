@@ -38,7 +38,8 @@ class SbasDock(QDockWidget):
     stack_opened = pyqtSignal(object)
 
     def __init__(self, iface: Any, parent: QWidget | None = None) -> None:
-        super().__init__(self.tr("SBAS Interferogram Selector"), parent)
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("SBAS Interferogram Selector"))
         self.setObjectName("SbasSelectorDock")
         self.iface = iface
         self.stack = None

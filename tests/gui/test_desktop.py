@@ -1,0 +1,57 @@
+"""The real QGIS 3.22 desktop, under Xvfb, loads the plugin from a fresh profile."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SCREENSHOTS = REPO / "tests" / "gui" / "output"
+
+pytestmark = pytest.mark.gui
+
+
+def _fresh_profile(root: Path) -> Path:
+    profiles = root / "profiles"
+    profile = profiles / "default"
+    (profile / "python" / "plugins").mkdir(parents=True)
+    (profile / "python" / "plugins" / "sbas_selector").symlink_to(REPO, target_is_directory=True)
+    (profile / "QGIS").mkdir()
+    (profile / "QGIS" / "QGIS3.ini").write_text(
+        "[PythonPlugins]\nsbas_selector=true\n\n"
+        "[qgis]\nshowTips=false\ncheckVersion=false\nallowVersionCheck=false\n"
+    )
+    return root  # QGIS looks for <root>/profiles/<name>
+
+
+def test_desktop_loads_plugin_opens_real_stack_and_screenshots(tmp_path, real_stack_path):
+    if not (shutil.which("xvfb-run") and shutil.which("qgis")):
+        pytest.fail("xvfb-run and qgis are required (make setup installs them)")
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_STACK": str(real_stack_path)})
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--nologo",
+               "--noversioncheck", "--profiles-path", str(_fresh_profile(tmp_path)),
+               "--profile", "default", "--code", str(REPO / "tests" / "gui" /
+                                                      "desktop_driver.py")]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    result_file = out / "result.json"
+    assert result_file.is_file(), completed.stdout[-2000:] + completed.stderr[-2000:]
+    result = json.loads(result_file.read_text())
+    assert "error" not in result, result.get("error")
+    assert result["loaded"] and result["dock_visible"]
+    assert result["n_pairs"] == 30 and "30 pairs" in result["status"]
+    shot = out / "qgis_plugin_loaded.png"
+    assert result["screenshot"] and shot.stat().st_size > 20_000
+    from osgeo import gdal
+
+    pixels = gdal.Open(str(shot)).ReadAsArray()
+    assert pixels.std() > 10  # a real picture, not a blank window
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copy(shot, SCREENSHOTS / shot.name)
