@@ -59,7 +59,7 @@ class SimulationConfig:
     coherence_scale
         Multiplies the land-cover coherence (lower: more decorrelated scene).
     looks
-        Effective number of looks for the phase noise.
+        Effective number of looks for the phase noise (HyP3: 20 x 4 looks, then filtered).
     water_fraction
         Share of the scene under water (masked, no data).
     low_quality_fraction
@@ -88,7 +88,7 @@ class SimulationConfig:
     stratified_mm_per_km: float = 3.0
     dem_error_std_m: float = 3.0
     coherence_scale: float = 1.0
-    looks: float = 20.0
+    looks: float = 40.0
     water_fraction: float = 0.05
     low_quality_fraction: float = 0.3
     cause_weights: dict[str, float] = field(default_factory=lambda: {

@@ -168,8 +168,9 @@ def _deformation(cfg: SimulationConfig, rng: np.random.Generator, dem: np.ndarra
 
 def _coherence_model(cfg: SimulationConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """Per-pixel coherence parameters from a land-cover field: gamma0, gamma_inf, tau_days."""
-    cover = power_law_field((cfg.rows, cfg.cols), 3.4, rng, cfg.pixel_m)
-    cover = 1.0 / (1.0 + np.exp(-1.5 * cover))  # 0: vegetation .. 1: urban/bare rock
+    broad = power_law_field((cfg.rows, cfg.cols), 3.4, rng, cfg.pixel_m)
+    fine = power_law_field((cfg.rows, cfg.cols), 1.5, rng, cfg.pixel_m)  # blocks, fields
+    cover = 1.0 / (1.0 + np.exp(-1.5 * (0.85 * broad + 0.5 * fine)))  # 0: vegetation .. 1: urban
     gamma0 = np.clip((0.55 + 0.4 * cover) * cfg.coherence_scale, 0.05, 0.98)
     gamma_inf = np.clip((0.02 + 0.55 * cover**2) * cfg.coherence_scale, 0.0, 0.9)
     tau_days = 15.0 + 400.0 * cover**2
