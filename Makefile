@@ -10,7 +10,7 @@ DEMO_DIR ?= demo_output
 REAL_STACK ?= ../shared/data/real/mexico_city_cropA
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: setup test test-unit test-qgis test-gui lint demo clean
+.PHONY: setup test test-unit test-qgis test-gui lint demo screenshots clean
 
 setup: ## install what a fresh Debian 12 machine lacks (idempotent)
 	@bash scripts/setup_system.sh $(DEBIAN_PACKAGES)
@@ -47,6 +47,12 @@ demo: setup ## the main job on the bundled default: the real stack and a simulat
 		--truth $(DEMO_DIR)/simulated/truth/labels.csv --real $(REAL_STACK) \
 		--out $(DEMO_DIR)/samples.png
 	@echo "Demo outputs in $(DEMO_DIR)/ (samples.png compares simulated and real interferograms)"
+
+screenshots: setup ## regenerate the README's pictures from the GUI test and the demo
+	$(PY) -m pytest tests/gui
+	cp tests/gui/output/*.png docs/images/
+	$(MAKE) --no-print-directory demo
+	cp $(DEMO_DIR)/samples.png docs/images/simulated_vs_real.png
 
 clean:
 	rm -rf $(DEMO_DIR) .pytest_cache .ruff_cache

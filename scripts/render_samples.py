@@ -61,7 +61,7 @@ def render(stack_path: Path, truth_csv: Path, real_path: Path, out: Path) -> Pat
         axes[row, 0].set_ylabel(name)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=80)
+    fig.savefig(out, dpi=55)
     plt.close(fig)
     return out
 
