@@ -1,4 +1,4 @@
-"""Command line: ``sbas-selector info|simulate ...``.
+"""Command line: ``sbas-selector info|simulate|invert ...``.
 
 Errors print one line naming the file and the problem and exit with status 2; set
 ``SBAS_SELECTOR_DEBUG=1`` for the traceback.
@@ -42,6 +42,66 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--max-bperp", type=float, default=150.0,
                         help="network: longest perpendicular baseline, m")
     parser.set_defaults(func=_run_simulate)
+
+
+def _add_invert(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("invert", help="SBAS inversion of the kept pairs into GeoTIFFs")
+    parser.add_argument("stack", help="any stack form that 'info' reads")
+    parser.add_argument("--labels", type=Path,
+                        help="CSV with date1,date2 (or pair_id) and final_label/label: pairs "
+                             "labelled high are inverted (default: all pairs, or MintPy's "
+                             "dropIfgram)")
+    parser.add_argument("--out", required=True, type=Path, help="output folder")
+    parser.add_argument("--weights", choices=("none", "coherence"), default="none")
+    reference = parser.add_mutually_exclusive_group()
+    reference.add_argument("--ref", help="reference pixel ROW,COL (default: automatic)")
+    reference.add_argument("--ref-lonlat", help="reference point LON,LAT (WGS84)")
+    parser.add_argument("--min-pairs", type=int, default=1,
+                        help="pixels with fewer valid pairs are left NaN")
+    parser.add_argument("--memory-gb", type=float, default=1.0,
+                        help="memory budget for one block of rows, GiB")
+    parser.set_defaults(func=_run_invert)
+
+
+def _two_numbers(text: str, what: str) -> tuple[float, float]:
+    try:
+        first, second = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"{what} must be two numbers separated by a comma, got {text!r}") \
+            from None
+    return first, second
+
+
+def _run_invert(args: argparse.Namespace) -> int:
+    from .core.formats import open_stack
+    from .core.inversion import InversionOptions, run_inversion
+    from .core.selection import keep_from_labels_csv
+    from .core.stack_types import lonlat_to_pixel
+
+    stack = open_stack(args.stack)
+    keep = keep_from_labels_csv(args.labels, stack) if args.labels else None
+    reference = None
+    if args.ref:
+        row, col = _two_numbers(args.ref, "--ref")
+        reference = (int(row), int(col))
+    elif args.ref_lonlat:
+        lon, lat = _two_numbers(args.ref_lonlat, "--ref-lonlat")
+        reference = lonlat_to_pixel(stack.grid, lon, lat)
+    options = InversionOptions(weighting=args.weights, min_pairs=args.min_pairs,
+                               reference_pixel=reference, memory_gb=args.memory_gb)
+
+    def progress(done: int, total: int) -> None:
+        if args.verbose:
+            print(f"  block {done} of {total}", file=sys.stderr)
+
+    result = run_inversion(stack, args.out, keep=keep, options=options, progress=progress)
+    print(f"inverted {result.n_pairs} pairs over {len(result.dates)} dates; reference pixel "
+          f"{result.reference_pixel}; {result.pixels_solved} pixels solved")
+    for warning in result.warnings:
+        print(f"  warning: {warning}")
+    for name, path in result.files.items():
+        print(f"  {name:18s} {path}")
+    return 0
 
 
 def _run_info(args: argparse.Namespace) -> int:
@@ -113,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_info(sub)
     _add_simulate(sub)
+    _add_invert(sub)
     return parser
 
 

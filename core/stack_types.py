@@ -114,3 +114,18 @@ class SkippedFile:
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"
+
+
+def lonlat_to_pixel(grid: Grid, lon: float, lat: float) -> tuple[int, int]:
+    """(row, col) of the pixel holding a WGS84 longitude/latitude."""
+    if not grid.crs_wkt:
+        raise ValueError("the stack is in radar coordinates: give the reference as ROW,COL")
+    from osgeo import osr
+
+    wgs84, target = osr.SpatialReference(), osr.SpatialReference()
+    wgs84.ImportFromEPSG(4326)
+    target.ImportFromWkt(grid.crs_wkt)
+    for srs in (wgs84, target):
+        srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+    x, y, _ = osr.CoordinateTransformation(wgs84, target).TransformPoint(lon, lat)
+    return grid.xy_to_pixel(x, y)

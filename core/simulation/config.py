@@ -56,6 +56,9 @@ class SimulationConfig:
         Std of the per-date delay-height coefficient, mm per km of height.
     dem_error_std_m
         Std of the DEM error, metres.
+    orbit_ramp_max_fringes
+        Largest residual orbital ramp of one date, fringes across the scene (pairs take the
+        difference of their dates', so these cancel around a loop).
     coherence_scale
         Multiplies the land-cover coherence (lower: more decorrelated scene).
     looks
@@ -87,6 +90,7 @@ class SimulationConfig:
     atmosphere_median_mm: float = 3.0
     stratified_mm_per_km: float = 3.0
     dem_error_std_m: float = 3.0
+    orbit_ramp_max_fringes: float = 0.15
     coherence_scale: float = 1.0
     looks: float = 40.0
     water_fraction: float = 0.05

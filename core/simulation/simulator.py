@@ -206,6 +206,10 @@ def _ramp(shape: tuple[int, int], fringes: float, rng: np.random.Generator,
     return surface / max(np.ptp(surface), 1e-9) * fringes * 2 * np.pi
 
 
+def _fringes(ramp: np.ndarray) -> float:
+    return float(np.ptp(ramp) / (2 * np.pi))
+
+
 # ---- the simulation -----------------------------------------------------------------------
 def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
     """Simulate one stack (see the module docstring and ../shared/DESIGN.md)."""
@@ -248,6 +252,11 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
         stratified = rng.normal(0.0, cfg.stratified_mm_per_km) * height_km
         atmosphere[k] = turbulence + stratified
     condition = np.where(rng.random(len(dates)) < 0.1, rng.uniform(0.6, 0.85, len(dates)), 1.0)
+    # Orbit errors belong to dates (they cancel around a loop); a pair's residual ramp is the
+    # difference of its dates' plus a small processing residual of its own.
+    date_ramps = np.array([_ramp(shape, rng.uniform(0.0, cfg.orbit_ramp_max_fringes), rng,
+                                 quadratic=False)
+                           for _ in dates])
 
     gamma0, gamma_inf, tau_days = _coherence_model(cfg, rng)
     degradations = _assign_degradations(cfg, rng, index_pairs, stormy)
@@ -271,9 +280,12 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
         signal = -to_phase * deformation_mm + to_phase * delay_mm
         signal += (4 * np.pi / wavelength) * pair.bperp_m * dem_error / (
             SLANT_RANGE_M * np.sin(incidence))
-        fringes = (rng.uniform(1.8, 4.0) if "orbital_ramp" in causes_injected
-                   else rng.uniform(0.0, 0.8))
-        signal += _ramp(shape, fringes, rng, quadratic=rng.random() < 0.3)
+        ramp = date_ramps[j] - date_ramps[i] + _ramp(
+            shape, rng.uniform(0.0, 0.1 if cfg.orbit_ramp_max_fringes else 0.0), rng, False)
+        if "orbital_ramp" in causes_injected:
+            ramp += _ramp(shape, rng.uniform(2.0, 4.0), rng, quadratic=rng.random() < 0.3)
+        fringes = _fringes(ramp)
+        signal += ramp
         signal += _phase_noise(gamma, cfg.looks, rng)
 
         unwrap_mask = np.zeros(shape, dtype=bool)

@@ -1,0 +1,329 @@
+"""Block-wise SBAS inversion of a stack into GeoTIFFs, under a memory budget.
+
+:func:`invert_block` is a pure function of (stack, setup, window): an engine such as Dask can
+schedule it per window; :func:`run_inversion` runs the blocks in turn and writes the outputs
+under temporary names, renamed only once everything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from ..dates import decimal_year, format_yyyymmdd
+from ..errors import StackError
+from ..stack import Stack
+from ..stack_types import Window
+from .network import date_components
+from .options import InversionOptions, Weighting
+from .solver import (
+    coherence_weights,
+    design_matrix,
+    interval_years,
+    invert_pixels,
+    linear_velocity,
+    temporal_coherence,
+    timeseries_from_velocity,
+)
+from .styles import write_velocity_style
+
+logger = logging.getLogger(__name__)
+
+OUTPUT_NAMES = ("velocity", "velocity_std", "timeseries", "temporal_coherence",
+                "residual_rms", "n_pairs")
+
+
+class InversionCancelledError(Exception):
+    """The user cancelled; no output was left behind."""
+
+
+@dataclass(frozen=True)
+class InversionSetup:
+    """Everything a block needs besides its window (small, picklable)."""
+
+    pair_indices: tuple[int, ...]
+    dates: tuple[date, ...]
+    design: np.ndarray
+    reference_values: np.ndarray
+    mm_per_radian: float
+    options: InversionOptions
+
+
+@dataclass
+class InversionResult:
+    """What an inversion wrote and what it noticed."""
+
+    out_dir: Path
+    files: dict[str, Path]
+    n_pairs: int
+    dates: list[date]
+    reference_pixel: tuple[int, int]
+    pixels_solved: int
+    pixels_too_few_pairs: int
+    pieces: list[list[date]]
+    warnings: list[str] = field(default_factory=list)
+
+
+def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions) -> InversionSetup:
+    """Design matrix, dates and reference values for the kept pairs.
+
+    Raises
+    ------
+    StackError
+        With no kept pair, or a user reference pixel outside the grid or without data.
+    """
+    keep = stack.keep if keep is None else np.asarray(keep, dtype=bool)
+    indices = tuple(int(i) for i in np.flatnonzero(keep))
+    if not indices:
+        raise StackError(stack.path, "no pair is kept: nothing to invert")
+    pairs = [(stack.pairs[i].date1, stack.pairs[i].date2) for i in indices]
+    dates = sorted({d for pair in pairs for d in pair})
+    if options.reference_pixel is not None:
+        row, col = options.reference_pixel
+        if not (0 <= row < stack.grid.height and 0 <= col < stack.grid.width):
+            raise StackError(stack.path, f"reference pixel ({row}, {col}) is outside the "
+                                         f"{stack.grid.height} x {stack.grid.width} grid")
+        values = np.array([stack.read_phase(i, Window(row, col, 1, 1), referenced=False)[0, 0]
+                           for i in indices], dtype=float)
+        if not np.isfinite(values).all():
+            missing = [stack.pairs[i].pair_id for i, v in zip(indices, values)
+                       if not np.isfinite(v)]
+            raise StackError(stack.path, f"reference pixel ({row}, {col}) has no data in "
+                                         f"{len(missing)} kept pair(s), e.g. "
+                                         f"{', '.join(missing[:3])}; choose another")
+    else:
+        values = stack.reference_values[list(indices)]
+    return InversionSetup(
+        pair_indices=indices,
+        dates=tuple(dates),
+        design=design_matrix(dates, pairs),
+        reference_values=values,
+        mm_per_radian=-stack.wavelength_m / (4 * np.pi) * 1000.0,
+        options=options,
+    )
+
+
+def block_rows(stack: Stack, setup: InversionSetup) -> int:
+    """Rows per block so that one block's arrays stay within the memory budget."""
+    n_pairs, n_dates = len(setup.pair_indices), len(setup.dates)
+    per_pixel = 8 * (4 * n_pairs + 4 * n_dates + 8)
+    if setup.options.weighting is Weighting.COHERENCE:
+        per_pixel += 8 * (3 * n_pairs + 3 * (n_dates - 1) ** 2)
+    budget = setup.options.memory_gb * 1024**3
+    return int(max(1, min(stack.grid.height, budget // (per_pixel * stack.grid.width))))
+
+
+def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[str, np.ndarray]:
+    """Invert one window; every output has shape (window.rows, window.cols) (time series:
+    (n_dates, rows, cols)), NaN where not solved."""
+    n_pixels = window.rows * window.cols
+    phase = np.empty((len(setup.pair_indices), n_pixels))
+    for k, index in enumerate(setup.pair_indices):
+        phase[k] = stack.read_phase(index, window, referenced=False).ravel()
+    phase -= setup.reference_values[:, None]
+    weights = None
+    if setup.options.weighting is Weighting.COHERENCE:
+        weights = np.empty_like(phase)
+        for k, index in enumerate(setup.pair_indices):
+            coherence = stack.read_coherence(index, window)
+            if coherence is None:
+                raise StackError(stack.path, "coherence weighting needs coherence, which this "
+                                             "stack does not have")
+            weights[k] = coherence_weights(coherence.ravel(), setup.options.looks)
+    velocity, n_used = invert_pixels(setup.design, phase, weights, setup.options.min_pairs)
+    series = timeseries_from_velocity(velocity, interval_years(list(setup.dates)))
+    series_mm = series * setup.mm_per_radian
+    years = np.array([decimal_year(d) for d in setup.dates])
+    rate, rate_std = linear_velocity(series_mm, years)
+    coherence_t, rms = temporal_coherence(setup.design, velocity, phase)
+    shape = (window.rows, window.cols)
+    return {
+        "velocity": rate.reshape(shape),
+        "velocity_std": rate_std.reshape(shape),
+        "timeseries": series_mm.reshape((len(setup.dates), *shape)),
+        "temporal_coherence": coherence_t.reshape(shape),
+        "residual_rms": (rms * abs(setup.mm_per_radian)).reshape(shape),
+        "n_pairs": n_used.reshape(shape),
+    }
+
+
+class _Outputs:
+    """The output GeoTIFFs, written under temporary names until :meth:`commit`."""
+
+    UNITS: ClassVar[dict[str, str]] = {
+        "velocity": "mm/yr", "velocity_std": "mm/yr", "timeseries": "mm",
+        "temporal_coherence": "1", "residual_rms": "mm", "n_pairs": "count"}
+    DESCRIPTIONS: ClassVar[dict[str, str]] = {
+        "velocity": "LOS velocity, positive toward the satellite",
+        "velocity_std": "standard deviation of the LOS velocity",
+        "timeseries": "LOS displacement since the first date, positive toward the satellite",
+        "temporal_coherence": "temporal coherence of the inversion",
+        "residual_rms": "RMS of the phase residual, as LOS displacement",
+        "n_pairs": "number of pairs used",
+    }
+
+    def __init__(self, out_dir: Path, stack: Stack, dates: tuple[date, ...]) -> None:
+        from osgeo import gdal
+
+        gdal.UseExceptions()
+        self.out_dir = out_dir
+        self.final = {name: out_dir / f"{name}.tif" for name in OUTPUT_NAMES}
+        self.temporary = {name: out_dir / f".{name}.tif.part" for name in OUTPUT_NAMES}
+        self.datasets = {}
+        driver = gdal.GetDriverByName("GTiff")
+        grid = stack.grid
+        options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
+        for name in OUTPUT_NAMES:
+            bands = len(dates) if name == "timeseries" else 1
+            data_type = gdal.GDT_UInt16 if name == "n_pairs" else gdal.GDT_Float32
+            dataset = driver.Create(str(self.temporary[name]), grid.width, grid.height, bands,
+                                    data_type, options)
+            dataset.SetGeoTransform(list(grid.geotransform))
+            if grid.crs_wkt:
+                dataset.SetProjection(grid.crs_wkt)
+            dataset.SetMetadata({"UNITS": self.UNITS[name], "QUANTITY": self.DESCRIPTIONS[name],
+                                 "REFERENCE_DATE": format_yyyymmdd(dates[0])})
+            for b in range(bands):
+                band = dataset.GetRasterBand(b + 1)
+                if name != "n_pairs":
+                    band.SetNoDataValue(float("nan"))
+                band.SetDescription(format_yyyymmdd(dates[b]) if name == "timeseries" else name)
+                band.SetUnitType(self.UNITS[name])
+            self.datasets[name] = dataset
+
+    def write(self, window: Window, block: dict[str, np.ndarray]) -> None:
+        for name, dataset in self.datasets.items():
+            values = block[name]
+            if values.ndim == 2:
+                values = values[None]
+            for b in range(values.shape[0]):
+                dataset.GetRasterBand(b + 1).WriteArray(
+                    values[b].astype(np.uint16 if name == "n_pairs" else np.float32),
+                    window.col, window.row)
+
+    def _close(self) -> None:
+        for dataset in self.datasets.values():
+            dataset.FlushCache()
+        self.datasets = {}
+
+    def commit(self) -> dict[str, Path]:
+        self._close()
+        for name in OUTPUT_NAMES:
+            os.replace(self.temporary[name], self.final[name])
+        return dict(self.final)
+
+    def abort(self) -> None:
+        self.datasets = {}
+        for path in self.temporary.values():
+            path.unlink(missing_ok=True)
+
+
+def run_inversion(
+    stack: Stack,
+    out_dir: str | Path,
+    *,
+    keep: np.ndarray | None = None,
+    options: InversionOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> InversionResult:
+    """Invert the kept pairs of a stack block by block and write the outputs to ``out_dir``.
+
+    Parameters
+    ----------
+    keep
+        Which pairs to use, shape (n_pairs,); default ``stack.keep`` (e.g. MintPy's
+        ``dropIfgram``).
+    progress
+        Called with (blocks done, blocks in all).
+    cancelled
+        Polled between blocks; when it returns True, the partial outputs are removed and
+        :class:`InversionCancelledError` raised.
+
+    Returns
+    -------
+    InversionResult
+        Files written: ``velocity.tif`` (mm/yr), ``velocity_std.tif``, ``timeseries.tif`` (mm,
+        one band per date), ``temporal_coherence.tif``, ``residual_rms.tif`` (mm),
+        ``n_pairs.tif``, ``velocity.qml`` and ``inversion.json``.
+    """
+    options = options or InversionOptions()
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StackError(out_dir, f"output folder is not writable ({exc.strerror or exc})") \
+            from exc
+    setup = prepare(stack, keep, options)
+    pairs = [(stack.pairs[i].date1, stack.pairs[i].date2) for i in setup.pair_indices]
+    pieces = date_components(list(setup.dates), pairs)
+    warnings: list[str] = []
+    if len(pieces) > 1:
+        cut = [d for piece in pieces[1:] for d in piece]
+        warnings.append(
+            f"the kept pairs split the network into {len(pieces)} pieces; dates cut off from "
+            f"the main piece: {', '.join(d.isoformat() for d in cut[:10])}"
+            + (" …" if len(cut) > 10 else "")
+            + " (minimum-norm inversion: no motion is assumed across the gaps)")
+    missing_dates = sorted(set(stack.dates) - set(setup.dates))
+    if missing_dates:
+        warnings.append(f"{len(missing_dates)} date(s) have no kept pair and are left out: "
+                        + ", ".join(d.isoformat() for d in missing_dates[:10]))
+    rows_per_block = block_rows(stack, setup)
+    windows = [Window(r, 0, min(rows_per_block, stack.grid.height - r), stack.grid.width)
+               for r in range(0, stack.grid.height, rows_per_block)]
+    outputs = _Outputs(out_dir, stack, setup.dates)
+    solved = too_few = 0
+    velocity_sample: list[np.ndarray] = []
+    try:
+        for done, window in enumerate(windows):
+            if cancelled is not None and cancelled():
+                raise InversionCancelledError
+            block = invert_block(stack, setup, window)
+            outputs.write(window, block)
+            finite = np.isfinite(block["velocity"])
+            solved += int(finite.sum())
+            too_few += int(((block["n_pairs"] < options.min_pairs)).sum())
+            velocity_sample.append(block["velocity"][finite][::97])
+            if progress is not None:
+                progress(done + 1, len(windows))
+        files = outputs.commit()
+    except BaseException:
+        outputs.abort()
+        raise
+    if too_few:
+        warnings.append(f"{too_few} pixel(s) have fewer than {options.min_pairs} valid pair(s) "
+                        "and are left NaN")
+    sample = np.concatenate(velocity_sample) if velocity_sample else np.zeros(0)
+    files["style"] = write_velocity_style(out_dir / "velocity.qml", sample)
+    result = InversionResult(
+        out_dir=out_dir, files=files, n_pairs=len(setup.pair_indices), dates=list(setup.dates),
+        reference_pixel=options.reference_pixel or stack.reference_pixel,
+        pixels_solved=solved, pixels_too_few_pairs=too_few, pieces=pieces, warnings=warnings)
+    summary = {
+        "stack": str(stack.path), "n_pairs": result.n_pairs,
+        "pairs": [stack.pairs[i].pair_id for i in setup.pair_indices],
+        "dates": [format_yyyymmdd(d) for d in result.dates],
+        "reference_pixel": list(result.reference_pixel),
+        "weighting": options.weighting.value, "min_pairs": options.min_pairs,
+        "pixels_solved": solved, "pixels_too_few_pairs": too_few,
+        "pieces": [[format_yyyymmdd(d) for d in piece] for piece in pieces],
+        "warnings": warnings,
+    }
+    summary_path = out_dir / "inversion.json"
+    summary_path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    files["summary"] = summary_path
+    for warning in warnings:
+        logger.warning("%s", warning)
+    return result

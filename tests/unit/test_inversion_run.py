@@ -1,0 +1,178 @@
+"""Block-wise inversion of whole stacks: accuracy, outputs, atomicity and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from sbas_selector.cli import main
+from sbas_selector.core import StackError, open_stack
+from sbas_selector.core.inversion import (
+    InversionCancelledError,
+    InversionOptions,
+    run_inversion,
+)
+from sbas_selector.core.simulation import SimulationConfig, simulate
+
+
+@pytest.fixture(scope="module")
+def clean_sim():
+    """Only high-quality pairs, weak atmosphere: the velocity must come out near the truth."""
+    return simulate(SimulationConfig(seed=11, n_dates=24, rows=40, cols=48,
+                                     low_quality_fraction=0.0, atmosphere_median_mm=1.0,
+                                     stratified_mm_per_km=0.5, seasonal_amplitude_mm=0.0,
+                                     orbit_ramp_max_fringes=0.05))
+
+
+def _read(path):
+    return gdal.Open(str(path)).ReadAsArray()
+
+
+def test_noise_free_stack_inverts_exactly(tmp_path):
+    sim = simulate(SimulationConfig(seed=12, n_dates=16, rows=32, cols=32,
+                                    low_quality_fraction=0.0, atmosphere_median_mm=1e-6,
+                                    stratified_mm_per_km=0.0, dem_error_std_m=0.0, looks=1e9,
+                                    orbit_ramp_max_fringes=0.0, water_fraction=0.0))
+    result = run_inversion(sim.to_stack(), tmp_path)
+    series, n_pairs = _read(result.files["timeseries"]), _read(result.files["n_pairs"])
+    row, col = result.reference_pixel
+    every_pair = n_pairs == len(sim.pairs)
+    truth = sim.timeseries_mm - sim.timeseries_mm[:, row:row + 1, col:col + 1]
+    got = series - series[:, row:row + 1, col:col + 1]
+    # float32 phase carrying each pair's 2 pi k offset: ~1e-5 relative precision.
+    np.testing.assert_allclose(got[:, every_pair], truth[:, every_pair], atol=0.02)
+
+
+def test_velocity_within_expected_error_of_truth(clean_sim, tmp_path):
+    result = run_inversion(clean_sim.to_stack(), tmp_path)
+    velocity, n_pairs = _read(result.files["velocity"]), _read(result.files["n_pairs"])
+    row, col = result.reference_pixel
+    error = (velocity - velocity[row, col]) - (clean_sim.velocity_mm_yr
+                                               - clean_sim.velocity_mm_yr[row, col])
+    # Pixels an analyst keeps: valid in every pair and coherent on average.
+    mean_coherence = np.nan_to_num(clean_sim.coherence).mean(axis=0)
+    coherent = (n_pairs == len(clean_sim.pairs)) & (mean_coherence > 0.5)
+    assert coherent.mean() > 0.3
+    # Per-date delay ~1.4 mm (turbulence, stratification, ramps) over ~1 year, 24 dates:
+    # sqrt(2) x 1.4 / (sqrt(24) x 0.3 yr) ~ 1.4 mm/yr (1.5 measured).
+    assert np.sqrt(np.nanmean(error[coherent] ** 2)) < 2.5
+    assert np.nanmin(clean_sim.velocity_mm_yr) < -15  # there is a real signal to recover
+
+
+def test_outputs_units_bands_and_grid(clean_sim, tmp_path):
+    stack = clean_sim.to_stack()
+    result = run_inversion(stack, tmp_path, options=InversionOptions(memory_gb=0.0005))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["velocity.tif", "velocity_std.tif", "timeseries.tif", "temporal_coherence.tif",
+         "residual_rms.tif", "n_pairs.tif", "velocity.qml", "inversion.json"])
+    series = gdal.Open(str(result.files["timeseries"]))
+    assert series.RasterCount == len(clean_sim.dates)
+    assert series.GetRasterBand(1).GetDescription() == clean_sim.dates[0].strftime("%Y%m%d")
+    assert series.GetMetadata()["UNITS"] == "mm"
+    velocity = gdal.Open(str(result.files["velocity"]))
+    assert velocity.GetMetadata()["UNITS"] == "mm/yr"
+    assert np.isnan(velocity.GetRasterBand(1).GetNoDataValue())
+    assert velocity.GetGeoTransform() == stack.grid.geotransform
+    np.testing.assert_array_equal(_read(result.files["timeseries"])[0][
+        np.isfinite(_read(result.files["velocity"]))], 0.0)
+    assert not list(tmp_path.glob(".*.part"))
+    qml = (tmp_path / "velocity.qml").read_text()
+    assert "singlebandpseudocolor" in qml and "#b2182b" in qml and "#2166ac" in qml
+
+
+def test_small_memory_budget_gives_the_same_result(clean_sim, tmp_path):
+    stack = clean_sim.to_stack()
+    one = run_inversion(stack, tmp_path / "one")
+    many = run_inversion(stack, tmp_path / "many", options=InversionOptions(memory_gb=0.0003))
+    np.testing.assert_array_equal(_read(one.files["timeseries"]), _read(many.files["timeseries"]))
+
+
+def test_user_reference_and_split_network_warning(clean_sim, tmp_path):
+    stack = clean_sim.to_stack()
+    d = clean_sim.dates[len(clean_sim.dates) // 2]
+    keep = np.array([not (p.date1 < d <= p.date2) for p in stack.pairs])  # cut at d
+    row, col = (int(v) for v in np.argwhere(np.isfinite(clean_sim.phase).all(axis=0))[0])
+    result = run_inversion(stack, tmp_path, keep=keep,
+                           options=InversionOptions(reference_pixel=(row, col)))
+    assert result.reference_pixel == (row, col)
+    assert len(result.pieces) == 2
+    assert any("split the network into 2 pieces" in w and d.isoformat() in w
+               for w in result.warnings)
+    velocity = _read(result.files["velocity"])
+    assert np.isfinite(velocity).mean() > 0.5  # minimum norm still inverts
+
+
+def test_reference_in_nodata_is_refused(clean_sim, tmp_path):
+    stack = clean_sim.to_stack()
+    holes = np.argwhere(np.isnan(clean_sim.phase[0]))
+    assert len(holes)
+    row, col = (int(v) for v in holes[0])
+    with pytest.raises(StackError, match="has no data"):
+        run_inversion(stack, tmp_path, options=InversionOptions(reference_pixel=(row, col)))
+    with pytest.raises(StackError, match="outside"):
+        run_inversion(stack, tmp_path, options=InversionOptions(reference_pixel=(999, 0)))
+
+
+def test_cancel_leaves_no_partial_output(clean_sim, tmp_path):
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(InversionCancelledError):
+        run_inversion(clean_sim.to_stack(), tmp_path,
+                      options=InversionOptions(memory_gb=0.0003), cancelled=cancelled)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_output_folder(clean_sim, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StackError, match="not writable"):
+        run_inversion(clean_sim.to_stack(), blocker / "out")
+
+
+def test_min_pairs_nan_and_counted(clean_sim, tmp_path):
+    result = run_inversion(clean_sim.to_stack(), tmp_path,
+                           options=InversionOptions(min_pairs=len(clean_sim.pairs)))
+    velocity, n_pairs = _read(result.files["velocity"]), _read(result.files["n_pairs"])
+    assert np.isnan(velocity[n_pairs < len(clean_sim.pairs)]).all()
+    assert result.pixels_too_few_pairs == int((n_pairs < len(clean_sim.pairs)).sum()) > 0
+
+
+def test_cli_invert_with_labels_on_real_stack(real_stack_path, tmp_path, capsys):
+    import csv
+
+    labels = tmp_path / "labels.csv"
+    stack = open_stack(real_stack_path)
+    with open(labels, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["date1", "date2", "label"])
+        for k, pair in enumerate(stack.pairs):
+            writer.writerow([pair.date1.strftime("%Y%m%d"), pair.date2.strftime("%Y%m%d"),
+                             "low" if k == 3 else "high"])
+    out = tmp_path / "out"
+    assert main(["invert", str(real_stack_path), "--labels", str(labels), "--out", str(out),
+                 "--ref-lonlat=-99.18,19.44"]) == 0
+    printed = capsys.readouterr().out
+    assert "inverted 29 pairs over 13 dates" in printed
+    velocity = _read(out / "velocity.tif")
+    # The subsidence bowl (upper right) deepens by about 11.5 rad per 100 days (README):
+    # about -185 mm/yr relative to its surroundings.
+    row, col = np.unravel_index(np.nanargmin(velocity), velocity.shape)
+    assert row < 30 and col > 60
+    bowl = np.nanmin(velocity) - np.nanmedian(velocity)
+    expected = -11.5 / 100 * 365.25 * 0.0555 / (4 * np.pi) * 1000
+    assert expected * 1.5 < bowl < expected * 0.7
+
+
+def test_cli_labels_that_do_not_match_are_refused(real_stack_path, tmp_path, capsys):
+    labels = tmp_path / "labels.csv"
+    labels.write_text("date1,date2,label\n20180106,20180130,high\n")
+    assert main(["invert", str(real_stack_path), "--labels", str(labels),
+                 "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "labels do not match the stack" in err and "29 stack pair(s) without a label" in err
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

@@ -1,0 +1,130 @@
+"""The SBAS solve against numpy.linalg.lstsq on synthetic networks (as dolphin tests it)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from sbas_selector.core.inversion.solver import (
+    coherence_weights,
+    design_matrix,
+    interval_years,
+    invert_pixels,
+    linear_velocity,
+    temporal_coherence,
+    timeseries_from_velocity,
+)
+
+
+def _network(n_dates=8, max_span=3, seed=0):
+    rng = np.random.default_rng(seed)
+    dates = [date(2020, 1, 1) + timedelta(days=12 * k) for k in range(n_dates)]
+    pairs = [(dates[i], dates[j]) for i in range(n_dates) for j in range(i + 1, n_dates)
+             if j - i <= max_span]
+    return dates, pairs, rng
+
+
+def _truth(dates, pairs, n_pixels, rng):
+    """Phase time series (first date 0), pair phases."""
+    series = np.vstack([np.zeros(n_pixels), np.cumsum(rng.normal(0, 1, (len(dates) - 1,
+                                                                          n_pixels)), axis=0)])
+    index = {d: i for i, d in enumerate(dates)}
+    phase = np.array([series[index[b]] - series[index[a]] for a, b in pairs])
+    return series, phase
+
+
+def test_design_matrix_rows_sum_to_pair_span():
+    dates, pairs, _ = _network()
+    matrix = design_matrix(dates, pairs)
+    spans = [(b - a).days / 365.25 for a, b in pairs]
+    np.testing.assert_allclose(matrix.sum(axis=1), spans, rtol=2e-3)
+
+
+def test_connected_network_exact_and_equal_to_lstsq():
+    dates, pairs, rng = _network()
+    series, phase = _truth(dates, pairs, 50, rng)
+    phase_noisy = phase + rng.normal(0, 0.1, phase.shape)
+    matrix = design_matrix(dates, pairs)
+    velocity, used = invert_pixels(matrix, phase_noisy)
+    expected = np.linalg.lstsq(matrix, phase_noisy, rcond=None)[0]
+    np.testing.assert_allclose(velocity, expected, atol=1e-9)
+    assert (used == len(pairs)).all()
+    exact, _ = invert_pixels(matrix, phase)
+    np.testing.assert_allclose(timeseries_from_velocity(exact, interval_years(dates)), series,
+                               atol=1e-9)
+
+
+def test_disconnected_network_is_minimum_norm():
+    dates, pairs, rng = _network(n_dates=6, max_span=1)
+    pairs = [p for p in pairs if p != (dates[2], dates[3])]  # split into two pieces
+    _, phase = _truth(dates, pairs, 10, rng)
+    matrix = design_matrix(dates, pairs)
+    velocity, _ = invert_pixels(matrix, phase)
+    expected = np.linalg.lstsq(matrix, phase, rcond=None)[0]  # lstsq is minimum-norm too
+    np.testing.assert_allclose(velocity, expected, atol=1e-9)
+    np.testing.assert_allclose(velocity[2], 0.0, atol=1e-12)  # no data across the gap
+
+
+def test_nodata_patterns_each_solved_with_their_own_pairs():
+    dates, pairs, rng = _network(n_dates=10, max_span=4, seed=3)
+    _, phase = _truth(dates, pairs, 400, rng)
+    phase += rng.normal(0, 0.2, phase.shape)
+    holes = rng.random(phase.shape) < 0.15
+    phase_holes = np.where(holes, np.nan, phase)
+    matrix = design_matrix(dates, pairs)
+    velocity, used = invert_pixels(matrix, phase_holes, min_pairs=3)
+    for pixel in range(0, 400, 37):
+        rows = ~holes[:, pixel]
+        expected = np.linalg.lstsq(matrix[rows], phase[rows, pixel], rcond=None)[0]
+        np.testing.assert_allclose(velocity[:, pixel], expected, atol=1e-8)
+        assert used[pixel] == rows.sum()
+
+
+def test_min_pairs_leaves_pixels_nan():
+    dates, pairs, rng = _network(n_dates=5, max_span=2)
+    _, phase = _truth(dates, pairs, 3, rng)
+    phase[1:, 0] = np.nan  # pixel 0 has one pair
+    velocity, used = invert_pixels(design_matrix(dates, pairs), phase, min_pairs=2)
+    assert np.isnan(velocity[:, 0]).all() and np.isfinite(velocity[:, 1:]).all()
+    assert used[0] == 1
+
+
+def test_weighted_equals_weighted_lstsq():
+    dates, pairs, rng = _network(n_dates=7, max_span=3, seed=5)
+    _, phase = _truth(dates, pairs, 20, rng)
+    phase += rng.normal(0, 0.3, phase.shape)
+    weights = coherence_weights(rng.uniform(0.2, 0.9, phase.shape), looks=20)
+    matrix = design_matrix(dates, pairs)
+    velocity, _ = invert_pixels(matrix, phase, weights)
+    for pixel in range(20):
+        root = np.sqrt(weights[:, pixel])
+        expected = np.linalg.lstsq(matrix * root[:, None], phase[:, pixel] * root,
+                                   rcond=None)[0]
+        np.testing.assert_allclose(velocity[:, pixel], expected, atol=1e-8)
+
+
+def test_linear_velocity_and_temporal_coherence():
+    years = np.linspace(2020, 2021, 13)
+    series = np.outer(years - 2020, [3.0, -5.0])
+    rate, rate_std = linear_velocity(series, years)
+    np.testing.assert_allclose(rate, [3.0, -5.0])
+    np.testing.assert_allclose(rate_std, 0.0, atol=1e-12)
+    dates, pairs, rng = _network()
+    _, phase = _truth(dates, pairs, 5, rng)
+    matrix = design_matrix(dates, pairs)
+    velocity, _ = invert_pixels(matrix, phase)
+    coherence, rms = temporal_coherence(matrix, velocity, phase)
+    np.testing.assert_allclose(coherence, 1.0)
+    np.testing.assert_allclose(rms, 0.0, atol=1e-9)
+    bad = phase.copy()
+    bad[0] += 2 * np.pi * 0.25
+    velocity, _ = invert_pixels(matrix, bad)
+    assert (temporal_coherence(matrix, velocity, bad)[0] < 1.0).all()
+
+
+@pytest.mark.parametrize("looks", [5.0, 50.0])
+def test_coherence_weights_grow_with_coherence(looks):
+    w = coherence_weights(np.array([0.2, 0.5, 0.9]), looks)
+    assert w[0] < w[1] < w[2]
