@@ -82,3 +82,27 @@ class OpenStackTask(BaseTask):
         stack = open_stack(self.path)
         self.tick(1, 1)
         return stack
+
+
+class InvertTask(BaseTask):
+    """Run the SBAS inversion of a stack's kept pairs into an output folder."""
+
+    def __init__(self, stack_path: str, out_dir: str, keep: Any, options: Any,
+                 on_success: Callable[[Any], None],
+                 on_failure: Callable[[BaseException | None], None]) -> None:
+        super().__init__(f"SBAS inversion of {stack_path}", on_success, on_failure)
+        self.stack_path = stack_path
+        self.out_dir = out_dir
+        self.keep = keep
+        self.options = options
+
+    def _run(self) -> Any:
+        from .core import open_stack
+        from .core.inversion import InversionCancelledError, run_inversion
+
+        stack = open_stack(self.stack_path)
+        try:
+            return run_inversion(stack, self.out_dir, keep=self.keep, options=self.options,
+                                 progress=self.tick, cancelled=self.isCanceled)
+        except InversionCancelledError:
+            raise TaskCancelledError from None

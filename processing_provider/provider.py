@@ -7,6 +7,7 @@ from pathlib import Path
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from .invert import InvertAlgorithm
 from .stack_info import StackInfoAlgorithm
 
 
@@ -24,3 +25,4 @@ class SbasSelectorProvider(QgsProcessingProvider):
 
     def loadAlgorithms(self) -> None:
         self.addAlgorithm(StackInfoAlgorithm())
+        self.addAlgorithm(InvertAlgorithm())

@@ -3,25 +3,37 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
-from qgis.core import Qgis, QgsApplication
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsCoordinateTransform,
+    QgsProject,
+    QgsRasterLayer,
+)
+from qgis.gui import QgsMapToolEmitPoint
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDockWidget,
     QFileDialog,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from .. import settings
-from ..tasks import OpenStackTask
+from ..tasks import BaseTask, InvertTask, OpenStackTask
+from .timeseries_plot import TimeSeriesPlot
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +48,7 @@ class SbasDock(QDockWidget):
     """
 
     stack_opened = pyqtSignal(object)
+    inversion_done = pyqtSignal(object)
 
     def __init__(self, iface: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -43,7 +56,9 @@ class SbasDock(QDockWidget):
         self.setObjectName("SbasSelectorDock")
         self.iface = iface
         self.stack = None
-        self._task: OpenStackTask | None = None
+        self.inversion = None
+        self._task: BaseTask | None = None
+        self._map_tool: QgsMapToolEmitPoint | None = None
 
         body = QWidget(self)
         layout = QVBoxLayout(body)
@@ -70,12 +85,49 @@ class SbasDock(QDockWidget):
         self.summary_text = QPlainTextEdit(body)
         self.summary_text.setReadOnly(True)
         layout.addWidget(self.summary_text)
+
+        inversion_box = QGroupBox(self.tr("SBAS inversion"), body)
+        inversion_layout = QVBoxLayout(inversion_box)
+        options_row = QHBoxLayout()
+        options_row.addWidget(QLabel(self.tr("Weights"), inversion_box))
+        self.weights_combo = QComboBox(inversion_box)
+        self.weights_combo.addItem(self.tr("none"), "none")
+        self.weights_combo.addItem(self.tr("coherence"), "coherence")
+        options_row.addWidget(self.weights_combo)
+        options_row.addWidget(QLabel(self.tr("Min. pairs"), inversion_box))
+        self.min_pairs_spin = QSpinBox(inversion_box)
+        self.min_pairs_spin.setRange(1, 10000)
+        options_row.addWidget(self.min_pairs_spin)
+        inversion_layout.addLayout(options_row)
+        output_row = QHBoxLayout()
+        self.output_edit = QLineEdit(inversion_box)
+        self.output_edit.setPlaceholderText(self.tr("Output folder (default: next to the stack)"))
+        self.output_button = QPushButton(self.tr("…"), inversion_box)
+        output_row.addWidget(self.output_edit)
+        output_row.addWidget(self.output_button)
+        inversion_layout.addLayout(output_row)
+        buttons_row = QHBoxLayout()
+        self.invert_button = QPushButton(self.tr("Invert"), inversion_box)
+        self.invert_button.setEnabled(False)
+        self.pick_button = QPushButton(self.tr("Plot pixel"), inversion_box)
+        self.pick_button.setCheckable(True)
+        self.pick_button.setEnabled(False)
+        self.pick_button.setToolTip(self.tr("Click the map to plot a pixel's time series"))
+        buttons_row.addWidget(self.invert_button)
+        buttons_row.addWidget(self.pick_button)
+        inversion_layout.addLayout(buttons_row)
+        self.plot = TimeSeriesPlot(inversion_box)
+        inversion_layout.addWidget(self.plot)
+        layout.addWidget(inversion_box)
         self.setWidget(body)
 
         self.open_folder_button.clicked.connect(self._choose_folder)
         self.open_file_button.clicked.connect(self._choose_file)
         self.recent_combo.activated.connect(self._open_recent)
         self.cancel_button.clicked.connect(self._cancel)
+        self.output_button.clicked.connect(self._choose_output)
+        self.invert_button.clicked.connect(self.invert)
+        self.pick_button.toggled.connect(self._toggle_pick)
         self._refresh_recent()
 
     # ---- actions ---------------------------------------------------------------------------
@@ -94,6 +146,93 @@ class SbasDock(QDockWidget):
         path = self.recent_combo.itemData(index)
         if path:
             self.open_stack(path)
+
+    def _choose_output(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, self.tr("Inversion output folder"))
+        if path:
+            self.output_edit.setText(path)
+
+    def output_folder(self) -> str:
+        """Where the inversion writes: the chosen folder, or ``<stack>_sbas`` beside it."""
+        if self.output_edit.text().strip():
+            return self.output_edit.text().strip()
+        stack_path = Path(str(self.stack.path))
+        base = stack_path.parent if stack_path.is_file() else stack_path
+        return str(base.parent / f"{base.name}_sbas")
+
+    def invert(self) -> InvertTask | None:
+        """Run the inversion of the kept pairs in a background task."""
+        if self.stack is None:
+            return None
+        from ..core.inversion import InversionOptions
+
+        # The reference is chosen in the task (it reads the whole stack): never on this thread.
+        options = InversionOptions(weighting=self.weights_combo.currentData(),
+                                   min_pairs=self.min_pairs_spin.value())
+        self.status_label.setText(self.tr("Inverting {} kept pairs…").format(
+            int(self.stack.keep.sum())))
+        self._set_busy(True)
+        task = InvertTask(str(self.stack.path), self.output_folder(), self.stack.keep.copy(),
+                          options, self._inverted, self._failed)
+        task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
+        self._task = task
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _inverted(self, result: Any) -> None:
+        self._set_busy(False)
+        self._task = None
+        self.inversion = result
+        layer = QgsRasterLayer(str(result.files["velocity"]), self.tr("Velocity (mm/yr)"))
+        if layer.isValid():
+            layer.loadNamedStyle(str(result.files["style"]))
+            root = QgsProject.instance().layerTreeRoot()
+            group = root.findGroup(self.tr("SBAS inversion")) or root.insertGroup(
+                0, self.tr("SBAS inversion"))
+            QgsProject.instance().addMapLayer(layer, False)
+            group.insertLayer(0, layer)
+            self.velocity_layer = layer
+        self.pick_button.setEnabled(True)
+        self.status_label.setText(self.tr("Inverted {pairs} pairs over {dates} dates into {out}")
+                                  .format(pairs=result.n_pairs, dates=len(result.dates),
+                                          out=result.out_dir))
+        for warning in result.warnings:
+            self._message(self.tr("Inversion"), warning, Qgis.MessageLevel.Warning)
+        self.inversion_done.emit(result)
+
+    def _toggle_pick(self, active: bool) -> None:
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        if canvas is None:
+            return
+        if active:
+            self._map_tool = QgsMapToolEmitPoint(canvas)
+            self._map_tool.canvasClicked.connect(self.plot_at_map_point)
+            canvas.setMapTool(self._map_tool)
+        elif self._map_tool is not None:
+            canvas.unsetMapTool(self._map_tool)
+            self._map_tool = None
+
+    def plot_at_map_point(self, point: Any, _button: Any = None) -> None:
+        """Plot the time series of the pixel under a map-canvas point."""
+        if self.inversion is None or self.stack is None:
+            return
+        layer = getattr(self, "velocity_layer", None)
+        if layer is not None and self.iface is not None:
+            transform = QgsCoordinateTransform(
+                self.iface.mapCanvas().mapSettings().destinationCrs(), layer.crs(),
+                QgsProject.instance())
+            point = transform.transform(point)
+        row, col = self.stack.grid.xy_to_pixel(point.x(), point.y())
+        self.plot_pixel(row, col)
+
+    def plot_pixel(self, row: int, col: int) -> None:
+        from ..core import StackError
+        from ..core.inversion.outputs import read_pixel_series
+
+        try:
+            self.plot.set_series(read_pixel_series(self.inversion.out_dir, row, col))
+        except StackError as exc:
+            self._message(self.tr("Time series"), str(exc), Qgis.MessageLevel.Info)
 
     def _cancel(self) -> None:
         if self._task is not None:
@@ -119,6 +258,7 @@ class SbasDock(QDockWidget):
         self.status_label.setText(self.tr("{fmt} stack: {dates} dates, {pairs} pairs").format(
             fmt=stack.format_name, dates=stack.n_dates, pairs=stack.n_pairs))
         self.summary_text.setPlainText(format_summary(stack.summary()))
+        self.invert_button.setEnabled(True)
         if stack.skipped:
             self._message(self.tr("Some files were skipped"),
                           "; ".join(str(s) for s in stack.skipped[:3])
@@ -130,11 +270,11 @@ class SbasDock(QDockWidget):
         self._set_busy(False)
         self._task = None
         if error is None:
-            self.status_label.setText(self.tr("Opening cancelled."))
+            self.status_label.setText(self.tr("Cancelled."))
             return
-        self.status_label.setText(self.tr("Could not open the stack."))
-        self._message(self.tr("Could not open the stack"), str(error), Qgis.MessageLevel.Critical)
-        logger.warning("could not open stack: %s", error)
+        self.status_label.setText(self.tr("Failed: {}").format(error))
+        self._message(self.tr("SBAS Selector"), str(error), Qgis.MessageLevel.Critical)
+        logger.warning("task failed: %s", error)
 
     # ---- helpers ---------------------------------------------------------------------------
     def _message(self, title: str, text: str, level: Qgis.MessageLevel) -> None:
@@ -148,6 +288,7 @@ class SbasDock(QDockWidget):
         self.progress.setValue(0)
         for button in (self.open_folder_button, self.open_file_button, self.recent_combo):
             button.setEnabled(not busy)
+        self.invert_button.setEnabled(not busy and self.stack is not None)
 
     def _refresh_recent(self) -> None:
         self.recent_combo.clear()

@@ -176,3 +176,16 @@ def test_cli_labels_that_do_not_match_are_refused(real_stack_path, tmp_path, cap
     err = capsys.readouterr().err
     assert "labels do not match the stack" in err and "29 stack pair(s) without a label" in err
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_read_pixel_series_matches_rasters(clean_sim, tmp_path):
+    from sbas_selector.core.inversion.outputs import read_pixel_series
+
+    result = run_inversion(clean_sim.to_stack(), tmp_path)
+    series = read_pixel_series(tmp_path, 10, 12)
+    assert series.dates == tuple(clean_sim.dates)
+    np.testing.assert_array_equal(series.displacement_mm,
+                                  _read(result.files["timeseries"])[:, 10, 12])
+    assert series.velocity_mm_yr == pytest.approx(float(_read(result.files["velocity"])[10, 12]))
+    with pytest.raises(StackError, match="outside"):
+        read_pixel_series(tmp_path, 500, 0)

@@ -1,0 +1,117 @@
+"""``sbas_selector:invert``: SBAS inversion of a stack's kept pairs into velocity GeoTIFFs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qgis.core import (
+    QgsCoordinateReferenceSystem,
+    QgsProcessingAlgorithm,
+    QgsProcessingException,
+    QgsProcessingOutputFolder,
+    QgsProcessingOutputNumber,
+    QgsProcessingOutputRasterLayer,
+    QgsProcessingParameterEnum,
+    QgsProcessingParameterFile,
+    QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterNumber,
+    QgsProcessingParameterPoint,
+)
+from qgis.PyQt.QtCore import QCoreApplication
+
+WEIGHTS = ("none", "coherence")
+
+
+class InvertAlgorithm(QgsProcessingAlgorithm):
+    """Minimum-norm SBAS inversion (Berardino et al. 2002), block-wise."""
+
+    STACK = "STACK"
+    LABELS = "LABELS"
+    WEIGHTS = "WEIGHTS"
+    REFERENCE = "REFERENCE"
+    MIN_PAIRS = "MIN_PAIRS"
+    MEMORY_GB = "MEMORY_GB"
+    OUTPUT = "OUTPUT"
+
+    def tr(self, text: str) -> str:
+        return QCoreApplication.translate("InvertAlgorithm", text)
+
+    def name(self) -> str:
+        return "invert"
+
+    def displayName(self) -> str:
+        return self.tr("SBAS inversion")
+
+    def group(self) -> str:
+        return self.tr("Time series")
+
+    def groupId(self) -> str:
+        return "timeseries"
+
+    def shortHelpString(self) -> str:
+        return self.tr("Inverts the pairs labelled high in LABELS (all pairs without labels) "
+                       "into velocity.tif (mm/yr, LOS, positive toward the satellite), "
+                       "velocity_std.tif, timeseries.tif (mm, one band per date), "
+                       "temporal_coherence.tif, residual_rms.tif and n_pairs.tif, with a "
+                       "QGIS style velocity.qml. Minimum-norm least squares, so a split "
+                       "network still inverts (a warning names the dates cut off).")
+
+    def createInstance(self) -> InvertAlgorithm:
+        return InvertAlgorithm()
+
+    def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
+        self.addParameter(QgsProcessingParameterFile(
+            self.STACK, self.tr("Stack folder"), behavior=QgsProcessingParameterFile.Folder))
+        self.addParameter(QgsProcessingParameterFile(
+            self.LABELS, self.tr("Labels CSV (date1,date2,label)"), extension="csv",
+            optional=True))
+        self.addParameter(QgsProcessingParameterEnum(
+            self.WEIGHTS, self.tr("Weights"), options=list(WEIGHTS), defaultValue=0))
+        self.addParameter(QgsProcessingParameterPoint(
+            self.REFERENCE, self.tr("Reference point (default: automatic)"), optional=True))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MIN_PAIRS, self.tr("Minimum number of pairs per pixel"),
+            type=QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=1))
+        self.addParameter(QgsProcessingParameterNumber(
+            self.MEMORY_GB, self.tr("Memory budget per block (GiB)"),
+            type=QgsProcessingParameterNumber.Double, defaultValue=1.0, minValue=0.001))
+        self.addParameter(QgsProcessingParameterFolderDestination(
+            self.OUTPUT, self.tr("Output folder")))
+        self.addOutput(QgsProcessingOutputRasterLayer("VELOCITY", self.tr("Velocity")))
+        self.addOutput(QgsProcessingOutputFolder("FOLDER", self.tr("Output folder")))
+        self.addOutput(QgsProcessingOutputNumber("N_PAIRS", self.tr("Pairs inverted")))
+
+    def processAlgorithm(self, parameters, context, feedback) -> dict[str, Any]:
+        from ..core import StackError, open_stack
+        from ..core.inversion import InversionCancelledError, InversionOptions, run_inversion
+        from ..core.selection import keep_from_labels_csv
+
+        try:
+            stack = open_stack(self.parameterAsFile(parameters, self.STACK, context))
+            labels = self.parameterAsFile(parameters, self.LABELS, context)
+            keep = keep_from_labels_csv(labels, stack) if labels else None
+            reference = None
+            if parameters.get(self.REFERENCE):
+                crs = QgsCoordinateReferenceSystem.fromWkt(stack.grid.crs_wkt)
+                point = self.parameterAsPoint(parameters, self.REFERENCE, context, crs)
+                reference = stack.grid.xy_to_pixel(point.x(), point.y())
+            options = InversionOptions(
+                weighting=WEIGHTS[self.parameterAsEnum(parameters, self.WEIGHTS, context)],
+                min_pairs=self.parameterAsInt(parameters, self.MIN_PAIRS, context),
+                memory_gb=self.parameterAsDouble(parameters, self.MEMORY_GB, context),
+                reference_pixel=reference)
+            out_dir = self.parameterAsString(parameters, self.OUTPUT, context)
+            result = run_inversion(
+                stack, out_dir, keep=keep, options=options,
+                progress=lambda done, total: feedback.setProgress(100.0 * done / total),
+                cancelled=feedback.isCanceled)
+        except InversionCancelledError:
+            raise QgsProcessingException(self.tr("cancelled; no output written")) from None
+        except (StackError, ValueError) as exc:
+            raise QgsProcessingException(str(exc)) from exc
+        for warning in result.warnings:
+            feedback.pushWarning(warning)
+        feedback.pushInfo(f"{result.n_pairs} pairs, {len(result.dates)} dates, reference "
+                          f"pixel {result.reference_pixel}")
+        return {"VELOCITY": str(result.files["velocity"]), "FOLDER": str(result.out_dir),
+                "OUTPUT": str(result.out_dir), "N_PAIRS": result.n_pairs}

@@ -1,0 +1,84 @@
+"""The inversion in QGIS: the dock's Invert task, the styled layer, the pixel plot, Processing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture()
+def plugin(iface):
+    import sbas_selector
+
+    instance = sbas_selector.classFactory(iface)
+    instance.initGui()
+    yield instance
+    instance.unload()
+    from qgis.core import QgsProject
+
+    QgsProject.instance().clear()
+
+
+def test_dock_inverts_adds_styled_layer_and_plots_a_pixel(plugin, real_stack_path, tmp_path,
+                                                          wait_for):
+    from qgis.core import QgsProject
+
+    dock = plugin.dock
+    opened = []
+    dock.stack_opened.connect(opened.append)
+    dock.open_stack(str(real_stack_path))
+    wait_for(lambda: opened)
+    assert dock.invert_button.isEnabled()
+    dock.output_edit.setText(str(tmp_path / "sbas"))
+    done = []
+    dock.inversion_done.connect(done.append)
+    dock.invert()
+    wait_for(lambda: done, timeout_s=120)
+    assert (tmp_path / "sbas" / "velocity.tif").is_file()
+    layers = QgsProject.instance().mapLayersByName("Velocity (mm/yr)")
+    assert len(layers) == 1
+    renderer = layers[0].renderer()
+    assert renderer.type() == "singlebandpseudocolor"
+    shader = renderer.shader().rasterShaderFunction()
+    assert shader.minimumValue() == pytest.approx(-shader.maximumValue())  # symmetric ramp
+    assert dock.pick_button.isEnabled()
+    # A click on the map at the bowl (upper right) plots that pixel's series.
+    point = dock.stack.grid.pixel_to_xy(8, 95)
+    from qgis.core import QgsPointXY
+
+    dock.plot_at_map_point(QgsPointXY(*point))
+    series = dock.plot.series
+    assert series is not None and (series.row, series.col) == (8, 95)
+    assert len(series.dates) == 13 and series.velocity_mm_yr < -100
+    assert np.isfinite(series.displacement_mm).all()
+
+
+def test_processing_invert_real_stack(plugin, real_stack_path, tmp_path):
+    import processing
+    from osgeo import gdal
+
+    result = processing.run("sbas_selector:invert", {
+        "STACK": str(real_stack_path), "WEIGHTS": 1, "MIN_PAIRS": 2,
+        "REFERENCE": "-99.18,19.44 [EPSG:4326]", "OUTPUT": str(tmp_path / "out")})
+    assert result["N_PAIRS"] == 30
+    import json
+    from pathlib import Path
+
+    velocity = gdal.Open(result["VELOCITY"]).ReadAsArray()
+    summary = json.loads((Path(result["FOLDER"]) / "inversion.json").read_text())
+    assert summary["reference_pixel"] == [8, 7]  # lon -99.18, lat 19.44 on the 150 m grid
+    assert summary["weighting"] == "coherence" and summary["min_pairs"] == 2
+    assert velocity[8, 7] == pytest.approx(0.0, abs=1e-4)
+    assert np.nanmin(velocity) < -150
+
+
+def test_processing_invert_mismatched_labels(plugin, real_stack_path, tmp_path):
+    import processing
+    from qgis.core import QgsProcessingException
+
+    labels = tmp_path / "labels.csv"
+    labels.write_text("date1,date2,label\n20180106,20180130,high\n")
+    with pytest.raises(QgsProcessingException, match="labels do not match"):
+        processing.run("sbas_selector:invert", {"STACK": str(real_stack_path),
+                                                "LABELS": str(labels),
+                                                "OUTPUT": str(tmp_path / "out")})
