@@ -10,7 +10,7 @@ DEMO_DIR ?= demo_output
 REAL_STACK ?= ../shared/data/real/mexico_city_cropA
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: setup test test-unit test-qgis test-gui lint demo screenshots clean
+.PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas clean
 
 setup: ## install what a fresh Debian 12 machine lacks (idempotent)
 	@bash scripts/setup_system.sh $(DEBIAN_PACKAGES)
@@ -47,6 +47,17 @@ demo: setup ## the main job on the bundled default: the real stack and a simulat
 		--truth $(DEMO_DIR)/simulated/truth/labels.csv --real $(REAL_STACK) \
 		--out $(DEMO_DIR)/samples.png
 	@echo "Demo outputs in $(DEMO_DIR)/ (samples.png compares simulated and real interferograms)"
+
+BENCH_VENV := .bench-venv
+MINTPY_VERSION := 1.6.4
+
+$(BENCH_VENV)/.stamp: constraints.txt
+	@test -x $(BENCH_VENV)/bin/python || $(SYSTEM_PYTHON) -m venv --system-site-packages $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check mintpy==$(MINTPY_VERSION) -c constraints.txt
+	@touch $@
+
+bench-sbas: setup $(BENCH_VENV)/.stamp ## inversion speed: ours vs MintPy vs the floor (not a test)
+	$(PY) bench/bench_sbas.py --mintpy-python $(BENCH_VENV)/bin/python
 
 screenshots: setup ## regenerate the README's pictures from the GUI test and the demo
 	$(PY) -m pytest tests/gui

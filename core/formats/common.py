@@ -38,7 +38,8 @@ def inspect_raster(path: Path) -> RasterInfo:
     try:
         dataset = gdal.Open(str(path), gdal.GA_ReadOnly)
         band = dataset.GetRasterBand(1)
-        band.ReadAsArray(0, dataset.RasterYSize - 1, dataset.RasterXSize, 1)
+        if not _last_block_present(dataset, band, path):
+            band.ReadAsArray(0, dataset.RasterYSize - 1, dataset.RasterXSize, 1)
         info = RasterInfo(
             path=path,
             width=dataset.RasterXSize,
@@ -55,6 +56,41 @@ def inspect_raster(path: Path) -> RasterInfo:
     finally:
         dataset = None
     return info
+
+
+def inspect_rasters(paths: list[Path]) -> dict[Path, RasterInfo | StackError]:
+    """:func:`inspect_raster` over many files, in a few threads (GDAL releases the GIL while it
+    reads headers); each file's result or its error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def inspect(path: Path) -> RasterInfo | StackError:
+        try:
+            return inspect_raster(path)
+        except StackError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return dict(zip(paths, pool.map(inspect, paths)))
+
+
+def _last_block_present(dataset, band, path: Path) -> bool:
+    """For a GeoTIFF, whether its last block lies within the file (no decompression needed).
+
+    Raises RuntimeError when it does not (a truncated file); returns False when the check does
+    not apply (other drivers), so the caller reads the last row instead.
+    """
+    if dataset.GetDriver().ShortName != "GTiff":
+        return False
+    block_x, block_y = band.GetBlockSize()
+    last_x = (dataset.RasterXSize - 1) // block_x
+    last_y = (dataset.RasterYSize - 1) // block_y
+    offset = band.GetMetadataItem(f"BLOCK_OFFSET_{last_x}_{last_y}", "TIFF")
+    size = band.GetMetadataItem(f"BLOCK_SIZE_{last_x}_{last_y}", "TIFF")
+    if offset is None or size is None:
+        return False
+    if int(offset) + int(size) > path.stat().st_size:
+        raise RuntimeError("the file ends before its last block (truncated)")
+    return True
 
 
 def _same_crs(wkt_a: str, wkt_b: str) -> bool:

@@ -21,7 +21,7 @@ from ..raster_io import write_geotiff
 from ..sources import FillSource, GdalSource
 from ..stack import SENTINEL1_WAVELENGTH_M, Stack
 from ..stack_types import Pair, SkippedFile
-from .common import RasterInfo, align_rasters, check_phase_type, inspect_raster
+from .common import RasterInfo, align_rasters, check_phase_type, inspect_rasters
 
 _AUXILIARY = ("dem", "lv_theta", "lv_phi", "water_mask")
 
@@ -59,7 +59,13 @@ def read_hyp3(folder: str | Path) -> Stack:
     skipped: list[SkippedFile] = []
     warnings: list[str] = []
     found: dict[tuple[date, date], tuple[RasterInfo, RasterInfo | None, float]] = {}
-    for phase_path in _phase_files(folder):
+    phase_paths = _phase_files(folder)
+    headers = inspect_rasters(phase_paths + [p.with_name(p.name.replace("_unw_phase.tif",
+                                                                         "_corr.tif"))
+                                             for p in phase_paths if p.with_name(
+                                                 p.name.replace("_unw_phase.tif", "_corr.tif")
+                                             ).exists()])
+    for phase_path in phase_paths:
         name = phase_path.name[: -len("_unw_phase.tif")]
         day_list = dates_in_name(name)
         if len(day_list) < 2:
@@ -85,19 +91,19 @@ def read_hyp3(folder: str | Path) -> Stack:
             skipped.append(SkippedFile(meta_path, "no numeric 'Baseline:' line"))
             continue
         try:
-            phase_info = inspect_raster(phase_path)
+            phase_info = headers[phase_path]
+            if isinstance(phase_info, StackError):
+                raise phase_info
             check_phase_type(phase_info)
         except StackError as exc:
             skipped.append(SkippedFile(phase_path, exc.problem))
             continue
         coherence_path = phase_path.with_name(f"{name}_corr.tif")
-        coherence_info = None
-        if coherence_path.exists():
-            try:
-                coherence_info = inspect_raster(coherence_path)
-            except StackError as exc:
-                skipped.append(SkippedFile(coherence_path, exc.problem + "; pair kept without "
-                                                                         "coherence"))
+        coherence_info = headers.get(coherence_path)
+        if isinstance(coherence_info, StackError):
+            skipped.append(SkippedFile(coherence_path, coherence_info.problem
+                                       + "; pair kept without coherence"))
+            coherence_info = None
         found[(d1, d2)] = (phase_info, coherence_info, bperp)
     if not found:
         detail = "; ".join(str(s) for s in skipped[:5])

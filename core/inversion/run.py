@@ -11,6 +11,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -125,10 +126,15 @@ def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[st
     """Invert one window; every output has shape (window.rows, window.cols) (time series:
     (n_dates, rows, cols)), NaN where not solved."""
     n_pixels = window.rows * window.cols
-    phase = np.empty((len(setup.pair_indices), n_pixels))
-    for k, index in enumerate(setup.pair_indices):
-        phase[k] = stack.read_phase(index, window, referenced=False).ravel()
-    phase -= setup.reference_values[:, None]
+    phase = np.empty((len(setup.pair_indices), n_pixels), dtype=np.float32)
+
+    def read(k: int) -> None:
+        phase[k] = stack.read_phase(setup.pair_indices[k], window, referenced=False).ravel()
+
+    # GDAL decodes with the GIL released: a few threads overlap decompression and I/O.
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        list(pool.map(read, range(len(setup.pair_indices))))
+    phase -= setup.reference_values[:, None].astype(np.float32)
     weights = None
     if setup.options.weighting is Weighting.COHERENCE:
         weights = np.empty_like(phase)
@@ -180,7 +186,8 @@ class _Outputs:
         self.datasets = {}
         driver = gdal.GetDriverByName("GTiff")
         grid = stack.grid
-        options = ["TILED=YES", "COMPRESS=DEFLATE", "BIGTIFF=IF_SAFER"]
+        # Fast DEFLATE (level 1, no predictor): writing must not cost more than reading.
+        options = ["TILED=YES", "COMPRESS=DEFLATE", "ZLEVEL=1", "BIGTIFF=IF_SAFER"]
         for name in OUTPUT_NAMES:
             bands = len(dates) if name == "timeseries" else 1
             data_type = gdal.GDT_UInt16 if name == "n_pairs" else gdal.GDT_Float32

@@ -85,7 +85,8 @@ def test_small_memory_budget_gives_the_same_result(clean_sim, tmp_path):
     stack = clean_sim.to_stack()
     one = run_inversion(stack, tmp_path / "one")
     many = run_inversion(stack, tmp_path / "many", options=InversionOptions(memory_gb=0.0003))
-    np.testing.assert_array_equal(_read(one.files["timeseries"]), _read(many.files["timeseries"]))
+    np.testing.assert_allclose(_read(one.files["timeseries"]), _read(many.files["timeseries"]),
+                               atol=1e-4)  # mm; float32 products, blocks change nothing else
 
 
 def test_user_reference_and_split_network_warning(clean_sim, tmp_path):

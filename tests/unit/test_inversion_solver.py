@@ -78,7 +78,8 @@ def test_nodata_patterns_each_solved_with_their_own_pairs():
     for pixel in range(0, 400, 37):
         rows = ~holes[:, pixel]
         expected = np.linalg.lstsq(matrix[rows], phase[rows, pixel], rcond=None)[0]
-        np.testing.assert_allclose(velocity[:, pixel], expected, atol=1e-8)
+        # Per-pixel products run in float32: ~1e-7 relative, far below any phase noise.
+        np.testing.assert_allclose(velocity[:, pixel], expected, rtol=2e-6, atol=1e-5)
         assert used[pixel] == rows.sum()
 
 
