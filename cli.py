@@ -60,6 +60,9 @@ def _add_invert(sub: argparse._SubParsersAction) -> None:
                         help="pixels with fewer valid pairs are left NaN")
     parser.add_argument("--memory-gb", type=float, default=1.0,
                         help="memory budget for one block of rows, GiB")
+    parser.add_argument("--points", action="store_true",
+                        help="also write insar_explorer.gpkg (points with VEL and DYYYYMMDD "
+                             "fields, for the InSAR Explorer plugin)")
     parser.set_defaults(func=_run_invert)
 
 
@@ -95,6 +98,10 @@ def _run_invert(args: argparse.Namespace) -> int:
             print(f"  block {done} of {total}", file=sys.stderr)
 
     result = run_inversion(stack, args.out, keep=keep, options=options, progress=progress)
+    if args.points:
+        from .core.inversion.points import write_points_gpkg
+
+        result.files["points"] = write_points_gpkg(args.out)
     print(f"inverted {result.n_pairs} pairs over {len(result.dates)} dates; reference pixel "
           f"{result.reference_pixel}; {result.pixels_solved} pixels solved")
     for warning in result.warnings:

@@ -89,12 +89,14 @@ class InvertTask(BaseTask):
 
     def __init__(self, stack_path: str, out_dir: str, keep: Any, options: Any,
                  on_success: Callable[[Any], None],
-                 on_failure: Callable[[BaseException | None], None]) -> None:
+                 on_failure: Callable[[BaseException | None], None],
+                 points: bool = False) -> None:
         super().__init__(f"SBAS inversion of {stack_path}", on_success, on_failure)
         self.stack_path = stack_path
         self.out_dir = out_dir
         self.keep = keep
         self.options = options
+        self.points = points
 
     def _run(self) -> Any:
         from .core import open_stack
@@ -102,7 +104,12 @@ class InvertTask(BaseTask):
 
         stack = open_stack(self.stack_path)
         try:
-            return run_inversion(stack, self.out_dir, keep=self.keep, options=self.options,
-                                 progress=self.tick, cancelled=self.isCanceled)
+            result = run_inversion(stack, self.out_dir, keep=self.keep, options=self.options,
+                                   progress=self.tick, cancelled=self.isCanceled)
         except InversionCancelledError:
             raise TaskCancelledError from None
+        if self.points:
+            from .core.inversion.points import write_points_gpkg
+
+            result.files["points"] = write_points_gpkg(self.out_dir)
+        return result

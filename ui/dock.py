@@ -16,6 +16,7 @@ from qgis.core import (
 from qgis.gui import QgsMapToolEmitPoint
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDockWidget,
     QFileDialog,
@@ -106,6 +107,9 @@ class SbasDock(QDockWidget):
         output_row.addWidget(self.output_edit)
         output_row.addWidget(self.output_button)
         inversion_layout.addLayout(output_row)
+        self.points_check = QCheckBox(self.tr("Also write points for InSAR Explorer (.gpkg)"),
+                                      inversion_box)
+        inversion_layout.addWidget(self.points_check)
         buttons_row = QHBoxLayout()
         self.invert_button = QPushButton(self.tr("Invert"), inversion_box)
         self.invert_button.setEnabled(False)
@@ -173,7 +177,8 @@ class SbasDock(QDockWidget):
             int(self.stack.keep.sum())))
         self._set_busy(True)
         task = InvertTask(str(self.stack.path), self.output_folder(), self.stack.keep.copy(),
-                          options, self._inverted, self._failed)
+                          options, self._inverted, self._failed,
+                          points=self.points_check.isChecked())
         task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
         self._task = task
         QgsApplication.taskManager().addTask(task)

@@ -26,6 +26,7 @@ from ..stack_types import Window
 from .network import date_components
 from .options import InversionOptions, Weighting
 from .solver import (
+    chunk_pixels,
     coherence_weights,
     design_matrix,
     interval_years,
@@ -112,14 +113,28 @@ def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions) ->
     )
 
 
+#: Share of the memory budget for the arrays of a block; the rest is for the solve's chunks.
+BLOCK_SHARE = 0.6
+
+
 def block_rows(stack: Stack, setup: InversionSetup) -> int:
-    """Rows per block so that one block's arrays stay within the memory budget."""
+    """Rows per block so that one block's arrays take at most ``BLOCK_SHARE`` of the budget.
+
+    Per pixel: phase (float32) and its mask, masked copy, residuals (float64) per pair, and
+    time series, interval velocities and outputs (float64) per date.
+    """
     n_pairs, n_dates = len(setup.pair_indices), len(setup.dates)
-    per_pixel = 8 * (4 * n_pairs + 4 * n_dates + 8)
+    per_pixel = 22 * n_pairs + 40 * n_dates + 64
     if setup.options.weighting is Weighting.COHERENCE:
-        per_pixel += 8 * (3 * n_pairs + 3 * (n_dates - 1) ** 2)
-    budget = setup.options.memory_gb * 1024**3
+        per_pixel += 24 * n_pairs
+    budget = setup.options.memory_gb * 1024**3 * BLOCK_SHARE
     return int(max(1, min(stack.grid.height, budget // (per_pixel * stack.grid.width))))
+
+
+def solve_chunk(setup: InversionSetup) -> int:
+    """Pixels per chunk of the solve, from the rest of the budget."""
+    budget = setup.options.memory_gb * 1024**3 * (1 - BLOCK_SHARE)
+    return chunk_pixels(len(setup.dates) - 1, budget)
 
 
 def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[str, np.ndarray]:
@@ -144,7 +159,8 @@ def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[st
                 raise StackError(stack.path, "coherence weighting needs coherence, which this "
                                              "stack does not have")
             weights[k] = coherence_weights(coherence.ravel(), setup.options.looks)
-    velocity, n_used = invert_pixels(setup.design, phase, weights, setup.options.min_pairs)
+    velocity, n_used = invert_pixels(setup.design, phase, weights, setup.options.min_pairs,
+                                     chunk=solve_chunk(setup))
     series = timeseries_from_velocity(velocity, interval_years(list(setup.dates)))
     series_mm = series * setup.mm_per_radian
     years = np.array([decimal_year(d) for d in setup.dates])

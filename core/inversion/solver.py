@@ -135,6 +135,12 @@ def _normal_inverses(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
     return inverses
 
 
+def chunk_pixels(n_intervals: int, memory_bytes: float) -> int:
+    """Pixels per chunk of :func:`invert_pixels` whose per-pattern matrices (normal matrix and
+    inverse in float64, gathered inverse in float32) fit in ``memory_bytes``."""
+    return int(np.clip(memory_bytes / (20.0 * n_intervals**2), 256, 65536))
+
+
 def invert_pixels(
     design: np.ndarray,
     phase: np.ndarray,
@@ -159,7 +165,8 @@ def invert_pixels(
     min_pairs
         Pixels with fewer valid pairs get NaN.
     chunk
-        Pixels handled at once in the gather of per-pixel matrices (bounds memory).
+        Pixels with missing pairs solved at once; their per-pattern matrices take up to
+        ``chunk x n_intervals**2 x 20`` bytes (see :func:`chunk_pixels`).
 
     Returns
     -------
@@ -180,18 +187,17 @@ def invert_pixels(
         complete = solvable & (n_used == design.shape[0])
         if complete.any():
             solution[:, complete] = _pinv(design) @ filled[:, complete]
-        columns = np.flatnonzero(solvable & ~complete)
-        if columns.size == 0:
-            return solution, n_used
-        patterns, inverse = group_patterns(valid[:, columns])
-        # Normal matrices and their inverses in float64; the per-pixel products in float32
-        # (relative precision 1e-7, far below the phase noise) to halve the memory traffic.
-        inverses = _normal_inverses(design, patterns).astype(np.float32)
-        rhs = (design.T @ filled[:, columns]).astype(np.float32)
-        for start in range(0, columns.size, chunk):
-            part = slice(start, start + chunk)
-            solution[:, columns[part]] = np.einsum("nij,jn->in", inverses[inverse[part]],
-                                                   rhs[:, part])
+        partial = np.flatnonzero(solvable & ~complete)
+        # Chunks bound the memory of the per-pattern matrices (a pattern may recur in two
+        # chunks: it is then inverted twice, which costs time, never correctness).
+        for start in range(0, partial.size, chunk):
+            columns = partial[start:start + chunk]
+            patterns, inverse = group_patterns(valid[:, columns])
+            # Normal matrices and inverses in float64; the per-pixel products in float32
+            # (relative precision 1e-7, far below the phase noise) halve the memory traffic.
+            inverses = _normal_inverses(design, patterns).astype(np.float32)
+            rhs = (design.T @ filled[:, columns]).astype(np.float32)
+            solution[:, columns] = np.einsum("nij,jn->in", inverses[inverse], rhs)
         return solution, n_used
     columns = np.flatnonzero(solvable)
     for start in range(0, columns.size, chunk):

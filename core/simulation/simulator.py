@@ -289,7 +289,8 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
         signal += _phase_noise(gamma, cfg.looks, rng)
 
         unwrap_mask = np.zeros(shape, dtype=bool)
-        holes = water | ((gamma < 0.12) & (rng.random(shape) < 0.9))
+        # The unwrapper's validity mask: smoothed coherence below a threshold, contiguous.
+        holes = ndimage.gaussian_filter(gamma, 1.0) < 0.12
         holes = ndimage.binary_opening(holes) | water
         if "unwrapping_error" in causes_injected:
             unwrap_mask = irregular_patch(shape, rng.uniform(0.05, 0.25), rng, cfg.pixel_m,

@@ -30,11 +30,13 @@ def test_dock_inverts_adds_styled_layer_and_plots_a_pixel(plugin, real_stack_pat
     wait_for(lambda: opened)
     assert dock.invert_button.isEnabled()
     dock.output_edit.setText(str(tmp_path / "sbas"))
+    dock.points_check.setChecked(True)
     done = []
     dock.inversion_done.connect(done.append)
     dock.invert()
     wait_for(lambda: done, timeout_s=120)
     assert (tmp_path / "sbas" / "velocity.tif").is_file()
+    assert (tmp_path / "sbas" / "insar_explorer.gpkg").is_file()
     layers = QgsProject.instance().mapLayersByName("Velocity (mm/yr)")
     assert len(layers) == 1
     renderer = layers[0].renderer()

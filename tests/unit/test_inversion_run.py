@@ -190,3 +190,27 @@ def test_read_pixel_series_matches_rasters(clean_sim, tmp_path):
     assert series.velocity_mm_yr == pytest.approx(float(_read(result.files["velocity"])[10, 12]))
     with pytest.raises(StackError, match="outside"):
         read_pixel_series(tmp_path, 500, 0)
+
+
+def test_points_for_insar_explorer(clean_sim, tmp_path):
+    from osgeo import ogr
+
+    from sbas_selector.core.inversion.points import write_points_gpkg
+
+    result = run_inversion(clean_sim.to_stack(), tmp_path)
+    path = write_points_gpkg(tmp_path, min_temporal_coherence=0.5)
+    datasource = ogr.Open(str(path))  # keep it referenced while its layer is used
+    layer = datasource.GetLayer(0)
+    velocity = _read(result.files["velocity"])
+    coherence = _read(result.files["temporal_coherence"])
+    expected = int((np.isfinite(velocity) & (np.nan_to_num(coherence) >= 0.5)).sum())
+    assert layer.GetFeatureCount() == expected > 0
+    names = [layer.GetLayerDefn().GetFieldDefn(i).GetName()
+             for i in range(layer.GetLayerDefn().GetFieldCount())]
+    assert names[:4] == ["VEL", "V_STDEV", "TCOH", "N_PAIRS"]
+    assert names[4:] == [f"D{d.strftime('%Y%m%d')}" for d in clean_sim.dates]
+    feature = layer.GetNextFeature()
+    x, y = feature.GetGeometryRef().GetX(), feature.GetGeometryRef().GetY()
+    row, col = clean_sim.grid.xy_to_pixel(x, y)
+    assert feature.GetField("VEL") == pytest.approx(float(velocity[row, col]), rel=1e-6)
+    assert not list(tmp_path.glob(".*.part"))
