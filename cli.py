@@ -1,4 +1,4 @@
-"""Command line: ``sbas-selector info|simulate|invert ...``.
+"""Command line: ``sbas-selector info|simulate|invert|select|network|export ...``.
 
 Errors print one line naming the file and the problem and exit with status 2; set
 ``SBAS_SELECTOR_DEBUG=1`` for the traceback.
@@ -64,6 +64,123 @@ def _add_invert(sub: argparse._SubParsersAction) -> None:
                         help="also write insar_explorer.gpkg (points with VEL and DYYYYMMDD "
                              "fields, for the InSAR Explorer plugin)")
     parser.set_defaults(func=_run_invert)
+
+
+def _add_review(sub: argparse._SubParsersAction) -> None:
+    select = sub.add_parser("select", help="pre-select pairs by temporal and perpendicular "
+                                           "baseline (saved in the stack's labels)")
+    select.add_argument("stack")
+    select.add_argument("--max-days", type=float, help="longest temporal baseline kept, days")
+    select.add_argument("--max-bperp", type=float,
+                        help="longest perpendicular baseline kept, metres")
+    select.add_argument("--out", type=Path, help="also write the labels as CSV")
+    select.set_defaults(func=_run_select)
+    network = sub.add_parser("network", help="network health and loop-closure evidence of the "
+                                             "kept pairs")
+    network.add_argument("stack")
+    network.add_argument("--json", action="store_true")
+    network.add_argument("--no-closure", action="store_true",
+                         help="skip the loop-closure evidence (it reads every pair)")
+    network.set_defaults(func=_run_network)
+    export = sub.add_parser("export", help="write the selected pair list for another tool")
+    export.add_argument("stack")
+    export.add_argument("--format", required=True, choices=("csv", "mintpy", "licsbas"))
+    export.add_argument("--out", required=True, type=Path)
+    export.set_defaults(func=_run_export)
+
+
+def _open_with_labels(path: str):
+    from .core.formats import open_stack
+    from .core.labels import LabelsStore
+
+    stack = open_stack(path)
+    store = LabelsStore.open(stack)
+    if store.notice:
+        print(f"  note: {store.notice}", file=sys.stderr)
+    return stack, store
+
+
+def _run_select(args: argparse.Namespace) -> int:
+    from .core.exports import export_pairs
+    from .core.network import select_by_baseline
+
+    if args.max_days is None and args.max_bperp is None:
+        raise ValueError("give --max-days and/or --max-bperp")
+    stack, store = _open_with_labels(args.stack)
+    keep = select_by_baseline(stack, args.max_days, args.max_bperp)
+    store.set_preselection(dict(zip(stack.pair_ids, (bool(k) for k in keep))))
+    print(f"kept {int(keep.sum())} of {stack.n_pairs} pairs within "
+          f"{args.max_days if args.max_days is not None else 'any'} days and "
+          f"{args.max_bperp if args.max_bperp is not None else 'any'} m; labels in {store.path}")
+    _print_health(stack, store, closure=False)
+    if args.out:
+        export_pairs(stack, store, "csv", args.out)
+        print(f"  labels written to {args.out}")
+    return 0
+
+
+def _health_report(stack, store, closure: bool) -> dict:
+    import numpy as np
+
+    from .core.network import loop_closure, network_health
+
+    keep = np.array(store.keep_mask())
+    health = network_health([(p.date1, p.date2) for p in stack.pairs], keep)
+    report = {
+        "n_pairs": stack.n_pairs, "n_kept": int(keep.sum()),
+        "connected": health.connected,
+        "pieces": [[d.isoformat() for d in piece] for piece in health.pieces],
+        "isolated_dates": [d.isoformat() for d in health.isolated_dates],
+        "bridges": [stack.pair_ids[p] for p in health.bridges],
+        "cut_off_by_drop": {stack.pair_ids[p]: [d.isoformat() for d in dates]
+                            for p, dates in health.cut_off_by_drop.items()},
+        "temporal_gaps": [[a.isoformat(), b.isoformat()] for a, b in health.temporal_gaps],
+        "redundancy": dict(zip((d.isoformat() for d in health.dates), health.redundancy)),
+    }
+    if closure:
+        evidence = loop_closure(stack)
+        report["loop_closure"] = {
+            pid: {"triplets": int(t), "misclosed": int(m)}
+            for pid, t, m in zip(stack.pair_ids, evidence.triplets, evidence.misclosed)}
+        report["n_triplets"] = len(evidence.triplet_pairs)
+    return report
+
+
+def _print_health(stack, store, closure: bool) -> dict:
+    report = _health_report(stack, store, closure)
+    state = "connected" if report["connected"] else f"split into {len(report['pieces'])} pieces"
+    print(f"  network: {report['n_kept']} of {report['n_pairs']} pairs kept, {state}")
+    if report["isolated_dates"]:
+        print(f"  dates with no kept pair: {', '.join(report['isolated_dates'])}")
+    for pair_id, dates in report["cut_off_by_drop"].items():
+        print(f"  bridge {pair_id}: dropping it cuts off {', '.join(dates)}")
+    for a, b in report["temporal_gaps"]:
+        print(f"  gap: no kept pair spans {a} .. {b}")
+    return report
+
+
+def _run_network(args: argparse.Namespace) -> int:
+    stack, store = _open_with_labels(args.stack)
+    if args.json:
+        print(json.dumps(_health_report(stack, store, not args.no_closure), indent=2))
+        return 0
+    report = _print_health(stack, store, not args.no_closure)
+    if "loop_closure" in report:
+        print(f"  loop closure: {report['n_triplets']} closed triplets")
+        for pair_id, evidence in report["loop_closure"].items():
+            if evidence["misclosed"]:
+                print(f"  {pair_id}: misclosed in {evidence['misclosed']} of "
+                      f"{evidence['triplets']} triplets (likely unwrapping error)")
+    return 0
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from .core.exports import export_pairs
+
+    stack, store = _open_with_labels(args.stack)
+    for path in export_pairs(stack, store, args.format, args.out):
+        print(f"wrote {path}")
+    return 0
 
 
 def _two_numbers(text: str, what: str) -> tuple[float, float]:
@@ -181,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_info(sub)
     _add_simulate(sub)
     _add_invert(sub)
+    _add_review(sub)
     return parser
 
 

@@ -128,6 +128,7 @@ def compare(ours_dir: Path, mintpy_dir: Path) -> dict:
     every_pair = (n_pairs == summary["n_pairs"]) & np.isfinite(theirs) & np.isfinite(ours)
     difference = np.abs(ours - theirs)[every_pair]
     return {"pixels_compared": int(every_pair.sum()),
+            "share_within_0_05_mm_yr": float(np.mean(difference <= 0.05)),
             "max_abs_diff_mm_yr": float(difference.max()),
             "rms_diff_mm_yr": float(np.sqrt(np.mean(difference**2)))}
 
@@ -158,6 +159,19 @@ def main() -> None:
                "ours_s": round(ours[0], 2), "ours_peak_mib": round(ours[1]),
                "floor_s": round(floor[0], 2), "floor_peak_mib": round(floor[1]),
                "ours_over_floor": round(ours[0] / floor[0], 2)}
+        # Memory: a budget of half the stack's phase data (float32), against the peak of a
+        # process that only opens the stack (interpreter, numpy, GDAL).
+        stack_mib = n_pairs * size * size * 4 / 2**20
+        budget_gb = stack_mib / 2 / 1024
+        bounded = timed([str(ROOT / ".venv/bin/sbas-selector"), "invert", str(hyp3), "--out",
+                         str(args.data / f"ours_budget_{key}"), "--ref", f"{ref[0]},{ref[1]}",
+                         "--memory-gb", f"{budget_gb:.4f}"], env=env, log=log)
+        baseline = timed([str(ROOT / ".venv/bin/sbas-selector"), "info", str(hyp3), "--json"],
+                         env=env, log=log)
+        row.update({"stack_phase_mib": round(stack_mib), "budget_mib": round(budget_gb * 1024),
+                    "bounded_s": round(bounded[0], 2), "bounded_peak_mib": round(bounded[1]),
+                    "baseline_peak_mib": round(baseline[1]),
+                    "bounded_peak_above_baseline_mib": round(bounded[1] - baseline[1])})
         if not args.skip_mintpy:
             mintpy_dir = args.data / f"mintpy_{key}"
             mintpy = run_mintpy(args.mintpy_python, hyp3, mintpy_dir, ref, log)

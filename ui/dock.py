@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from qgis.core import (
@@ -157,12 +156,13 @@ class SbasDock(QDockWidget):
             self.output_edit.setText(path)
 
     def output_folder(self) -> str:
-        """Where the inversion writes: the chosen folder, or ``<stack>_sbas`` beside it."""
+        """Where the inversion writes: the chosen folder, or ``<stack>_sbas`` beside the stack
+        (in the user's data folder when the stack's folder is read-only)."""
         if self.output_edit.text().strip():
             return self.output_edit.text().strip()
-        stack_path = Path(str(self.stack.path))
-        base = stack_path.parent if stack_path.is_file() else stack_path
-        return str(base.parent / f"{base.name}_sbas")
+        from ..core.paths import default_inversion_folder
+
+        return str(default_inversion_folder(self.stack.path))
 
     def invert(self) -> InvertTask | None:
         """Run the inversion of the kept pairs in a background task."""

@@ -93,8 +93,11 @@ def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions) ->
         if not (0 <= row < stack.grid.height and 0 <= col < stack.grid.width):
             raise StackError(stack.path, f"reference pixel ({row}, {col}) is outside the "
                                          f"{stack.grid.height} x {stack.grid.width} grid")
-        values = np.array([stack.read_phase(i, Window(row, col, 1, 1), referenced=False)[0, 0]
-                           for i in indices], dtype=float)
+        pixel = Window(row, col, 1, 1)
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            values = np.array(list(pool.map(
+                lambda i: stack.read_phase(i, pixel, referenced=False)[0, 0], indices)),
+                dtype=float)
         if not np.isfinite(values).all():
             missing = [stack.pairs[i].pair_id for i, v in zip(indices, values)
                        if not np.isfinite(v)]
@@ -303,6 +306,12 @@ def run_inversion(
     if missing_dates:
         warnings.append(f"{len(missing_dates)} date(s) have no kept pair and are left out: "
                         + ", ".join(d.isoformat() for d in missing_dates[:10]))
+    from osgeo import gdal
+
+    # GDAL's block cache (5% of RAM by default) counts against the budget too.
+    previous_cache = gdal.GetCacheMax()
+    gdal.SetCacheMax(int(max(8 * 2**20, min(previous_cache,
+                                            0.1 * options.memory_gb * 1024**3))))
     rows_per_block = block_rows(stack, setup)
     windows = [Window(r, 0, min(rows_per_block, stack.grid.height - r), stack.grid.width)
                for r in range(0, stack.grid.height, rows_per_block)]
@@ -325,6 +334,8 @@ def run_inversion(
     except BaseException:
         outputs.abort()
         raise
+    finally:
+        gdal.SetCacheMax(previous_cache)
     if too_few:
         warnings.append(f"{too_few} pixel(s) have fewer than {options.min_pairs} valid pair(s) "
                         "and are left NaN")

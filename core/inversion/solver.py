@@ -123,9 +123,15 @@ def _normal_inverses(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Shape (n_patterns, n_intervals, n_intervals).
     """
+    from scipy.sparse import csr_matrix
+
     n_pairs, n_intervals = design.shape
     outer = (design[:, :, None] * design[:, None, :]).reshape(n_pairs, -1)
-    normals = (outer.T @ patterns.astype(float)).T.reshape(-1, n_intervals, n_intervals)
+    # N_k = N - sum over the pattern's missing pairs of a_p a_p^T: the cost follows the
+    # number of missing entries, not pairs x patterns.
+    missing = csr_matrix(~patterns.T)
+    full = (design.T @ design).reshape(-1)
+    normals = (full[None, :] - missing @ outer).reshape(-1, n_intervals, n_intervals)
     connected = _connected(design, patterns)
     inverses = np.empty_like(normals)
     if connected.any():
@@ -188,16 +194,26 @@ def invert_pixels(
         if complete.any():
             solution[:, complete] = _pinv(design) @ filled[:, complete]
         partial = np.flatnonzero(solvable & ~complete)
-        # Chunks bound the memory of the per-pattern matrices (a pattern may recur in two
-        # chunks: it is then inverted twice, which costs time, never correctness).
-        for start in range(0, partial.size, chunk):
-            columns = partial[start:start + chunk]
-            patterns, inverse = group_patterns(valid[:, columns])
-            # Normal matrices and inverses in float64; the per-pixel products in float32
-            # (relative precision 1e-7, far below the phase noise) halve the memory traffic.
-            inverses = _normal_inverses(design, patterns).astype(np.float32)
-            rhs = (design.T @ filled[:, columns]).astype(np.float32)
-            solution[:, columns] = np.einsum("nij,jn->in", inverses[inverse], rhs)
+        if partial.size == 0:
+            return solution, n_used
+        patterns, inverse = group_patterns(valid[:, partial])
+        rhs = design.T @ filled[:, partial]
+        order = np.argsort(inverse, kind="stable")
+        counts = np.bincount(inverse, minlength=patterns.shape[1])
+        ends = np.cumsum(counts)
+        # Chunks of patterns bound the memory of their matrices (float64 normal matrix and
+        # inverse: 16 x n_intervals**2 bytes each).
+        per_chunk = max(1, chunk // 2)
+        for first in range(0, patterns.shape[1], per_chunk):
+            last = min(first + per_chunk, patterns.shape[1])
+            inverses = _normal_inverses(design, patterns[:, first:last])
+            start = ends[first - 1] if first else 0
+            members = order[start:ends[last - 1]]
+            local = inverse[members] - first
+            for offset in range(0, members.size, chunk):
+                part = slice(offset, offset + chunk)
+                solution[:, partial[members[part]]] = np.einsum(
+                    "nij,jn->in", inverses[local[part]], rhs[:, members[part]])
         return solution, n_used
     columns = np.flatnonzero(solvable)
     for start in range(0, columns.size, chunk):

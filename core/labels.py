@@ -1,0 +1,239 @@
+"""The labels store: per pair the model's probability, its predicted label, the user's
+override, the final label and its source; one JSON sidecar per stack, written atomically.
+
+A file that fails to parse is never overwritten: it is moved aside (``.unreadable-<time>``)
+and the caller is told. A file written for another stack is refused with the difference named.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from .errors import StackError
+from .paths import is_writable_folder, user_data_folder
+from .stack import Stack
+
+SIDECAR_NAME = "sbas_selector_labels.json"
+FORMAT_VERSION = 1
+
+
+class Label(StrEnum):
+    HIGH = "high"
+    LOW = "low"
+
+
+class Source(StrEnum):
+    """Where a pair's final label comes from."""
+
+    DEFAULT = "default"    # nothing decided: kept
+    MODEL = "model"        # the classifier's prediction
+    USER = "user"          # the analyst's override
+    BASELINE = "baseline"  # pre-selection by temporal / perpendicular baseline
+    FILE = "file"          # the stack's own keep/drop state (MintPy dropIfgram)
+
+
+@dataclass
+class PairLabel:
+    """One pair's labels."""
+
+    pair_id: str
+    probability_high: float | None = None
+    predicted: Label | None = None
+    override: Label | None = None
+    preselected: Label | None = None
+    initial: Label | None = None
+
+    @property
+    def final(self) -> Label:
+        for value in (self.override, self.preselected, self.predicted, self.initial):
+            if value is not None:
+                return Label(value)
+        return Label.HIGH
+
+    @property
+    def source(self) -> Source:
+        if self.override is not None:
+            return Source.USER
+        if self.preselected is not None:
+            return Source.BASELINE
+        if self.predicted is not None:
+            return Source.MODEL
+        if self.initial is not None:
+            return Source.FILE
+        return Source.DEFAULT
+
+
+def sidecar_path(stack_path: str | Path) -> Path:
+    """Where the labels of a stack live: next to it (``<folder>/sbas_selector_labels.json``,
+    or ``<file stem>.sbas_selector_labels.json`` beside a MintPy file)."""
+    stack_path = Path(stack_path)
+    if stack_path.is_file():
+        return stack_path.with_name(f"{stack_path.stem}.{SIDECAR_NAME}")
+    return stack_path / SIDECAR_NAME
+
+
+def fallback_path(stack_path: str | Path) -> Path:
+    """Where labels go when the stack's folder is read-only: the user's data folder."""
+    return user_data_folder("labels", stack_path).with_suffix(".json")
+
+
+class LabelsStore:
+    """Labels of one stack, saved on every change.
+
+    Use :meth:`open` to create or reload the store of a stack.
+    """
+
+    def __init__(self, path: Path, pair_ids: list[str], labels: dict[str, PairLabel],
+                 model: dict | None = None, notice: str | None = None) -> None:
+        self.path = path
+        self.pair_ids = list(pair_ids)
+        self.labels = labels
+        self.model = dict(model or {})
+        self.notice = notice  # something the user should be told (file set aside, fallback)
+        self._undo: list[tuple[str, Label | None]] = []
+
+    # ---- opening -------------------------------------------------------------------------
+    @classmethod
+    def open(cls, stack: Stack, path: Path | None = None) -> LabelsStore:
+        """Load the stack's labels, or start them from the stack's own keep/drop state.
+
+        Raises
+        ------
+        StackError
+            When the file belongs to another stack (its pairs differ); the file is untouched.
+        """
+        path = path or sidecar_path(stack.path)
+        notice = None
+        if path is None or not _writable_place(path):
+            path = fallback_path(stack.path)
+            notice = (f"{sidecar_path(stack.path).parent} is not writable; labels are kept in "
+                      f"{path}")
+        if path.exists():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                stored = {item["pair_id"]: _pair_from_json(item) for item in data["pairs"]}
+                model = data.get("model") or {}
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d%H%M%S')}")
+                os.replace(path, aside)
+                notice = (f"{path} could not be read ({exc}); it was kept as {aside.name} and "
+                          "new labels were started")
+            else:
+                _check_same_pairs(path, set(stored), set(stack.pair_ids))
+                return cls(path, stack.pair_ids, stored, model, notice)
+        labels = {}
+        for pair_id, keep in zip(stack.pair_ids, stack.keep):
+            labels[pair_id] = PairLabel(pair_id, initial=None if keep else Label.LOW)
+        store = cls(path, stack.pair_ids, labels, None, notice)
+        store.save()
+        return store
+
+    # ---- changes (each saved at once) ----------------------------------------------------
+    def set_override(self, pair_id: str, label: Label | str | None) -> None:
+        """The analyst's decision (None clears it); undoable."""
+        entry = self.labels[pair_id]
+        self._undo.append((pair_id, entry.override))
+        entry.override = None if label is None else Label(label)
+        self.save()
+
+    def undo(self) -> str | None:
+        """Revert the last override; returns the pair it concerned."""
+        if not self._undo:
+            return None
+        pair_id, previous = self._undo.pop()
+        self.labels[pair_id].override = previous
+        self.save()
+        return pair_id
+
+    def set_predictions(self, probabilities: dict[str, float], threshold: float,
+                        model: dict | None = None) -> None:
+        """The classifier's probabilities of high quality and labels at ``threshold``."""
+        for pair_id, probability in probabilities.items():
+            entry = self.labels[pair_id]
+            entry.probability_high = float(probability)
+            entry.predicted = Label.HIGH if probability >= threshold else Label.LOW
+        if model is not None:
+            self.model = dict(model)
+        self.save()
+
+    def set_preselection(self, keep: dict[str, bool]) -> None:
+        """Baseline pre-selection: pairs outside the thresholds are low (others cleared)."""
+        for pair_id, kept in keep.items():
+            self.labels[pair_id].preselected = None if kept else Label.LOW
+        self.save()
+
+    # ---- reading -------------------------------------------------------------------------
+    def final(self, pair_id: str) -> Label:
+        return self.labels[pair_id].final
+
+    def keep_mask(self) -> list[bool]:
+        """Final label high, in the stack's pair order."""
+        return [self.labels[p].final is Label.HIGH for p in self.pair_ids]
+
+    # ---- saving --------------------------------------------------------------------------
+    def save(self) -> None:
+        """Write the file atomically: a temporary file in the same folder, fsync, rename."""
+        data = {
+            "format": "sbas_selector labels",
+            "version": FORMAT_VERSION,
+            "model": self.model,
+            "pairs": [_pair_to_json(self.labels[p]) for p in self.pair_ids],
+        }
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                json.dump(data, stream, indent=1)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+
+def _writable_place(path: Path) -> bool:
+    """Whether the labels may be written here (see :mod:`.paths`)."""
+    return is_writable_folder(path.parent) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def _check_same_pairs(path: Path, stored: set[str], expected: set[str]) -> None:
+    if stored == expected:
+        return
+    extra, missing = sorted(stored - expected), sorted(expected - stored)
+    parts = []
+    if extra:
+        parts.append(f"{len(extra)} pair(s) not in this stack (e.g. {', '.join(extra[:3])})")
+    if missing:
+        parts.append(f"{len(missing)} of this stack's pairs missing (e.g. "
+                     f"{', '.join(missing[:3])})")
+    raise StackError(path, "these labels belong to another stack: " + "; ".join(parts))
+
+
+def _pair_to_json(entry: PairLabel) -> dict:
+    data = asdict(entry)
+    data["final"] = entry.final.value
+    data["source"] = entry.source.value
+    return {k: (v.value if isinstance(v, StrEnum) else v) for k, v in data.items()}
+
+
+def _pair_from_json(item: dict) -> PairLabel:
+    def label(key: str) -> Label | None:
+        value = item.get(key)
+        return None if value in (None, "") else Label(value)
+
+    probability = item.get("probability_high")
+    return PairLabel(
+        pair_id=str(item["pair_id"]),
+        probability_high=None if probability is None else float(probability),
+        predicted=label("predicted"),
+        override=label("override"),
+        preselected=label("preselected"),
+        initial=label("initial"),
+    )

@@ -1,0 +1,237 @@
+"""Health of the interferogram network: pieces, bridges, cut-off dates, gaps, redundancy,
+a maximum-coherence spanning tree, baseline pre-selection, and loop-closure evidence.
+
+Graph work is done by ``scipy.sparse.csgraph``; nothing here reads settings or draws.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+
+from .stack import Stack
+from .stack_types import Window
+
+
+def _components(n_dates: int, edges: list[tuple[int, int]]) -> tuple[int, np.ndarray]:
+    if not edges:
+        return n_dates, np.arange(n_dates)
+    rows, cols = zip(*edges)
+    graph = coo_matrix((np.ones(len(edges)), (rows, cols)), shape=(n_dates, n_dates))
+    return connected_components(graph, directed=False)
+
+
+@dataclass(frozen=True)
+class NetworkHealth:
+    """What the kept pairs make of the network.
+
+    Attributes
+    ----------
+    pieces
+        Connected pieces of dates (largest first); one piece is a healthy network.
+    isolated_dates
+        Dates with no kept pair at all.
+    bridges
+        Indices of kept pairs whose drop would split the network.
+    cut_off_by_drop
+        For each bridge, the dates its drop would cut off from the main piece.
+    redundancy
+        Kept pairs per date, in date order.
+    temporal_gaps
+        (date, next date) intervals that no kept pair spans.
+    spanning_tree
+        Indices of the pairs of a maximum-coherence spanning tree of all pairs.
+    """
+
+    dates: tuple[date, ...]
+    pieces: tuple[tuple[date, ...], ...]
+    isolated_dates: tuple[date, ...]
+    bridges: tuple[int, ...]
+    cut_off_by_drop: dict[int, tuple[date, ...]] = field(default_factory=dict)
+    redundancy: tuple[int, ...] = ()
+    temporal_gaps: tuple[tuple[date, date], ...] = ()
+    spanning_tree: tuple[int, ...] = ()
+
+    @property
+    def connected(self) -> bool:
+        return len(self.pieces) == 1
+
+
+def network_health(pairs: list[tuple[date, date]], keep: np.ndarray,
+                   coherence: np.ndarray | None = None) -> NetworkHealth:
+    """Assess the network of kept pairs.
+
+    Parameters
+    ----------
+    pairs
+        (date1, date2) of every pair, length n_pairs.
+    keep
+        Kept (True) or dropped, shape (n_pairs,).
+    coherence
+        Mean coherence per pair, shape (n_pairs,), for the spanning tree (uniform if None).
+    """
+    dates = sorted({d for pair in pairs for d in pair})
+    index = {d: i for i, d in enumerate(dates)}
+    edges = [(index[a], index[b]) for a, b in pairs]
+    kept = [p for p in range(len(pairs)) if keep[p]]
+    kept_edges = [edges[p] for p in kept]
+    degree = np.zeros(len(dates), dtype=int)
+    for i, j in kept_edges:
+        degree[i] += 1
+        degree[j] += 1
+    n_pieces, labels = _components(len(dates), kept_edges)
+    pieces = sorted((tuple(d for d, label in zip(dates, labels) if label == k)
+                     for k in range(n_pieces)), key=lambda piece: (-len(piece), piece[0]))
+    main = set(pieces[0]) if pieces else set()
+    bridges: list[int] = []
+    cut_off: dict[int, tuple[date, ...]] = {}
+    for p in kept:
+        others = [edges[q] for q in kept if q != p]
+        n_after, labels_after = _components(len(dates), others)
+        if n_after > n_pieces:
+            bridges.append(p)
+            i = edges[p][0]
+            side = {dates[k] for k in range(len(dates)) if labels_after[k] == labels_after[i]}
+            j_side = {dates[k] for k in range(len(dates))
+                      if labels_after[k] == labels_after[edges[p][1]]}
+            smaller = side if len(side & main) < len(j_side & main) else j_side
+            cut_off[p] = tuple(sorted(smaller))
+    gaps = []
+    for k in range(len(dates) - 1):
+        if not any(i <= k < j for i, j in kept_edges):
+            gaps.append((dates[k], dates[k + 1]))
+    weights = np.ones(len(pairs)) if coherence is None else np.asarray(coherence, float)
+    # Maximum coherence = minimum of (2 - coherence): strictly positive weights for scipy.
+    if edges:
+        rows, cols = zip(*edges)
+        graph = coo_matrix((2.0 - weights, (rows, cols)), shape=(len(dates), len(dates)))
+        tree = minimum_spanning_tree(graph).tocoo()
+        in_tree = {(int(r), int(c)) for r, c in zip(tree.row, tree.col)}
+        spanning = tuple(p for p, edge in enumerate(edges) if edge in in_tree)
+    else:
+        spanning = ()
+    return NetworkHealth(
+        dates=tuple(dates),
+        pieces=tuple(pieces),
+        isolated_dates=tuple(d for d, k in zip(dates, degree) if k == 0),
+        bridges=tuple(bridges),
+        cut_off_by_drop=cut_off,
+        redundancy=tuple(int(k) for k in degree),
+        temporal_gaps=tuple(gaps),
+        spanning_tree=spanning,
+    )
+
+
+def select_by_baseline(stack: Stack, max_days: float | None = None,
+                       max_bperp_m: float | None = None) -> np.ndarray:
+    """The paper's pre-selection: keep pairs within both thresholds.
+
+    Returns
+    -------
+    numpy.ndarray
+        Keep mask, bool, shape (n_pairs,).
+    """
+    keep = np.ones(stack.n_pairs, dtype=bool)
+    if max_days is not None:
+        keep &= stack.days <= max_days
+    if max_bperp_m is not None:
+        keep &= np.abs(stack.bperp_m) <= max_bperp_m
+    return keep
+
+
+@dataclass(frozen=True)
+class ClosureEvidence:
+    """Triplet loop-closure statistics per pair (evidence of unwrapping errors).
+
+    Attributes
+    ----------
+    triplets
+        Closed triplets each pair is in, shape (n_pairs,).
+    misclosed
+        Of those, how many misclose by 2 pi k over more than ``area_threshold`` of their
+        pixels, shape (n_pairs,).
+    triplet_pairs
+        Pair indices (ij, jk, ik) of each closed triplet.
+    triplet_misclosure
+        Share of valid pixels misclosed by an integer cycle, per triplet.
+    """
+
+    triplets: np.ndarray
+    misclosed: np.ndarray
+    triplet_pairs: tuple[tuple[int, int, int], ...]
+    triplet_misclosure: np.ndarray
+
+    @property
+    def misclosed_share(self) -> np.ndarray:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.triplets > 0, self.misclosed / self.triplets, np.nan)
+
+
+def closed_triplets(pairs: list[tuple[date, date]]) -> list[tuple[int, int, int]]:
+    """Indices (ij, jk, ik) of every closed triplet of pairs."""
+    index = {pair: p for p, pair in enumerate(pairs)}
+    dates = sorted({d for pair in pairs for d in pair})
+    neighbours: dict[date, list[date]] = {d: [] for d in dates}
+    for a, b in pairs:
+        neighbours[a].append(b)
+    found = []
+    for a in dates:
+        for b, c in itertools.combinations(sorted(neighbours[a]), 2):
+            if (b, c) in index:
+                found.append((index[(a, b)], index[(b, c)], index[(a, c)]))
+    return found
+
+
+def loop_closure(stack: Stack, *, area_threshold: float = 0.02, step: int = 1,
+                 block_rows: int = 256) -> ClosureEvidence:
+    """Triplet closure phase of every closed triplet, after the common reference.
+
+    A pixel miscloses when its closure, minus the triplet's median (residual smooth
+    misclosures of real stacks are not unwrapping errors), is nearer a non-zero multiple of
+    2 pi than zero. A triplet misscloses when more than ``area_threshold`` of its valid pixels
+    do; each pair gets the count of such triplets it is in.
+
+    Parameters
+    ----------
+    step
+        Read every ``step``-th row and column (decimation for large stacks).
+    """
+    pairs = [(p.date1, p.date2) for p in stack.pairs]
+    triplets = closed_triplets(pairs)
+    counts = np.zeros((len(triplets), 2))  # misclosed pixels, valid pixels
+    medians = np.zeros(len(triplets))
+    if triplets:
+        # First pass on a coarse grid: each triplet's median closure (its smooth offset).
+        coarse = max(1, min(stack.grid.height, stack.grid.width) // 64)
+        sample = _read_all(stack, stack.grid.full_window, coarse)
+        for t, (a, b, c) in enumerate(triplets):
+            closure = sample[a] + sample[b] - sample[c]
+            medians[t] = np.nanmedian(closure) if np.isfinite(closure).any() else 0.0
+        for row in range(0, stack.grid.height, block_rows):
+            window = Window(row, 0, min(block_rows, stack.grid.height - row), stack.grid.width)
+            phase = _read_all(stack, window, step)
+            for t, (a, b, c) in enumerate(triplets):
+                closure = phase[a] + phase[b] - phase[c] - medians[t]
+                valid = np.isfinite(closure)
+                cycles = np.rint(closure[valid] / (2 * np.pi))
+                counts[t, 0] += np.count_nonzero(cycles)
+                counts[t, 1] += valid.sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(counts[:, 1] > 0, counts[:, 0] / counts[:, 1], 0.0)
+    in_triplets = np.zeros(stack.n_pairs, dtype=int)
+    misclosed = np.zeros(stack.n_pairs, dtype=int)
+    for t, members in enumerate(triplets):
+        for p in members:
+            in_triplets[p] += 1
+            misclosed[p] += int(share[t] > area_threshold)
+    return ClosureEvidence(triplets=in_triplets, misclosed=misclosed,
+                           triplet_pairs=tuple(triplets), triplet_misclosure=share)
+
+
+def _read_all(stack: Stack, window: Window, step: int) -> list[np.ndarray]:
+    return [stack.read_phase(i, window)[::step, ::step] for i in range(stack.n_pairs)]

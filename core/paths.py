@@ -1,0 +1,32 @@
+"""Where the plugin may write: beside the stack when its folder allows it, else the user's
+data folder. A folder without write permission bits is respected even when running as root,
+so shared, read-only data stays untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+
+def is_writable_folder(folder: Path) -> bool:
+    """Whether files may be created in ``folder``."""
+    return (folder.is_dir() and os.access(folder, os.W_OK)
+            and bool(folder.stat().st_mode & 0o222))
+
+
+def user_data_folder(kind: str, stack_path: str | Path) -> Path:
+    """``$XDG_DATA_HOME/sbas_selector/<kind>/<stack name>-<hash of its path>``."""
+    base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
+    resolved = Path(stack_path).resolve()
+    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:16]
+    return base / "sbas_selector" / kind / f"{resolved.name}-{digest}"
+
+
+def default_inversion_folder(stack_path: str | Path) -> Path:
+    """``<stack>_sbas`` beside the stack folder (or MintPy file), else in the user's data."""
+    stack_path = Path(stack_path)
+    base = stack_path.parent if stack_path.is_file() else stack_path
+    if is_writable_folder(base.parent):
+        return base.parent / f"{base.name}_sbas"
+    return user_data_folder("inversions", stack_path)
