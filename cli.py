@@ -119,35 +119,10 @@ def _run_select(args: argparse.Namespace) -> int:
     return 0
 
 
-def _health_report(stack, store, closure: bool) -> dict:
-    import numpy as np
-
-    from .core.network import loop_closure, network_health
-
-    keep = np.array(store.keep_mask())
-    health = network_health([(p.date1, p.date2) for p in stack.pairs], keep)
-    report = {
-        "n_pairs": stack.n_pairs, "n_kept": int(keep.sum()),
-        "connected": health.connected,
-        "pieces": [[d.isoformat() for d in piece] for piece in health.pieces],
-        "isolated_dates": [d.isoformat() for d in health.isolated_dates],
-        "bridges": [stack.pair_ids[p] for p in health.bridges],
-        "cut_off_by_drop": {stack.pair_ids[p]: [d.isoformat() for d in dates]
-                            for p, dates in health.cut_off_by_drop.items()},
-        "temporal_gaps": [[a.isoformat(), b.isoformat()] for a, b in health.temporal_gaps],
-        "redundancy": dict(zip((d.isoformat() for d in health.dates), health.redundancy)),
-    }
-    if closure:
-        evidence = loop_closure(stack)
-        report["loop_closure"] = {
-            pid: {"triplets": int(t), "misclosed": int(m)}
-            for pid, t, m in zip(stack.pair_ids, evidence.triplets, evidence.misclosed)}
-        report["n_triplets"] = len(evidence.triplet_pairs)
-    return report
-
-
 def _print_health(stack, store, closure: bool) -> dict:
-    report = _health_report(stack, store, closure)
+    from .core.review import health_report
+
+    report = health_report(stack, store, closure)
     state = "connected" if report["connected"] else f"split into {len(report['pieces'])} pieces"
     print(f"  network: {report['n_kept']} of {report['n_pairs']} pairs kept, {state}")
     if report["isolated_dates"]:
@@ -162,7 +137,9 @@ def _print_health(stack, store, closure: bool) -> dict:
 def _run_network(args: argparse.Namespace) -> int:
     stack, store = _open_with_labels(args.stack)
     if args.json:
-        print(json.dumps(_health_report(stack, store, not args.no_closure), indent=2))
+        from .core.review import health_report
+
+        print(json.dumps(health_report(stack, store, not args.no_closure), indent=2))
         return 0
     report = _print_health(stack, store, not args.no_closure)
     if "loop_closure" in report:

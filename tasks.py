@@ -77,11 +77,12 @@ class OpenStackTask(BaseTask):
 
     def _run(self) -> Any:
         from .core import open_stack
+        from .core.review import pair_statistics
 
         self.tick(0, 1)
         stack = open_stack(self.path)
-        self.tick(1, 1)
-        return stack
+        statistics = pair_statistics(stack, progress=self.tick)
+        return stack, statistics
 
 
 class InvertTask(BaseTask):

@@ -8,6 +8,7 @@ from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
 from .invert import InvertAlgorithm
+from .review import ExportPairsAlgorithm, NetworkReportAlgorithm, SelectByBaselineAlgorithm
 from .stack_info import StackInfoAlgorithm
 
 
@@ -26,3 +27,6 @@ class SbasSelectorProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:
         self.addAlgorithm(StackInfoAlgorithm())
         self.addAlgorithm(InvertAlgorithm())
+        self.addAlgorithm(SelectByBaselineAlgorithm())
+        self.addAlgorithm(ExportPairsAlgorithm())
+        self.addAlgorithm(NetworkReportAlgorithm())

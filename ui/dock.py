@@ -1,4 +1,5 @@
-"""The plugin's dock: open a stack and see what it holds."""
+"""The plugin's dock: open a stack, review its pairs on the baseline graph and in the table,
+mark them, watch the network's health, export the selection, invert."""
 
 from __future__ import annotations
 
@@ -13,42 +14,53 @@ from qgis.core import (
     QgsRasterLayer,
 )
 from qgis.gui import QgsMapToolEmitPoint
-from qgis.PyQt.QtCore import pyqtSignal
+from qgis.PyQt.QtCore import QEvent, QItemSelectionModel, Qt, pyqtSignal
 from qgis.PyQt.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDockWidget,
     QFileDialog,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QSplitter,
+    QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from .. import settings
 from ..tasks import BaseTask, InvertTask, OpenStackTask
+from .baseline_graph import BaselineGraphWidget
+from .pair_table import PairFilterProxy, PairTableModel
 from .timeseries_plot import TimeSeriesPlot
 
 logger = logging.getLogger(__name__)
 
 
 class SbasDock(QDockWidget):
-    """Dock panel: open a stack (folder or MintPy file, recent ones remembered), its summary.
+    """Dock panel of the plugin.
 
     Signals
     -------
     stack_opened(object)
         Emitted with the :class:`~sbas_selector.core.Stack` once it is open.
+    inversion_done(object)
+        Emitted with the :class:`~sbas_selector.core.inversion.InversionResult`.
+    labels_changed()
+        Emitted after every decision (already saved).
     """
 
     stack_opened = pyqtSignal(object)
     inversion_done = pyqtSignal(object)
+    labels_changed = pyqtSignal()
 
     def __init__(self, iface: Any, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -56,9 +68,17 @@ class SbasDock(QDockWidget):
         self.setObjectName("SbasSelectorDock")
         self.iface = iface
         self.stack = None
+        self.store = None
+        self.statistics = None
+        self.graph_model = None
+        self.layers = None
+        self.current: int | None = None
         self.inversion = None
+        self.velocity_layer = None
         self._task: BaseTask | None = None
         self._map_tool: QgsMapToolEmitPoint | None = None
+        #: Asks the user to confirm a risky drop; replaced in tests.
+        self.confirm = self._ask
 
         body = QWidget(self)
         layout = QVBoxLayout(body)
@@ -71,69 +91,165 @@ class SbasDock(QDockWidget):
         self.recent_combo = QComboBox(body)
         self.recent_combo.setToolTip(self.tr("Recently opened stacks"))
         layout.addWidget(self.recent_combo)
+        progress_row = QHBoxLayout()
         self.progress = QProgressBar(body)
         self.progress.setVisible(False)
         self.cancel_button = QPushButton(self.tr("Cancel"), body)
         self.cancel_button.setVisible(False)
-        progress_row = QHBoxLayout()
         progress_row.addWidget(self.progress)
         progress_row.addWidget(self.cancel_button)
         layout.addLayout(progress_row)
         self.status_label = QLabel(self.tr("No stack open."), body)
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
-        self.summary_text = QPlainTextEdit(body)
+        self.tabs = QTabWidget(body)
+        layout.addWidget(self.tabs)
+        self.tabs.addTab(self._build_review_tab(), self.tr("Review"))
+        self.summary_text = QPlainTextEdit()
         self.summary_text.setReadOnly(True)
-        layout.addWidget(self.summary_text)
-
-        inversion_box = QGroupBox(self.tr("SBAS inversion"), body)
-        inversion_layout = QVBoxLayout(inversion_box)
-        options_row = QHBoxLayout()
-        options_row.addWidget(QLabel(self.tr("Weights"), inversion_box))
-        self.weights_combo = QComboBox(inversion_box)
-        self.weights_combo.addItem(self.tr("none"), "none")
-        self.weights_combo.addItem(self.tr("coherence"), "coherence")
-        options_row.addWidget(self.weights_combo)
-        options_row.addWidget(QLabel(self.tr("Min. pairs"), inversion_box))
-        self.min_pairs_spin = QSpinBox(inversion_box)
-        self.min_pairs_spin.setRange(1, 10000)
-        options_row.addWidget(self.min_pairs_spin)
-        inversion_layout.addLayout(options_row)
-        output_row = QHBoxLayout()
-        self.output_edit = QLineEdit(inversion_box)
-        self.output_edit.setPlaceholderText(self.tr("Output folder (default: next to the stack)"))
-        self.output_button = QPushButton(self.tr("…"), inversion_box)
-        output_row.addWidget(self.output_edit)
-        output_row.addWidget(self.output_button)
-        inversion_layout.addLayout(output_row)
-        self.points_check = QCheckBox(self.tr("Also write points for InSAR Explorer (.gpkg)"),
-                                      inversion_box)
-        inversion_layout.addWidget(self.points_check)
-        buttons_row = QHBoxLayout()
-        self.invert_button = QPushButton(self.tr("Invert"), inversion_box)
-        self.invert_button.setEnabled(False)
-        self.pick_button = QPushButton(self.tr("Plot pixel"), inversion_box)
-        self.pick_button.setCheckable(True)
-        self.pick_button.setEnabled(False)
-        self.pick_button.setToolTip(self.tr("Click the map to plot a pixel's time series"))
-        buttons_row.addWidget(self.invert_button)
-        buttons_row.addWidget(self.pick_button)
-        inversion_layout.addLayout(buttons_row)
-        self.plot = TimeSeriesPlot(inversion_box)
-        inversion_layout.addWidget(self.plot)
-        layout.addWidget(inversion_box)
+        self.tabs.addTab(self.summary_text, self.tr("Stack"))
+        self.tabs.addTab(self._build_inversion_tab(), self.tr("Inversion"))
         self.setWidget(body)
 
         self.open_folder_button.clicked.connect(self._choose_folder)
         self.open_file_button.clicked.connect(self._choose_file)
         self.recent_combo.activated.connect(self._open_recent)
         self.cancel_button.clicked.connect(self._cancel)
+        self._refresh_recent()
+        self._set_review_enabled(False)
+
+    # ---- building --------------------------------------------------------------------------
+    def _build_review_tab(self) -> QWidget:
+        tab = QWidget()
+        layout = QVBoxLayout(tab)
+        splitter = QSplitter(Qt.Orientation.Vertical, tab)
+        self.graph = BaselineGraphWidget(splitter)
+        table_box = QWidget(splitter)
+        table_layout = QVBoxLayout(table_box)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        self.pair_label = QLabel("", table_box)
+        table_layout.addWidget(self.pair_label)
+        self.health_label = QLabel("", table_box)
+        self.health_label.setWordWrap(True)
+        table_layout.addWidget(self.health_label)
+        self.filter_edit = QLineEdit(table_box)
+        self.filter_edit.setPlaceholderText(self.tr("Filter pairs (id, label, source…)"))
+        table_layout.addWidget(self.filter_edit)
+        self.table_model = PairTableModel(self)
+        self.table_proxy = PairFilterProxy(self)
+        self.table_proxy.setSourceModel(self.table_model)
+        self.table = QTableView(table_box)
+        self.table.setModel(self.table_proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        table_layout.addWidget(self.table)
+        splitter.addWidget(self.graph)
+        splitter.addWidget(table_box)
+        layout.addWidget(splitter)
+        marks = QHBoxLayout()
+        self.keep_button = QPushButton(self.tr("Keep (K)"), tab)
+        self.drop_button = QPushButton(self.tr("Drop (D)"), tab)
+        self.clear_button = QPushButton(self.tr("Clear (C)"), tab)
+        self.undo_button = QPushButton(self.tr("Undo"), tab)
+        self.wrapped_check = QCheckBox(self.tr("Re-wrapped"), tab)
+        self.wrapped_check.setChecked(True)
+        self.wrapped_check.setToolTip(self.tr("Show phase re-wrapped (fringes) or unwrapped"))
+        for widget in (self.keep_button, self.drop_button, self.clear_button, self.undo_button,
+                       self.wrapped_check):
+            marks.addWidget(widget)
+        layout.addLayout(marks)
+        exports = QHBoxLayout()
+        exports.addWidget(QLabel(self.tr("Export:"), tab))
+        self.export_buttons = {}
+        for fmt, text in (("csv", "CSV…"), ("mintpy", "MintPy…"), ("licsbas", "LiCSBAS…")):
+            button = QPushButton(self.tr(text), tab)
+            button.clicked.connect(lambda _checked=False, f=fmt: self._choose_export(f))
+            exports.addWidget(button)
+            self.export_buttons[fmt] = button
+        layout.addLayout(exports)
+
+        self.graph.pair_clicked.connect(self.select_pair)
+        self.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
+        self.filter_edit.textChanged.connect(self.table_proxy.setFilterFixedString)
+        self.keep_button.clicked.connect(lambda: self.mark("high"))
+        self.drop_button.clicked.connect(lambda: self.mark("low"))
+        self.clear_button.clicked.connect(lambda: self.mark(None))
+        self.undo_button.clicked.connect(self.undo)
+        self.wrapped_check.toggled.connect(self._set_wrapped)
+        # Keys on the graph and the table (an event filter: works whether or not the dock's
+        # window is the active one, unlike shortcuts).
+        self.table.installEventFilter(self)
+        self.graph.installEventFilter(self)
+        self.graph.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        return tab
+
+    def eventFilter(self, watched: Any, event: Any) -> bool:
+        """K keep, D drop, C clear, Ctrl+Z undo; arrows step through pairs on the graph."""
+        if event.type() != QEvent.Type.KeyPress:
+            return super().eventFilter(watched, event)
+        key, modifiers = event.key(), event.modifiers()
+        if key == Qt.Key.Key_Z and modifiers & Qt.KeyboardModifier.ControlModifier:
+            self.undo()
+            return True
+        if modifiers & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
+            return super().eventFilter(watched, event)
+        actions = {Qt.Key.Key_K: "high", Qt.Key.Key_D: "low", Qt.Key.Key_C: None}
+        if key in actions:
+            self.mark(actions[key])
+            return True
+        if watched is self.graph and key in (Qt.Key.Key_Right, Qt.Key.Key_Down,
+                                             Qt.Key.Key_Left, Qt.Key.Key_Up):
+            step = 1 if key in (Qt.Key.Key_Right, Qt.Key.Key_Down) else -1
+            if self.stack is not None:
+                self.select_pair(((self.current or 0) + step) % self.stack.n_pairs)
+            return True
+        return super().eventFilter(watched, event)
+
+    def _build_inversion_tab(self) -> QWidget:
+        tab = QWidget()
+        inversion_layout = QVBoxLayout(tab)
+        options_row = QHBoxLayout()
+        options_row.addWidget(QLabel(self.tr("Weights"), tab))
+        self.weights_combo = QComboBox(tab)
+        self.weights_combo.addItem(self.tr("none"), "none")
+        self.weights_combo.addItem(self.tr("coherence"), "coherence")
+        options_row.addWidget(self.weights_combo)
+        options_row.addWidget(QLabel(self.tr("Min. pairs"), tab))
+        self.min_pairs_spin = QSpinBox(tab)
+        self.min_pairs_spin.setRange(1, 10000)
+        options_row.addWidget(self.min_pairs_spin)
+        inversion_layout.addLayout(options_row)
+        output_row = QHBoxLayout()
+        self.output_edit = QLineEdit(tab)
+        self.output_edit.setPlaceholderText(self.tr("Output folder (default: next to the stack)"))
+        self.output_button = QPushButton(self.tr("…"), tab)
+        output_row.addWidget(self.output_edit)
+        output_row.addWidget(self.output_button)
+        inversion_layout.addLayout(output_row)
+        self.points_check = QCheckBox(self.tr("Also write points for InSAR Explorer (.gpkg)"),
+                                      tab)
+        inversion_layout.addWidget(self.points_check)
+        buttons_row = QHBoxLayout()
+        self.invert_button = QPushButton(self.tr("Invert kept pairs"), tab)
+        self.invert_button.setEnabled(False)
+        self.pick_button = QPushButton(self.tr("Plot pixel"), tab)
+        self.pick_button.setCheckable(True)
+        self.pick_button.setEnabled(False)
+        self.pick_button.setToolTip(self.tr("Click the map to plot a pixel's time series"))
+        buttons_row.addWidget(self.invert_button)
+        buttons_row.addWidget(self.pick_button)
+        inversion_layout.addLayout(buttons_row)
+        self.plot = TimeSeriesPlot(tab)
+        inversion_layout.addWidget(self.plot)
         self.output_button.clicked.connect(self._choose_output)
         self.invert_button.clicked.connect(self.invert)
         self.pick_button.toggled.connect(self._toggle_pick)
-        self._refresh_recent()
+        return tab
 
-    # ---- actions ---------------------------------------------------------------------------
+    # ---- opening ---------------------------------------------------------------------------
     def _choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("Open interferogram stack folder"))
         if path:
@@ -150,6 +266,196 @@ class SbasDock(QDockWidget):
         if path:
             self.open_stack(path)
 
+    def _cancel(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    def open_stack(self, path: str) -> OpenStackTask:
+        """Open a stack (and compute its pair statistics) in a background task; the dock
+        stays usable whatever happens."""
+        self.status_label.setText(self.tr("Opening {}…").format(path))
+        self._set_busy(True)
+        task = OpenStackTask(str(path), self._opened, self._failed)
+        task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
+        self._task = task
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _opened(self, result: Any) -> None:
+        from ..core import StackError
+        from ..core.labels import LabelsStore
+
+        stack, statistics = result
+        self._set_busy(False)
+        self._task = None
+        if self.layers is not None:
+            self.layers.remove()
+            self.layers = None
+        self.stack, self.statistics, self.current = stack, statistics, None
+        try:
+            self.store = LabelsStore.open(stack)
+        except StackError as exc:
+            self.store = None
+            self._message(self.tr("Labels not loaded"), str(exc), Qgis.MessageLevel.Critical)
+        if self.store is not None and self.store.notice:
+            self._message(self.tr("Labels"), self.store.notice, Qgis.MessageLevel.Warning)
+        settings.remember_stack(str(stack.path))
+        self._refresh_recent()
+        self.status_label.setText(self.tr("{fmt} stack: {dates} dates, {pairs} pairs").format(
+            fmt=stack.format_name, dates=stack.n_dates, pairs=stack.n_pairs))
+        self.summary_text.setPlainText(format_summary(stack.summary()))
+        self.table_model.set_data(stack, self.store, statistics)
+        self.table.resizeColumnsToContents()
+        self.layers = _stack_layers(stack)
+        self._set_review_enabled(self.store is not None)
+        self.invert_button.setEnabled(True)
+        self.refresh()
+        if stack.skipped:
+            self._message(self.tr("Some files were skipped"),
+                          "; ".join(str(s) for s in stack.skipped[:3])
+                          + (" …" if len(stack.skipped) > 3 else ""),
+                          Qgis.MessageLevel.Warning)
+        self.select_pair(0)
+        self.stack_opened.emit(stack)
+
+    def _failed(self, error: BaseException | None) -> None:
+        self._set_busy(False)
+        self._task = None
+        if error is None:
+            self.status_label.setText(self.tr("Cancelled."))
+            return
+        self.status_label.setText(self.tr("Failed: {}").format(error))
+        self._message(self.tr("SBAS Selector"), str(error), Qgis.MessageLevel.Critical)
+        logger.warning("task failed: %s", error)
+
+    # ---- review ----------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Recompute the graph model and health from the labels; redraw graph and table."""
+        from ..core.review import baseline_graph, health_text
+
+        if self.stack is None or self.store is None:
+            return
+        coherence = None if self.statistics is None else self.statistics.mean_coherence
+        self.graph_model = baseline_graph(self.stack, self.store, coherence)
+        self.graph.set_graph(self.graph_model, self._edge_details())
+        self.health_label.setText(health_text(self.graph_model.health))
+        self.table_model.refresh()
+
+    def _edge_details(self) -> dict[int, str]:
+        details = {}
+        for i, pair in enumerate(self.stack.pairs):
+            entry = self.store.labels[pair.pair_id]
+            coherence = (float("nan") if self.statistics is None
+                         else self.statistics.mean_coherence[i])
+            score = "—" if entry.probability_high is None else f"{entry.probability_high:.2f}"
+            details[i] = (f"{pair.date1.isoformat()} – {pair.date2.isoformat()} "
+                          f"({pair.days} days)\nBperp {pair.bperp_m:.1f} m, coherence "
+                          f"{coherence:.2f}\nscore {score}, label {entry.final.value} "
+                          f"({entry.source.value})")
+        return details
+
+    def select_pair(self, index: int) -> None:
+        """Make pair ``index`` current: graph highlight, table row, map layer."""
+        if self.stack is None or not 0 <= index < self.stack.n_pairs:
+            return
+        self.current = index
+        self.graph.set_current(index)
+        source_index = self.table_model.index(index, 0)
+        proxy_index = self.table_proxy.mapFromSource(source_index)
+        if proxy_index.isValid() and self.table.currentIndex().row() != proxy_index.row():
+            self.table.selectionModel().setCurrentIndex(
+                proxy_index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+                | QItemSelectionModel.SelectionFlag.Rows)
+        if self.layers is not None:
+            layer = self.layers.show(index)
+            canvas = self.iface.mapCanvas() if self.iface is not None else None
+            if layer is not None and canvas is not None and len(self.layers.phase_layers) == 1:
+                canvas.setExtent(layer.extent())
+            if canvas is not None:
+                canvas.refresh()
+        self.pair_label.setText(self.tr("Pair {pid}: {label}").format(
+            pid=self.stack.pairs[index].pair_id,
+            label=self.store.final(self.stack.pairs[index].pair_id).value
+            if self.store is not None else "?"))
+
+    def _table_row_changed(self, current: Any, _previous: Any) -> None:
+        if current.isValid():
+            row = self.table_proxy.mapToSource(current).row()
+            if row != self.current:
+                self.select_pair(row)
+
+    def mark(self, label: str | None, index: int | None = None) -> bool:
+        """Set the analyst's label of a pair (the current one by default); saved at once.
+
+        Dropping the last kept pair of a date, or a bridge, asks first. Returns whether the
+        decision was applied.
+        """
+        from ..core.review import drop_warning
+
+        index = self.current if index is None else index
+        if self.store is None or index is None:
+            return False
+        if label == "low" and self.graph_model is not None:
+            warning = drop_warning(self.graph_model, index)
+            if warning and not self.confirm(self.tr("Drop this pair?"),
+                                            self.tr("Dropping {pid}: {why}. Drop it anyway?")
+                                            .format(pid=self.stack.pairs[index].pair_id,
+                                                    why=warning)):
+                return False
+        try:
+            self.store.set_override(self.stack.pairs[index].pair_id, label)
+        except OSError as exc:
+            self._message(self.tr("Could not save the labels"), str(exc),
+                          Qgis.MessageLevel.Critical)
+            return False
+        self.refresh()
+        self.select_pair(index)
+        self.labels_changed.emit()
+        return True
+
+    def undo(self) -> None:
+        if self.store is None:
+            return
+        pair_id = self.store.undo()
+        if pair_id is not None:
+            self.refresh()
+            self.select_pair(self.stack.index_of(pair_id))
+            self.labels_changed.emit()
+
+    def _set_wrapped(self, wrapped: bool) -> None:
+        if self.layers is not None:
+            self.layers.set_wrapped(wrapped)
+
+    def _choose_export(self, fmt: str) -> None:
+        names = {"csv": "labels.csv", "mintpy": "exclude_date12.txt",
+                 "licsbas": "rm_ifg_list.txt"}
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export pairs"), names[fmt])
+        if path:
+            self.export(fmt, path)
+
+    def export(self, fmt: str, path: str) -> list:
+        """Write the selection in ``fmt`` (csv, mintpy, licsbas) to ``path``."""
+        from ..core.exports import export_pairs
+
+        if self.stack is None or self.store is None:
+            return []
+        try:
+            written = export_pairs(self.stack, self.store, fmt, path)
+        except (OSError, ValueError) as exc:
+            self._message(self.tr("Export failed"), str(exc), Qgis.MessageLevel.Critical)
+            return []
+        self._message(self.tr("Exported"), ", ".join(str(p) for p in written),
+                      Qgis.MessageLevel.Success)
+        return written
+
+    def _ask(self, title: str, text: str) -> bool:
+        answer = QMessageBox.question(self, title, text,
+                                      QMessageBox.StandardButton.Yes
+                                      | QMessageBox.StandardButton.No,
+                                      QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    # ---- inversion ---------------------------------------------------------------------------
     def _choose_output(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("Inversion output folder"))
         if path:
@@ -164,6 +470,13 @@ class SbasDock(QDockWidget):
 
         return str(default_inversion_folder(self.stack.path))
 
+    def keep_mask(self) -> Any:
+        import numpy as np
+
+        if self.store is None:
+            return self.stack.keep.copy()
+        return np.array(self.store.keep_mask(), dtype=bool)
+
     def invert(self) -> InvertTask | None:
         """Run the inversion of the kept pairs in a background task."""
         if self.stack is None:
@@ -173,12 +486,11 @@ class SbasDock(QDockWidget):
         # The reference is chosen in the task (it reads the whole stack): never on this thread.
         options = InversionOptions(weighting=self.weights_combo.currentData(),
                                    min_pairs=self.min_pairs_spin.value())
-        self.status_label.setText(self.tr("Inverting {} kept pairs…").format(
-            int(self.stack.keep.sum())))
+        keep = self.keep_mask()
+        self.status_label.setText(self.tr("Inverting {} kept pairs…").format(int(keep.sum())))
         self._set_busy(True)
-        task = InvertTask(str(self.stack.path), self.output_folder(), self.stack.keep.copy(),
-                          options, self._inverted, self._failed,
-                          points=self.points_check.isChecked())
+        task = InvertTask(str(self.stack.path), self.output_folder(), keep, options,
+                          self._inverted, self._failed, points=self.points_check.isChecked())
         task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
         self._task = task
         QgsApplication.taskManager().addTask(task)
@@ -221,10 +533,9 @@ class SbasDock(QDockWidget):
         """Plot the time series of the pixel under a map-canvas point."""
         if self.inversion is None or self.stack is None:
             return
-        layer = getattr(self, "velocity_layer", None)
-        if layer is not None and self.iface is not None:
+        if self.velocity_layer is not None and self.iface is not None:
             transform = QgsCoordinateTransform(
-                self.iface.mapCanvas().mapSettings().destinationCrs(), layer.crs(),
+                self.iface.mapCanvas().mapSettings().destinationCrs(), self.velocity_layer.crs(),
                 QgsProject.instance())
             point = transform.transform(point)
         row, col = self.stack.grid.xy_to_pixel(point.x(), point.y())
@@ -238,48 +549,6 @@ class SbasDock(QDockWidget):
             self.plot.set_series(read_pixel_series(self.inversion.out_dir, row, col))
         except StackError as exc:
             self._message(self.tr("Time series"), str(exc), Qgis.MessageLevel.Info)
-
-    def _cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-
-    def open_stack(self, path: str) -> OpenStackTask:
-        """Open a stack in a background task; the dock stays usable whatever happens."""
-        self.status_label.setText(self.tr("Opening {}…").format(path))
-        self._set_busy(True)
-        task = OpenStackTask(str(path), self._opened, self._failed)
-        task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
-        self._task = task
-        QgsApplication.taskManager().addTask(task)
-        return task
-
-    # ---- results (main thread) ------------------------------------------------------------------
-    def _opened(self, stack: Any) -> None:
-        self._set_busy(False)
-        self._task = None
-        self.stack = stack
-        settings.remember_stack(str(stack.path))
-        self._refresh_recent()
-        self.status_label.setText(self.tr("{fmt} stack: {dates} dates, {pairs} pairs").format(
-            fmt=stack.format_name, dates=stack.n_dates, pairs=stack.n_pairs))
-        self.summary_text.setPlainText(format_summary(stack.summary()))
-        self.invert_button.setEnabled(True)
-        if stack.skipped:
-            self._message(self.tr("Some files were skipped"),
-                          "; ".join(str(s) for s in stack.skipped[:3])
-                          + (" …" if len(stack.skipped) > 3 else ""),
-                          Qgis.MessageLevel.Warning)
-        self.stack_opened.emit(stack)
-
-    def _failed(self, error: BaseException | None) -> None:
-        self._set_busy(False)
-        self._task = None
-        if error is None:
-            self.status_label.setText(self.tr("Cancelled."))
-            return
-        self.status_label.setText(self.tr("Failed: {}").format(error))
-        self._message(self.tr("SBAS Selector"), str(error), Qgis.MessageLevel.Critical)
-        logger.warning("task failed: %s", error)
 
     # ---- helpers ---------------------------------------------------------------------------
     def _message(self, title: str, text: str, level: Qgis.MessageLevel) -> None:
@@ -295,11 +564,23 @@ class SbasDock(QDockWidget):
             button.setEnabled(not busy)
         self.invert_button.setEnabled(not busy and self.stack is not None)
 
+    def _set_review_enabled(self, enabled: bool) -> None:
+        for widget in (self.keep_button, self.drop_button, self.clear_button, self.undo_button,
+                       *self.export_buttons.values()):
+            widget.setEnabled(enabled)
+
     def _refresh_recent(self) -> None:
         self.recent_combo.clear()
         self.recent_combo.addItem(self.tr("Recent stacks…"), None)
         for path in settings.recent_stacks():
             self.recent_combo.addItem(path, path)
+
+
+def _stack_layers(stack: Any) -> Any:
+    from .layers import StackLayers
+
+    name = f"SBAS stack: {stack.path.name}"
+    return StackLayers(stack, name)
 
 
 def format_summary(summary: dict[str, Any]) -> str:

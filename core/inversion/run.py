@@ -206,7 +206,10 @@ class _Outputs:
         driver = gdal.GetDriverByName("GTiff")
         grid = stack.grid
         # Fast DEFLATE (level 1, no predictor): writing must not cost more than reading.
-        options = ["TILED=YES", "COMPRESS=DEFLATE", "ZLEVEL=1", "BIGTIFF=IF_SAFER"]
+        # Bands stored apart (INTERLEAVE=BAND): each band is written window by window, and a
+        # pixel-interleaved compressed tile would have to be read back and rewritten.
+        options = ["TILED=YES", "COMPRESS=DEFLATE", "ZLEVEL=1", "INTERLEAVE=BAND",
+                   "BIGTIFF=IF_SAFER"]
         for name in OUTPUT_NAMES:
             bands = len(dates) if name == "timeseries" else 1
             data_type = gdal.GDT_UInt16 if name == "n_pairs" else gdal.GDT_Float32

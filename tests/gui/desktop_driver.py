@@ -1,16 +1,20 @@
-"""Runs inside the real QGIS desktop (``qgis --code``): checks the plugin, drives its dock,
-saves a screenshot, writes a JSON result and quits. Driven by tests/gui/test_desktop.py."""
+"""Runs inside the real QGIS desktop (``qgis --code``): checks the plugin, opens the stack from
+its dock, clicks an edge of the baseline graph, drops that pair with the keyboard, exports a
+LiCSBAS list, saves screenshots, writes a JSON result and quits.
+Driven by tests/gui/test_desktop.py."""
 
 import json
 import os
 import traceback
 
 from qgis.core import QgsProject
-from qgis.PyQt.QtCore import QCoreApplication, QTimer
+from qgis.PyQt.QtCore import QCoreApplication, QPoint, Qt, QTimer
+from qgis.PyQt.QtTest import QTest
 from qgis.utils import iface, plugins
 
 OUT = os.environ["SBAS_GUI_OUT"]
 STACK = os.environ["SBAS_GUI_STACK"]
+PAIR = "20180307_20180611"
 result = {"started": True}
 state = {"ran": False}
 
@@ -23,14 +27,44 @@ def finish():
     QTimer.singleShot(5000, lambda: os._exit(0))
 
 
-def screenshot_and_finish(stack):
+def settle(ms=300):
+    QTest.qWait(ms)
+    QCoreApplication.processEvents()
+
+
+def review(stack):
     try:
-        result["n_pairs"] = stack.n_pairs
-        result["status"] = plugins["sbas_selector"].dock.status_label.text()
+        dock = plugins["sbas_selector"].dock
         window = iface.mainWindow()
-        window.resize(1500, 900)
-        QCoreApplication.processEvents()
-        result["screenshot"] = window.grab().save(os.path.join(OUT, "qgis_plugin_loaded.png"))
+        window.resize(1600, 1000)
+        dock.setMinimumWidth(620)
+        settle()
+        result["n_pairs"] = stack.n_pairs
+        result["status"] = dock.status_label.text()
+        window.grab().save(os.path.join(OUT, "qgis_plugin_loaded.png"))
+        # Click the edge of PAIR on the baseline graph.
+        graph = dock.graph
+        index = stack.index_of(PAIR)
+        point = graph.edge_midpoint(index)
+        QTest.mouseClick(graph, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         QPoint(int(point.x()), int(point.y())))
+        settle()
+        result["clicked"] = stack.pairs[dock.current].pair_id
+        iface.mapCanvas().setExtent(dock.layers.phase_layers[dock.current].extent())
+        iface.mapCanvas().refresh()
+        settle(800)
+        window.grab().save(os.path.join(OUT, "review_graph_click.png"))
+        # Drop it with the keyboard (a bridge-free pair: no question asked).
+        dock.table.setFocus()
+        QTest.keyClick(dock.table, Qt.Key.Key_D)
+        settle()
+        result["label_after_d"] = dock.store.final(result["clicked"]).value
+        result["health"] = dock.health_label.text()
+        written = dock.export("licsbas", os.path.join(OUT, "rm_ifg_list.txt"))
+        result["export"] = open(written[0]).read() if written else ""
+        settle(800)
+        window.grab().save(os.path.join(OUT, "review_marked.png"))
+        dock.grab().save(os.path.join(OUT, "dock_review.png"))
     except Exception:
         result["error"] = traceback.format_exc()
     finish()
@@ -49,9 +83,9 @@ def run():
         dock = plugin.dock
         dock.show()
         result["dock_visible"] = dock.isVisible()
-        dock.stack_opened.connect(screenshot_and_finish)
+        dock.stack_opened.connect(review)
         dock.open_stack(STACK)
-        QTimer.singleShot(60000, finish)  # give up if the stack never opens
+        QTimer.singleShot(90000, finish)  # give up if the stack never opens
     except Exception:
         result["error"] = traceback.format_exc()
         finish()

@@ -29,13 +29,14 @@ def _fresh_profile(root: Path) -> Path:
     return root  # QGIS looks for <root>/profiles/<name>
 
 
-def test_desktop_loads_plugin_opens_real_stack_and_screenshots(tmp_path, real_stack_path):
+def test_desktop_review_real_stack_click_mark_export(tmp_path, real_stack_path):
     if not (shutil.which("xvfb-run") and shutil.which("qgis")):
         pytest.fail("xvfb-run and qgis are required (make setup installs them)")
     out = tmp_path / "out"
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
-    env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_STACK": str(real_stack_path)})
+    env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_STACK": str(real_stack_path),
+                "XDG_DATA_HOME": str(tmp_path / "xdg")})
     command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--nologo",
                "--noversioncheck", "--profiles-path", str(_fresh_profile(tmp_path)),
                "--profile", "default", "--code", str(REPO / "tests" / "gui" /
@@ -47,11 +48,19 @@ def test_desktop_loads_plugin_opens_real_stack_and_screenshots(tmp_path, real_st
     assert "error" not in result, result.get("error")
     assert result["loaded"] and result["dock_visible"]
     assert result["n_pairs"] == 30 and "30 pairs" in result["status"]
-    shot = out / "qgis_plugin_loaded.png"
-    assert result["screenshot"] and shot.stat().st_size > 20_000
+    assert result["clicked"] == "20180307_20180611"
+    assert result["label_after_d"] == "low"
+    assert result["health"].startswith("Network connected")
+    assert result["export"] == "20180307_20180611\n"
+    # The shared data stays untouched: labels went to the user's data folder.
+    assert not (real_stack_path / "sbas_selector_labels.json").exists()
+    assert list((tmp_path / "xdg").rglob("*.json"))
     from osgeo import gdal
 
-    pixels = gdal.Open(str(shot)).ReadAsArray()
-    assert pixels.std() > 10  # a real picture, not a blank window
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copy(shot, SCREENSHOTS / shot.name)
+    for name in ("qgis_plugin_loaded.png", "review_graph_click.png", "review_marked.png",
+                 "dock_review.png"):
+        shot = out / name
+        assert shot.stat().st_size > 20_000, name
+        assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name  # not a blank window
+        shutil.copy(shot, SCREENSHOTS / name)

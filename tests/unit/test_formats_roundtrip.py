@@ -83,3 +83,27 @@ def test_mintpy_reference_attributes_are_used(tmp_path, small_simulation):
     with h5py.File(path, "a") as h5:
         h5.attrs["REF_Y"], h5.attrs["REF_X"] = "12", "30"
     assert open_stack(path).reference_pixel == (12, 30)
+
+
+@pytest.mark.parametrize("fmt", sorted(WRITERS))
+def test_layer_sources_open_in_gdal_with_the_same_values(fmt, tmp_path, monkeypatch,
+                                                         small_simulation,
+                                                         small_geographic_simulation):
+    from osgeo import gdal
+
+    from sbas_selector.core.layer_sources import layer_source
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    sim = small_geographic_simulation if fmt == "licsbas" else small_simulation
+    written = WRITERS[fmt](sim.to_stack(), tmp_path)
+    stack = open_stack(written.parent.parent if fmt == "mintpy" else written)
+    for kind in ("phase", "coherence"):
+        path, band = layer_source(stack, 3, kind)
+        dataset = gdal.Open(path)
+        values = dataset.GetRasterBand(band).ReadAsArray().astype(np.float32)
+        expected = (stack.read_phase(3, referenced=False) if kind == "phase"
+                    else stack.read_coherence(3))
+        finite = np.isfinite(expected)
+        scale = 1 / 255 if fmt == "licsbas" and kind == "coherence" else 1.0
+        np.testing.assert_allclose(values[finite] * scale, expected[finite], atol=1e-5)
+        np.testing.assert_allclose(dataset.GetGeoTransform(), stack.grid.geotransform)

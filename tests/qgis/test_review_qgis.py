@@ -1,0 +1,142 @@
+"""Review in QGIS: layers, graph clicks, keyboard marking with warnings, undo, exports, and the
+review Processing algorithms."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+
+@pytest.fixture()
+def stack_copy(tmp_path, real_stack_path):
+    target = tmp_path / "mexico"
+    shutil.copytree(real_stack_path, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
+@pytest.fixture()
+def dock(iface, stack_copy, wait_for, monkeypatch, tmp_path):
+    import sbas_selector
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    plugin = sbas_selector.classFactory(iface)
+    plugin.initGui()
+    opened = []
+    plugin.dock.stack_opened.connect(opened.append)
+    plugin.dock.open_stack(str(stack_copy))
+    wait_for(lambda: opened)
+    yield plugin.dock
+    plugin.unload()
+    from qgis.core import QgsProject
+
+    QgsProject.instance().clear()
+
+
+def test_open_shows_graph_table_layers_and_health(dock):
+    assert len(dock.graph_model.edges) == 30 and len(dock.graph_model.dates) == 13
+    assert dock.table_model.rowCount() == 30
+    assert dock.health_label.text().startswith("Network connected")
+    # Every pair's loop closure was measured when the stack opened: no misclosure.
+    assert dock.statistics.closure.triplets.sum() == 72
+    assert dock.statistics.closure.misclosed.sum() == 0
+    assert 0.52 < dock.statistics.mean_coherence.min() < dock.statistics.mean_coherence.max() < 0.68
+    # The current pair is shown on the map, alone, with a cyclic (re-wrapped) ramp.
+    layer = dock.layers.phase_layers[0]
+    node = dock.layers.group.findLayer(layer.id())
+    assert node.isVisible()
+    assert layer.renderer().type() == "singlebandpseudocolor"
+    items = layer.renderer().shader().rasterShaderFunction().colorRampItemList()
+    assert items[0].color == items[-1].color  # cyclic
+
+
+def test_click_edge_selects_pair_row_and_layer(dock):
+    from qgis.PyQt.QtCore import QPoint, Qt
+    from qgis.PyQt.QtTest import QTest
+
+    dock.graph.resize(600, 300)
+    index = dock.stack.index_of("20180307_20180611")
+    point = dock.graph.edge_midpoint(index)
+    target = dock.graph.edge_at(point)
+    QTest.mouseClick(dock.graph, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(int(point.x()), int(point.y())))
+    assert dock.current == target
+    row = dock.table_proxy.mapToSource(dock.table.currentIndex()).row()
+    assert row == target
+    layer = dock.layers.phase_layers[target]
+    assert dock.layers.group.findLayer(layer.id()).isVisible()
+    assert not dock.layers.group.findLayer(dock.layers.phase_layers[0].id()).isVisible()
+
+
+def test_keyboard_marks_saves_warns_and_undoes(dock, stack_copy):
+    from qgis.PyQt.QtCore import Qt
+    from qgis.PyQt.QtTest import QTest
+
+    from sbas_selector.core.labels import sidecar_path
+
+    asked = []
+    dock.confirm = lambda title, text: asked.append(text) or False  # the user says No
+    dock.select_pair(dock.stack.index_of("20180506_20180705"))
+    dock.table.setFocus()
+    QTest.keyClick(dock.table, Qt.Key.Key_D)
+    assert asked and "last kept pair of 2018-07-05" in asked[0]
+    assert dock.store.final("20180506_20180705").value == "high"  # not dropped
+    dock.confirm = lambda title, text: True
+    QTest.keyClick(dock.table, Qt.Key.Key_D)
+    saved = json.loads(sidecar_path(stack_copy).read_text())
+    entry = next(p for p in saved["pairs"] if p["pair_id"] == "20180506_20180705")
+    assert entry["final"] == "low" and entry["source"] == "user"
+    assert "split into 2 pieces" in dock.health_label.text()
+    edge = dock.graph_model.edges[dock.stack.index_of("20180506_20180705")]
+    assert edge.label.value == "low" and edge.by_user
+    # Arrow keys step through pairs; Ctrl+Z undoes.
+    row = dock.table.currentIndex().row()
+    QTest.keyClick(dock.table, Qt.Key.Key_Down)
+    assert dock.table.currentIndex().row() == row + 1
+    QTest.keyClick(dock.table, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert dock.store.final("20180506_20180705").value == "high"
+    assert dock.health_label.text().startswith("Network connected")
+
+
+def test_wrapped_toggle_and_exports(dock, tmp_path):
+    layer = dock.layers.phase_layers[0]
+    dock.wrapped_check.setChecked(False)
+    items = layer.renderer().shader().rasterShaderFunction().colorRampItemList()
+    assert items[0].color != items[-1].color  # diverging, unwrapped
+    dock.confirm = lambda title, text: True
+    dock.select_pair(dock.stack.index_of("20180106_20180412"))
+    dock.mark("low")
+    written = dock.export("licsbas", str(tmp_path / "rm_ifg_list.txt"))
+    assert (tmp_path / "rm_ifg_list.txt").read_text() == "20180106_20180412\n"
+    assert len(written) == 1
+    dock.export("mintpy", str(tmp_path / "exclude.txt"))
+    assert (tmp_path / "exclude.txt").read_text() == "20180106_20180412\n"
+    assert len((tmp_path / "exclude_keep.txt").read_text().splitlines()) == 29
+
+
+def test_processing_review_algorithms(iface, stack_copy, tmp_path, qgis_app):
+    import processing
+
+    import sbas_selector
+
+    plugin = sbas_selector.classFactory(iface)
+    plugin.initGui()
+    try:
+        result = processing.run("sbas_selector:select_by_baseline", {
+            "STACK": str(stack_copy), "MAX_DAYS": 60, "MAX_BPERP": 50,
+            "OUTPUT": str(tmp_path / "labels.csv")})
+        assert 0 < result["N_KEPT"] < 30
+        n_kept = result["N_KEPT"]
+        processing.run("sbas_selector:export_pairs", {
+            "STACK": str(stack_copy), "FORMAT": 2, "OUTPUT": str(tmp_path / "rm.txt")})
+        assert len((tmp_path / "rm.txt").read_text().splitlines()) == 30 - n_kept
+        result = processing.run("sbas_selector:network_report", {
+            "STACK": str(stack_copy), "CLOSURE": True, "OUTPUT": str(tmp_path / "net.json")})
+        report = json.loads((tmp_path / "net.json").read_text())
+        assert result["N_PIECES"] == len(report["pieces"]) >= 1
+        assert report["n_triplets"] >= 1
+    finally:
+        plugin.unload()
