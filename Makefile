@@ -43,10 +43,14 @@ demo: setup ## the main job on the bundled default: the real stack and a simulat
 	rm -rf $(DEMO_DIR)/simulated
 	$(VENV)/bin/sbas-selector simulate --out $(DEMO_DIR)/simulated --seed 1 --format all
 	$(VENV)/bin/sbas-selector info $(DEMO_DIR)/simulated/hyp3
+	$(VENV)/bin/sbas-selector select $(DEMO_DIR)/simulated/hyp3 --max-days 60 --max-bperp 120
+	$(VENV)/bin/sbas-selector network $(DEMO_DIR)/simulated/hyp3 --no-closure \
+		--png $(DEMO_DIR)/baseline_network.png
 	$(PY) scripts/render_samples.py --stack $(DEMO_DIR)/simulated/hyp3 \
 		--truth $(DEMO_DIR)/simulated/truth/labels.csv --real $(REAL_STACK) \
 		--out $(DEMO_DIR)/samples.png
-	@echo "Demo outputs in $(DEMO_DIR)/ (samples.png compares simulated and real interferograms)"
+	@echo "Demo outputs in $(DEMO_DIR)/: baseline_network.png (the simulated stack's network),"
+	@echo "samples.png (simulated beside real interferograms), simulated/ (every input format)"
 
 BENCH_VENV := .bench-venv
 MINTPY_VERSION := 1.6.4

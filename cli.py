@@ -81,6 +81,7 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
     network.add_argument("--json", action="store_true")
     network.add_argument("--no-closure", action="store_true",
                          help="skip the loop-closure evidence (it reads every pair)")
+    network.add_argument("--png", type=Path, help="also draw the baseline network to this PNG")
     network.set_defaults(func=_run_network)
     export = sub.add_parser("export", help="write the selected pair list for another tool")
     export.add_argument("stack")
@@ -136,6 +137,15 @@ def _print_health(stack, store, closure: bool) -> dict:
 
 def _run_network(args: argparse.Namespace) -> int:
     stack, store = _open_with_labels(args.stack)
+    if args.png:
+        from .core.review import baseline_graph
+        from .plots import plot_baseline_network
+
+        kept = sum(store.keep_mask())
+        plot_baseline_network(baseline_graph(stack, store), args.png,
+                              f"{stack.path.name}: {stack.n_dates} dates, {kept} of "
+                              f"{stack.n_pairs} pairs kept")
+        print(f"baseline network drawn to {args.png}", file=sys.stderr)
     if args.json:
         from .core.review import health_report
 

@@ -139,3 +139,13 @@ def test_cli_select_network_export(stack_copy, tmp_path, capsys):
                  "--out", str(tmp_path / "inv")]) == 0
     assert f"inverted {n_kept} pairs" in capsys.readouterr().out
     os.remove(tmp_path / "labels.csv")
+
+
+def test_cli_network_png(stack_copy, tmp_path):
+    png = tmp_path / "network.png"
+    assert main(["select", str(stack_copy), "--max-days", "60"]) == 0
+    assert main(["network", str(stack_copy), "--no-closure", "--png", str(png)]) == 0
+    from osgeo import gdal
+
+    image = gdal.Open(str(png)).ReadAsArray()
+    assert image.shape[0] in (3, 4) and image.shape[1] > 300 and image.std() > 10
