@@ -1,4 +1,4 @@
-"""Command line: ``sbas-selector info|simulate|invert|select|network|export ...``.
+"""Command line: ``sbas-selector info|simulate|select|network|export|classify|invert ...``.
 
 Errors print one line naming the file and the problem and exit with status 2; set
 ``SBAS_SELECTOR_DEBUG=1`` for the traceback.
@@ -88,6 +88,51 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--format", required=True, choices=("csv", "mintpy", "licsbas"))
     export.add_argument("--out", required=True, type=Path)
     export.set_defaults(func=_run_export)
+
+
+def _add_classify(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("classify", help="score every pair with the CNN (ONNX) and save the "
+                                             "labels")
+    parser.add_argument("stack")
+    parser.add_argument("--out", type=Path, help="also write the labels as CSV")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--threshold", type=float,
+                        help="probability of high quality above which a pair is kept "
+                             "(default: the model's)")
+    parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--batch", type=int, default=16)
+    parser.set_defaults(func=_run_classify)
+
+
+def _run_classify(args: argparse.Namespace) -> int:
+    from .core.classify import Classifier, ClassifierError
+    from .core.exports import export_pairs
+    from .core.labels import apply_classification
+
+    try:
+        classifier = Classifier(args.model, device=args.device)
+    except ClassifierError as exc:
+        raise ValueError(str(exc)) from exc
+    print(f"model {classifier.card.name} {classifier.card.version}; running on "
+          f"{classifier.provider}", file=sys.stderr)
+    stack, store = _open_with_labels(args.stack)
+
+    def progress(done: int, total: int) -> None:
+        if args.verbose:
+            print(f"  pair {done} of {total}", file=sys.stderr)
+
+    result = classifier.classify(stack, batch_size=args.batch, progress=progress)
+    threshold = classifier.card.threshold if args.threshold is None else args.threshold
+    apply_classification(store, result, threshold)
+    kept = sum(result.probabilities[p] >= threshold for p in stack.pair_ids)
+    print(f"classified {stack.n_pairs} pairs: {kept} high, {stack.n_pairs - kept} low "
+          f"(threshold {threshold}); labels in {store.path}")
+    for pair_id in result.no_data:
+        print(f"  {pair_id}: no data (labelled low)")
+    if args.out:
+        export_pairs(stack, store, "csv", args.out)
+        print(f"  labels written to {args.out}")
+    return 0
 
 
 def _open_with_labels(path: str):
@@ -286,6 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulate(sub)
     _add_invert(sub)
     _add_review(sub)
+    _add_classify(sub)
     return parser
 
 

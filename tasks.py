@@ -114,3 +114,48 @@ class InvertTask(BaseTask):
 
             result.files["points"] = write_points_gpkg(self.out_dir)
         return result
+
+
+_CLASSIFIERS: dict[tuple[str, str], Any] = {}
+_CLASSIFIERS_LOCK = __import__("threading").Lock()
+
+
+def shared_classifier(model_path: str | None, device: str) -> Any:
+    """One onnxruntime session per (model, device), created once and reused."""
+    from .core.classify import DEFAULT_MODEL, Classifier
+
+    key = (str(model_path or DEFAULT_MODEL), device)
+    with _CLASSIFIERS_LOCK:
+        if key not in _CLASSIFIERS:
+            _CLASSIFIERS[key] = Classifier(model_path, device=device)
+        return _CLASSIFIERS[key]
+
+
+class ClassifyTask(BaseTask):
+    """Score every pair of a stack; the labels are applied in ``finished`` (main thread), so
+    a cancelled run leaves the saved labels as they were."""
+
+    def __init__(self, stack_path: str, model_path: str | None, device: str,
+                 on_success: Callable[[Any], None],
+                 on_failure: Callable[[BaseException | None], None]) -> None:
+        super().__init__(f"Classify interferograms of {stack_path}", on_success, on_failure)
+        self.stack_path = stack_path
+        self.model_path = model_path
+        self.device = device
+        self.done_text = ""
+
+    def _progress(self, done: int, total: int) -> None:
+        self.done_text = f"pair {done} of {total}"
+        self.tick(done, total)
+
+    def _run(self) -> Any:
+        from .core import open_stack
+        from .core.classify import ClassificationCancelledError
+
+        classifier = shared_classifier(self.model_path, self.device)
+        stack = open_stack(self.stack_path)
+        try:
+            return classifier.classify(stack, progress=self._progress,
+                                       cancelled=self.isCanceled)
+        except ClassificationCancelledError:
+            raise TaskCancelledError from None

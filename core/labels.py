@@ -237,3 +237,13 @@ def _pair_from_json(item: dict) -> PairLabel:
         preselected=label("preselected"),
         initial=label("initial"),
     )
+
+
+def apply_classification(store: LabelsStore, result, threshold: float) -> None:
+    """Save a :class:`~.classify.ClassificationResult` in the store (model name and hash
+    included); pairs without data get probability 0 and the cause "no data"."""
+    model = dict(result.model)
+    model["provider"] = result.provider
+    model["threshold"] = threshold
+    model["no_data"] = list(result.no_data)
+    store.set_predictions(result.probabilities, threshold, model)

@@ -7,6 +7,7 @@ from pathlib import Path
 from qgis.core import QgsProcessingProvider
 from qgis.PyQt.QtGui import QIcon
 
+from .classify import ClassifyAlgorithm
 from .invert import InvertAlgorithm
 from .review import ExportPairsAlgorithm, NetworkReportAlgorithm, SelectByBaselineAlgorithm
 from .stack_info import StackInfoAlgorithm
@@ -27,6 +28,7 @@ class SbasSelectorProvider(QgsProcessingProvider):
     def loadAlgorithms(self) -> None:
         self.addAlgorithm(StackInfoAlgorithm())
         self.addAlgorithm(InvertAlgorithm())
+        self.addAlgorithm(ClassifyAlgorithm())
         self.addAlgorithm(SelectByBaselineAlgorithm())
         self.addAlgorithm(ExportPairsAlgorithm())
         self.addAlgorithm(NetworkReportAlgorithm())

@@ -30,3 +30,45 @@ def small_geographic_simulation():
     from sbas_selector.core.simulation import SimulationConfig, simulate
 
     return simulate(SimulationConfig(seed=7, n_dates=12, rows=48, cols=64, geographic=True))
+
+
+def _tiny_model(path, size=32, card=None, channels=3):
+    """Global average pool then a linear layer: 'low' grows with the discontinuity channel."""
+    import json
+
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper
+
+    from sbas_selector.core.preprocess import CHANNELS, PREPROCESSING_ID
+
+    weights = np.zeros((channels, 2), np.float32)
+    weights[1, 0] = 40.0  # discontinuity mean -> logit of "low"
+    graph = helper.make_graph(
+        [helper.make_node("GlobalAveragePool", ["input"], ["pooled"]),
+         helper.make_node("Flatten", ["pooled"], ["flat"]),
+         helper.make_node("Gemm", ["flat", "W", "B"], ["logits"])],
+        "tiny",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT,
+                                       ["batch", channels, size, size])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", 2])],
+        [helper.make_tensor("W", TensorProto.FLOAT, [channels, 2], weights.ravel()),
+         helper.make_tensor("B", TensorProto.FLOAT, [2], [0.0, 0.5])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    values = {"name": "tiny", "version": "0", "input_size": size, "channels": list(CHANNELS),
+              "preprocessing": PREPROCESSING_ID, "class_names": ["low", "high"],
+              "normalisation": {"mean": [0, 0, 0], "std": [1, 1, 1]}, "threshold": 0.5}
+    values.update(card or {})
+    for key, value in values.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def make_tiny_model():
+    """Factory of tiny ONNX classifiers (global average pool + linear; 'low' grows with the
+    discontinuity channel): ``make_tiny_model(path, size=32, card=None)``."""
+    return _tiny_model

@@ -20,6 +20,7 @@ from qgis.PyQt.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDockWidget,
+    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
@@ -37,7 +38,7 @@ from qgis.PyQt.QtWidgets import (
 )
 
 from .. import settings
-from ..tasks import BaseTask, InvertTask, OpenStackTask
+from ..tasks import BaseTask, ClassifyTask, InvertTask, OpenStackTask
 from .baseline_graph import BaselineGraphWidget
 from .pair_table import PairFilterProxy, PairTableModel
 from .timeseries_plot import TimeSeriesPlot
@@ -149,6 +150,33 @@ class SbasDock(QDockWidget):
         splitter.addWidget(self.graph)
         splitter.addWidget(table_box)
         layout.addWidget(splitter)
+        classify_row = QHBoxLayout()
+        self.classify_button = QPushButton(self.tr("Classify"), tab)
+        self.classify_button.setToolTip(self.tr("Score every pair with the CNN"))
+        self.device_combo = QComboBox(tab)
+        for device in ("auto", "cpu", "cuda"):
+            self.device_combo.addItem(device, device)
+        self.threshold_spin = QDoubleSpinBox(tab)
+        self.threshold_spin.setRange(0.0, 1.0)
+        self.threshold_spin.setSingleStep(0.05)
+        self.threshold_spin.setValue(0.5)
+        self.threshold_spin.setToolTip(self.tr("Probability of high quality above which a "
+                                               "pair is kept"))
+        self.accept_button = QPushButton(self.tr("Accept all"), tab)
+        self.accept_button.setToolTip(self.tr("Clear your overrides: every pair takes the "
+                                              "model's label"))
+        classify_row.addWidget(self.classify_button)
+        classify_row.addWidget(QLabel(self.tr("on"), tab))
+        classify_row.addWidget(self.device_combo)
+        classify_row.addWidget(QLabel(self.tr("threshold"), tab))
+        classify_row.addWidget(self.threshold_spin)
+        classify_row.addWidget(self.accept_button)
+        layout.addLayout(classify_row)
+        self.provider_label = QLabel(self.tr("Inference: not run yet"), tab)
+        self.provider_label.setWordWrap(True)
+        layout.addWidget(self.provider_label)
+        self.classify_button.clicked.connect(self.classify)
+        self.accept_button.clicked.connect(self.accept_all)
         marks = QHBoxLayout()
         self.keep_button = QPushButton(self.tr("Keep (K)"), tab)
         self.drop_button = QPushButton(self.tr("Drop (D)"), tab)
@@ -455,6 +483,59 @@ class SbasDock(QDockWidget):
                                       QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
+    # ---- classification -------------------------------------------------------------------
+    def classify(self, model_path: str | None = None) -> ClassifyTask | None:
+        """Score every pair in a background task (progress "pair 37 of 412", Cancel)."""
+        if self.stack is None or self.store is None:
+            return None
+        self._set_busy(True)
+        task = ClassifyTask(str(self.stack.path), model_path, self.device_combo.currentData(),
+                            self._classified, self._failed)
+        task.progressChanged.connect(lambda value: self._classify_progress(task, value))
+        self._task = task
+        self.status_label.setText(self.tr("Classifying…"))
+        QgsApplication.taskManager().addTask(task)
+        return task
+
+    def _classify_progress(self, task: ClassifyTask, value: float) -> None:
+        self.progress.setValue(int(value))
+        if task.done_text:
+            self.status_label.setText(self.tr("Classifying: {}").format(task.done_text))
+
+    def _classified(self, result: Any) -> None:
+        from ..core.labels import apply_classification
+
+        self._set_busy(False)
+        self._task = None
+        threshold = self.threshold_spin.value()
+        try:
+            apply_classification(self.store, result, threshold)
+        except OSError as exc:
+            self._message(self.tr("Could not save the labels"), str(exc),
+                          Qgis.MessageLevel.Critical)
+            return
+        self.provider_label.setText(self.tr("Inference: {}").format(result.provider))
+        kept = sum(1 for p in self.stack.pair_ids if self.store.final(p).value == "high")
+        self.status_label.setText(self.tr("Classified {n} pairs: {kept} kept").format(
+            n=self.stack.n_pairs, kept=kept))
+        for pair_id in result.no_data:
+            self._message(self.tr("No data"), self.tr("{}: no data, labelled low")
+                          .format(pair_id), Qgis.MessageLevel.Warning)
+        self.refresh()
+        if self.current is not None:
+            self.select_pair(self.current)
+        self.labels_changed.emit()
+
+    def accept_all(self) -> None:
+        """Take the model's labels for every pair (clears the user's overrides; undoable)."""
+        if self.store is None:
+            return
+        for pair_id in self.stack.pair_ids:
+            if self.store.labels[pair_id].override is not None:
+                self.store.set_override(pair_id, None)
+        self.refresh()
+        self.labels_changed.emit()
+
     # ---- inversion ---------------------------------------------------------------------------
     def _choose_output(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("Inversion output folder"))
@@ -566,7 +647,7 @@ class SbasDock(QDockWidget):
 
     def _set_review_enabled(self, enabled: bool) -> None:
         for widget in (self.keep_button, self.drop_button, self.clear_button, self.undo_button,
-                       *self.export_buttons.values()):
+                       self.classify_button, self.accept_button, *self.export_buttons.values()):
             widget.setEnabled(enabled)
 
     def _refresh_recent(self) -> None:

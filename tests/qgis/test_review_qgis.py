@@ -140,3 +140,44 @@ def test_processing_review_algorithms(iface, stack_copy, tmp_path, qgis_app):
         assert report["n_triplets"] >= 1
     finally:
         plugin.unload()
+
+
+def test_dock_classify_colours_graph_and_reports_provider(dock, tmp_path, wait_for,
+                                                          make_tiny_model):
+    model = make_tiny_model(tmp_path / "tiny.onnx")
+    dock.device_combo.setCurrentIndex(dock.device_combo.findData("cpu"))
+    dock.threshold_spin.setValue(0.4)
+    done = []
+    dock.labels_changed.connect(lambda: done.append(1))
+    task = dock.classify(str(model))
+    wait_for(lambda: done, timeout_s=60)
+    assert task.done_text == "pair 30 of 30"
+    assert dock.provider_label.text() == "Inference: CPU: CPU requested"
+    scores = [edge.score for edge in dock.graph_model.edges]
+    assert all(s is not None and 0 <= s <= 1 for s in scores)
+    for edge in dock.graph_model.edges:
+        assert edge.label.value == ("high" if edge.score >= 0.4 else "low")
+    column = 6  # Score
+    assert dock.table_model.index(0, column).data() != ""
+    assert dock.store.model["name"] == "tiny" and dock.store.model["threshold"] == 0.4
+
+
+def test_processing_classify(iface, stack_copy, tmp_path, qgis_app, make_tiny_model):
+    import csv
+
+    import processing
+
+    import sbas_selector
+
+    plugin = sbas_selector.classFactory(iface)
+    plugin.initGui()
+    try:
+        model = make_tiny_model(tmp_path / "tiny.onnx")
+        result = processing.run("sbas_selector:classify", {
+            "STACK": str(stack_copy), "MODEL": str(model), "DEVICE": 1,
+            "OUTPUT": str(tmp_path / "labels.csv")})
+        assert result["PROVIDER"].startswith("CPU")
+        rows = list(csv.DictReader(open(tmp_path / "labels.csv")))
+        assert len(rows) == 30 and result["N_HIGH"] == sum(r["label"] == "high" for r in rows)
+    finally:
+        plugin.unload()

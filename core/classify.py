@@ -1,0 +1,245 @@
+"""Interferogram classification with the exported ONNX model, run by onnxruntime.
+
+onnxruntime is imported lazily (the plugin loads without it and says what to install). The
+session is created once, with CUDA first when available; the provider actually running is
+reported, and why CUDA is not used when it was wanted. Preprocessing is driven by the model's
+card (``metadata_props``: JSON values).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import StackError
+from .preprocess import MIN_VALID_SHARE, PREPROCESSING_ID, preprocess_pair, valid_share
+from .stack import Stack
+
+INSTALL_HINT = ("onnxruntime is not installed in this Python: install onnxruntime-gpu "
+                "(CUDA where a driver is present, CPU otherwise), e.g. "
+                "'python -m pip install --user onnxruntime-gpu'")
+REQUIRED_CARD_KEYS = ("name", "version", "input_size", "channels", "preprocessing",
+                      "class_names", "normalisation", "threshold")
+DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "sbas_selector.onnx"
+
+
+class ClassifierError(Exception):
+    """The model cannot be used (missing, corrupt, mismatched) or onnxruntime is missing."""
+
+
+class ClassificationCancelledError(Exception):
+    """The user cancelled; nothing was written."""
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What the model's ``metadata_props`` say about it."""
+
+    name: str
+    version: str
+    input_size: int
+    channels: tuple[str, ...]
+    preprocessing: str
+    class_names: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    threshold: float
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_metadata(cls, path: Path, metadata: dict[str, str]) -> ModelCard:
+        try:
+            values = {key: json.loads(value) for key, value in metadata.items()}
+        except ValueError as exc:
+            raise ClassifierError(f"{path}: model card is not JSON ({exc})") from exc
+        missing = [k for k in REQUIRED_CARD_KEYS if k not in values]
+        if missing:
+            raise ClassifierError(f"{path}: model card lacks {', '.join(missing)}")
+        if values["preprocessing"] != PREPROCESSING_ID:
+            raise ClassifierError(f"{path}: model expects preprocessing "
+                                  f"{values['preprocessing']!r}; this plugin provides "
+                                  f"{PREPROCESSING_ID!r}")
+        names = tuple(values["class_names"])
+        if "high" not in names:
+            raise ClassifierError(f"{path}: class names {names} have no 'high'")
+        return cls(
+            name=str(values["name"]), version=str(values["version"]),
+            input_size=int(values["input_size"]), channels=tuple(values["channels"]),
+            preprocessing=str(values["preprocessing"]), class_names=names,
+            mean=tuple(float(v) for v in values["normalisation"]["mean"]),
+            std=tuple(float(v) for v in values["normalisation"]["std"]),
+            threshold=float(values["threshold"]),
+            extra={k: v for k, v in values.items() if k not in REQUIRED_CARD_KEYS})
+
+
+def import_onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError as exc:
+        raise ClassifierError(INSTALL_HINT) from exc
+    return onnxruntime
+
+
+def _gpu_name() -> str:
+    if shutil.which("nvidia-smi"):
+        try:
+            out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=5)
+            if out.returncode == 0 and out.stdout.strip():
+                return out.stdout.strip().splitlines()[0]
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return "GPU 0"
+
+
+@dataclass(frozen=True)
+class ClassificationResult:
+    """Probability of high quality per pair id; pairs without data (labelled low)."""
+
+    probabilities: dict[str, float]
+    no_data: tuple[str, ...]
+    provider: str
+    model: dict[str, Any]
+
+
+class Classifier:
+    """One onnxruntime session for one model, reused for every batch.
+
+    Parameters
+    ----------
+    model_path
+        The ``.onnx`` file (default: the shipped model).
+    device
+        "auto" (CUDA when it loads, else CPU), "cuda" or "cpu".
+    threads
+        CPU threads for onnxruntime (default: up to 2; a busy machine slows down badly with
+        more threads than free cores).
+    """
+
+    def __init__(self, model_path: str | Path | None = None, device: str = "auto",
+                 threads: int | None = None) -> None:
+        if device not in ("auto", "cuda", "cpu"):
+            raise ValueError(f"device must be auto, cuda or cpu, not {device!r}")
+        self.path = Path(model_path) if model_path else DEFAULT_MODEL
+        if not self.path.is_file():
+            raise ClassifierError(f"{self.path}: model file not found")
+        ort = import_onnxruntime()
+        available = ort.get_available_providers()
+        wanted = []
+        reason = ""
+        if device in ("auto", "cuda"):
+            if "CUDAExecutionProvider" in available:
+                wanted.append("CUDAExecutionProvider")
+            else:
+                reason = "this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
+        if device == "cpu":
+            reason = "CPU requested"
+        wanted.append("CPUExecutionProvider")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3  # CUDA's absence is reported below, not as an error log
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=options,
+                                                providers=wanted)
+        except Exception as exc:  # onnxruntime raises its own exception types
+            if "CUDAExecutionProvider" in wanted:
+                reason = f"CUDA failed to start ({str(exc).splitlines()[0]})"
+                self.session = self._cpu_session(ort, options, reason)
+            else:
+                raise ClassifierError(f"{self.path}: not a usable ONNX model "
+                                      f"({str(exc).splitlines()[0]})") from exc
+        running = self.session.get_providers()
+        if running and running[0] == "CUDAExecutionProvider":
+            self.provider = f"CUDA: {_gpu_name()}"
+        else:
+            if "CUDAExecutionProvider" in wanted and not reason:
+                reason = "the CUDA provider did not load (no usable CUDA driver or libraries)"
+            self.provider = f"CPU: {reason or 'CPU only'}"
+        if device == "cuda" and not self.provider.startswith("CUDA"):
+            self.provider += " (CUDA was asked for)"
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.card = ModelCard.from_metadata(self.path, meta)
+        self.input_name = self.session.get_inputs()[0].name
+        shape = self.session.get_inputs()[0].shape
+        expected = [len(self.card.channels), self.card.input_size, self.card.input_size]
+        if [d if isinstance(d, int) else -1 for d in shape[1:]] != expected:
+            raise ClassifierError(f"{self.path}: input shape {shape} does not match the card "
+                                  f"(channels {len(self.card.channels)}, size "
+                                  f"{self.card.input_size})")
+        self.high_index = self.card.class_names.index("high")
+
+    def _cpu_session(self, ort: Any, options: Any, reason: str) -> Any:
+        try:
+            return ort.InferenceSession(str(self.path), sess_options=options,
+                                        providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise ClassifierError(f"{self.path}: not a usable ONNX model "
+                                  f"({str(exc).splitlines()[0]}); {reason}") from exc
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """Probability of high quality, shape (n,), for inputs of shape (n, C, H, W)."""
+        mean = np.array(self.card.mean, np.float32)[None, :, None, None]
+        std = np.array(self.card.std, np.float32)[None, :, None, None]
+        logits = self.session.run(None, {self.input_name: ((batch - mean) / std)
+                                         .astype(np.float32)})[0]
+        logits = logits - logits.max(axis=1, keepdims=True)
+        probabilities = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        return probabilities[:, self.high_index]
+
+    def classify(self, stack: Stack, *, batch_size: int = 16,
+                 progress: Callable[[int, int], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> ClassificationResult:
+        """Score every pair of a stack (read, preprocess, infer in batches)."""
+        probabilities: dict[str, float] = {}
+        no_data: list[str] = []
+        pending: list[tuple[str, np.ndarray]] = []
+
+        def flush() -> None:
+            if pending:
+                scores = self.predict(np.stack([x for _, x in pending]))
+                probabilities.update({pid: float(s) for (pid, _), s in zip(pending, scores)})
+                pending.clear()
+
+        for i, pair in enumerate(stack.pairs):
+            if cancelled is not None and cancelled():
+                raise ClassificationCancelledError
+            try:
+                phase = stack.read_phase(i, referenced=False)
+                coherence = stack.read_coherence(i)
+            except StackError:
+                phase, coherence = np.full((1, 1), np.nan), None
+            if valid_share(phase) < MIN_VALID_SHARE:
+                no_data.append(pair.pair_id)
+                probabilities[pair.pair_id] = 0.0
+            else:
+                pending.append((pair.pair_id, preprocess_pair(phase, coherence,
+                                                              self.card.input_size)))
+            if len(pending) >= batch_size:
+                flush()
+            if progress is not None:
+                progress(i + 1, stack.n_pairs)
+        flush()
+        model = {"name": self.card.name, "version": self.card.version,
+                 "file": self.path.name, "sha256": file_hash(self.path),
+                 "threshold": self.card.threshold}
+        return ClassificationResult(probabilities, tuple(no_data), self.provider, model)
+
+
+def file_hash(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]

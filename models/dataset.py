@@ -1,0 +1,77 @@
+"""Training, validation and test data from the project's simulator (and the real stack).
+
+Split by stack: validation and test stacks are never seen in training. The real Mexico City
+stack (all pairs high quality) joins validation, never training.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from sbas_selector.core import open_stack
+from sbas_selector.core.preprocess import MIN_VALID_SHARE, preprocess_pair, valid_share
+from sbas_selector.core.simulation import CAUSES, SimulationConfig, simulate
+
+SPLITS = {"train": range(0, 30), "val": range(100, 105), "test": range(200, 205)}
+
+
+def stack_config(seed: int) -> SimulationConfig:
+    """A varied stack: network density, size, deformation, atmosphere, coherence, causes."""
+    rng = np.random.default_rng(10_000 + seed)
+    weights = rng.dirichlet(np.ones(len(CAUSES)) * 2.0)
+    return SimulationConfig(
+        seed=seed,
+        n_dates=int(rng.integers(18, 33)),
+        rows=int(rng.choice([96, 128, 160, 192])),
+        cols=int(rng.choice([96, 128, 160, 192])),
+        max_days=int(rng.choice([48, 60, 72, 96])),
+        max_bperp_m=float(rng.uniform(80, 200)),
+        max_subsidence_mm_yr=float(rng.uniform(20, 160)),
+        seasonal_amplitude_mm=float(rng.uniform(0, 10)),
+        atmosphere_median_mm=float(rng.uniform(1.5, 5.0)),
+        stratified_mm_per_km=float(rng.uniform(0, 6)),
+        coherence_scale=float(rng.uniform(0.8, 1.35)),
+        water_fraction=float(rng.uniform(0, 0.12)),
+        low_quality_fraction=float(rng.uniform(0.25, 0.35)),
+        cause_weights={c: float(w) for c, w in zip(CAUSES, weights)},
+    )
+
+
+def build(out_dir: Path, size: int, real_stack: Path | None) -> dict:
+    """Simulate every stack, preprocess every pair, save one ``.npz`` per split."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    summary = {}
+    for split, seeds in SPLITS.items():
+        xs, ys, causes, stacks, pairs = [], [], [], [], []
+        for seed in seeds:
+            sim = simulate(stack_config(seed))
+            stack = sim.to_stack()
+            for i, truth in enumerate(sim.truth):
+                phase, coherence = stack.read_phase(i), stack.read_coherence(i)
+                if valid_share(phase) < MIN_VALID_SHARE:
+                    continue
+                xs.append(preprocess_pair(phase, coherence, size).astype(np.float16))
+                ys.append(1 if truth.label == "high" else 0)
+                causes.append(";".join(truth.causes))
+                stacks.append(f"sim{seed}")
+                pairs.append(truth.pair_id)
+        if split == "val" and real_stack is not None:
+            stack = open_stack(real_stack)
+            for i in range(stack.n_pairs):
+                xs.append(preprocess_pair(stack.read_phase(i), stack.read_coherence(i),
+                                          size).astype(np.float16))
+                ys.append(1)
+                causes.append("")
+                stacks.append("real_mexico_city")
+                pairs.append(stack.pair_ids[i])
+        np.savez_compressed(out_dir / f"{split}.npz", x=np.stack(xs), y=np.array(ys),
+                            causes=np.array(causes), stacks=np.array(stacks),
+                            pairs=np.array(pairs))
+        summary[split] = {"interferograms": len(ys), "stacks": len(set(stacks)),
+                          "low_share": round(1 - float(np.mean(ys)), 3),
+                          "causes": {c: int(sum(c in s for s in causes)) for c in CAUSES}}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
