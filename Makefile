@@ -10,7 +10,8 @@ DEMO_DIR ?= demo_output
 REAL_STACK ?= ../shared/data/real/mexico_city_cropA
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas clean
+.PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas bench-classify \
+	train evaluate clean
 
 setup: ## install what a fresh Debian 12 machine lacks (idempotent)
 	@bash scripts/setup_system.sh $(DEBIAN_PACKAGES)
@@ -62,6 +63,31 @@ $(BENCH_VENV)/.stamp: constraints.txt
 
 bench-sbas: setup $(BENCH_VENV)/.stamp ## inversion speed: ours vs MintPy vs the floor (not a test)
 	$(PY) bench/bench_sbas.py --mintpy-python $(BENCH_VENV)/bin/python
+
+TRAIN_VENV := .train-venv
+MODEL := models/sbas_selector.onnx
+RUN ?= models/runs/cpu
+# CPU recipe: 96 px, 14 epochs, about 35 min on 2 cores; on a CUDA machine, for example
+# make train TRAIN_ARGS="--size 128 --epochs 40 --batch 64".
+TRAIN_ARGS ?= --size 96 --epochs 14
+
+$(TRAIN_VENV)/.stamp: constraints.txt
+	@test -x $(TRAIN_VENV)/bin/python || $(SYSTEM_PYTHON) -m venv --system-site-packages $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1 \
+		onnx==1.23.2 -c constraints.txt
+	$(TRAIN_VENV)/bin/python scripts/link_package.py
+	@touch $@
+
+train: setup $(TRAIN_VENV)/.stamp ## train the classifier (torch, in its own venv) and export ONNX
+	OMP_NUM_THREADS=2 PYTHONPATH=models $(TRAIN_VENV)/bin/python models/train.py \
+		--build-data --data models/data --out $(RUN) $(TRAIN_ARGS)
+	$(PY) models/variants.py $(RUN)/model_fp32.onnx --data models/data
+
+evaluate: setup ## the shipped model on the held-out test stacks and the real stack
+	OMP_NUM_THREADS=2 $(PY) models/evaluate.py $(MODEL) --out models/evaluation.json
+
+bench-classify: setup ## end-to-end interferograms per second, CPU (and CUDA where present)
+	$(PY) bench/bench_classify.py --model $(MODEL)
 
 screenshots: setup ## regenerate the README's pictures from the GUI test and the demo
 	$(PY) -m pytest tests/gui

@@ -88,6 +88,12 @@ def import_onnxruntime() -> Any:
     return onnxruntime
 
 
+def nvidia_driver_present() -> bool:
+    """Whether an NVIDIA driver is loaded (onnxruntime-gpu lists CUDA even without one)."""
+    return Path("/proc/driver/nvidia/version").exists() or (
+        os.name == "nt" and shutil.which("nvidia-smi") is not None)
+
+
 def _gpu_name() -> str:
     if shutil.which("nvidia-smi"):
         try:
@@ -132,14 +138,17 @@ class Classifier:
         if not self.path.is_file():
             raise ClassifierError(f"{self.path}: model file not found")
         ort = import_onnxruntime()
+        ort.set_default_logger_severity(3)  # a failed CUDA load is reported below, not logged
         available = ort.get_available_providers()
         wanted = []
         reason = ""
         if device in ("auto", "cuda"):
-            if "CUDAExecutionProvider" in available:
-                wanted.append("CUDAExecutionProvider")
-            else:
+            if "CUDAExecutionProvider" not in available:
                 reason = "this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
+            elif device == "auto" and not nvidia_driver_present():
+                reason = "no NVIDIA driver found"
+            else:
+                wanted.append("CUDAExecutionProvider")
         if device == "cpu":
             reason = "CPU requested"
         wanted.append("CPUExecutionProvider")

@@ -13,7 +13,7 @@ UNWRAP_AREA_MIN = 0.02          # share of valid pixels offset by 2 pi k
 DECORRELATED_LAND_MIN = 0.60    # share of land with true coherence < 0.3
 LOW_COHERENCE = 0.3
 ATMOSPHERE_STD_MAX_MM = 11.0    # pair's atmospheric delay, std over the scene
-RAMP_FRINGES_MAX = 1.5          # residual orbital trend, peak to peak across the scene
+RAMP_FRINGES_MAX = 1.5          # the pair's own (non-closing) trend, peak to peak
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,10 @@ class SimulationConfig:
         Subsidence bowls; None draws 1-3.
     max_subsidence_mm_yr
         Fastest bowl rate (LOS, mm/yr, away from the satellite).
+    min_bowl_radius_m
+        Smallest bowl radius, metres (small and fast: real gradients above pi per pixel).
+    regional_tilt_mm_yr
+        Std of the regional deformation gradient across the scene, mm/yr (real signal).
     seasonal_amplitude_mm
         Largest seasonal amplitude, mm.
     atmosphere_median_mm
@@ -86,6 +90,8 @@ class SimulationConfig:
     max_bperp_m: float = 150.0
     n_bowls: int | None = None
     max_subsidence_mm_yr: float = 120.0
+    min_bowl_radius_m: float = 400.0
+    regional_tilt_mm_yr: float = 1.5
     seasonal_amplitude_mm: float = 6.0
     atmosphere_median_mm: float = 3.0
     stratified_mm_per_km: float = 3.0

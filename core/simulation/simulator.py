@@ -150,11 +150,13 @@ def _deformation(cfg: SimulationConfig, rng: np.random.Generator, dem: np.ndarra
     n_bowls = cfg.n_bowls if cfg.n_bowls is not None else int(rng.integers(1, 4))
     for _ in range(n_bowls):
         cy, cx = rng.uniform(0.15, 0.85) * rows, rng.uniform(0.15, 0.85) * cols
-        radius_px = rng.uniform(400.0, 2000.0) / cfg.pixel_m
+        radius_px = rng.uniform(cfg.min_bowl_radius_m, 2000.0) / cfg.pixel_m
         rate = -rng.uniform(0.15, 1.0) * cfg.max_subsidence_mm_yr
         distance2 = ((yy - cy) ** 2 + (xx - cx) ** 2) / radius_px**2
         velocity += rate * np.exp(-0.5 * distance2 ** rng.uniform(0.8, 1.3))
-    tilt = rng.normal(0, 1.5, size=2)  # mm/yr across the scene
+    # Regional deformation gradient (real signal: it may span several fringes, like the broad
+    # ramp of every real Mexico City pair).
+    tilt = rng.normal(0, 1.0, size=2) * cfg.regional_tilt_mm_yr
     velocity += tilt[0] * (xx / cols - 0.5) + tilt[1] * (yy / rows - 0.5)
     seasonal_amplitude = rng.uniform(0, cfg.seasonal_amplitude_mm)
     low_ground = (dem < np.quantile(dem, 0.4)).astype(float)
@@ -280,12 +282,14 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
         signal = -to_phase * deformation_mm + to_phase * delay_mm
         signal += (4 * np.pi / wavelength) * pair.bperp_m * dem_error / (
             SLANT_RANGE_M * np.sin(incidence))
-        ramp = date_ramps[j] - date_ramps[i] + _ramp(
-            shape, rng.uniform(0.0, 0.1 if cfg.orbit_ramp_max_fringes else 0.0), rng, False)
+        # The pair's own ramp (it does not close around loops) is what makes it low quality;
+        # the difference of its dates' ramps closes and is absorbed like any per-date signal.
+        own_ramp = _ramp(shape, rng.uniform(0.0, 0.1 if cfg.orbit_ramp_max_fringes else 0.0),
+                         rng, False)
         if "orbital_ramp" in causes_injected:
-            ramp += _ramp(shape, rng.uniform(2.0, 4.0), rng, quadratic=rng.random() < 0.3)
-        fringes = _fringes(ramp)
-        signal += ramp
+            own_ramp += _ramp(shape, rng.uniform(2.0, 4.0), rng, quadratic=rng.random() < 0.3)
+        fringes = _fringes(own_ramp)
+        signal += date_ramps[j] - date_ramps[i] + own_ramp
         signal += _phase_noise(gamma, cfg.looks, rng)
 
         unwrap_mask = np.zeros(shape, dtype=bool)

@@ -1,0 +1,55 @@
+"""End-to-end classification speed (``make bench-classify``): read each pair from a HyP3
+folder, preprocess, infer with onnxruntime; interferograms per second on this machine's CPU
+(and on CUDA where onnxruntime has it). Not a test: the machine is shared; quote medians."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import time
+from pathlib import Path
+
+from sbas_selector.core import open_stack
+from sbas_selector.core.classify import Classifier
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "sbas_selector.onnx")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench_data")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    hyp3 = args.data / "sim_40x256" / "hyp3"
+    if not hyp3.is_dir():
+        subprocess.run([str(ROOT / ".venv/bin/sbas-selector"), "simulate", "--out",
+                        str(hyp3.parent), "--seed", "5", "--dates", "40", "--size", "256x256",
+                        "--format", "hyp3"], check=True)
+    results = []
+    for device in ("cpu", "cuda"):
+        classifier = Classifier(args.model, device=device, threads=args.threads)
+        if device == "cuda" and not classifier.provider.startswith("CUDA"):
+            results.append({"device": "cuda", "provider": classifier.provider,
+                            "note": "no CUDA here: not measured"})
+            continue
+        rates = []
+        for _ in range(args.repeats):
+            stack = open_stack(hyp3)  # opening is part of end to end
+            started = time.perf_counter()
+            classifier.classify(stack, batch_size=32)
+            rates.append(stack.n_pairs / (time.perf_counter() - started))
+        results.append({"device": device, "provider": classifier.provider,
+                        "pairs": stack.n_pairs, "size_px": "256x256",
+                        "input_px": classifier.card.input_size,
+                        "median_pairs_per_s": round(statistics.median(rates), 1),
+                        "runs": [round(r, 1) for r in rates]})
+    for row in results:
+        print(json.dumps(row))
+
+
+if __name__ == "__main__":
+    main()
