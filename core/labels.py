@@ -203,17 +203,22 @@ def _writable_place(path: Path) -> bool:
     return is_writable_folder(path.parent) and (not path.exists() or os.access(path, os.W_OK))
 
 
-def _check_same_pairs(path: Path, stored: set[str], expected: set[str]) -> None:
-    if stored == expected:
-        return
-    extra, missing = sorted(stored - expected), sorted(expected - stored)
+def pair_mismatch(found: set[str], expected: set[str]) -> str | None:
+    """How a set of pair ids differs from a stack's, in words (None when they are equal)."""
+    extra, missing = sorted(found - expected), sorted(expected - found)
     parts = []
     if extra:
-        parts.append(f"{len(extra)} pair(s) not in this stack (e.g. {', '.join(extra[:3])})")
+        parts.append(f"{len(extra)} pair(s) not in the stack (e.g. {', '.join(extra[:3])})")
     if missing:
-        parts.append(f"{len(missing)} of this stack's pairs missing (e.g. "
+        parts.append(f"{len(missing)} of the stack's pairs without a label (e.g. "
                      f"{', '.join(missing[:3])})")
-    raise StackError(path, "these labels belong to another stack: " + "; ".join(parts))
+    return "; ".join(parts) or None
+
+
+def _check_same_pairs(path: Path, stored: set[str], expected: set[str]) -> None:
+    difference = pair_mismatch(stored, expected)
+    if difference:
+        raise StackError(path, f"these labels belong to another stack: {difference}")
 
 
 def _pair_to_json(entry: PairLabel) -> dict:

@@ -9,6 +9,7 @@ import numpy as np
 
 from .dates import pair_id, parse_pair_id, parse_yyyymmdd
 from .errors import StackError
+from .labels import pair_mismatch
 from .stack import Stack
 
 _LABEL_COLUMNS = ("final_label", "label")
@@ -51,15 +52,7 @@ def keep_from_labels_csv(path: str | Path, stack: Stack) -> np.ndarray:
                 labels[pair_id(d1, d2)] = value in _HIGH
     except OSError as exc:
         raise StackError(path, f"cannot read ({exc.strerror or exc})") from exc
-    stack_ids = set(stack.pair_ids)
-    extra = sorted(set(labels) - stack_ids)
-    missing = sorted(stack_ids - set(labels))
-    if extra or missing:
-        parts = []
-        if extra:
-            parts.append(f"{len(extra)} pair(s) not in the stack (e.g. {', '.join(extra[:3])})")
-        if missing:
-            parts.append(f"{len(missing)} stack pair(s) without a label (e.g. "
-                         f"{', '.join(missing[:3])})")
-        raise StackError(path, "labels do not match the stack: " + "; ".join(parts))
+    difference = pair_mismatch(set(labels), set(stack.pair_ids))
+    if difference:
+        raise StackError(path, f"labels do not match the stack: {difference}")
     return np.array([labels[p] for p in stack.pair_ids], dtype=bool)

@@ -42,8 +42,25 @@ def stack_config(seed: int) -> SimulationConfig:
     )
 
 
-def build(out_dir: Path, size: int, real_stack: Path | None) -> dict:
+def rewrapped_rgb(phase: np.ndarray, coherence: np.ndarray | None, size: int) -> np.ndarray:
+    """The paper's input, for comparison only: the re-wrapped phase as a colour image (a cyclic
+    HSV colour map, nodata black), resampled to ``size``. Shape (3, size, size)."""
+    from sbas_selector.core.preprocess import _pool
+
+    valid = np.isfinite(phase)
+    wrapped = np.where(valid, np.angle(np.exp(1j * np.nan_to_num(phase))), 0.0)
+    hue = (wrapped + np.pi) / (2 * np.pi)
+    channels = []
+    for shift in (0.0, 1 / 3, 2 / 3):  # a smooth cyclic RGB map of the hue
+        channels.append(np.where(valid, 0.5 + 0.5 * np.cos(2 * np.pi * (hue - shift)), 0.0))
+    weights = np.ones_like(hue)
+    return np.stack([_pool(c, weights, size, "mean") for c in channels]).astype(np.float32)
+
+
+def build(out_dir: Path, size: int, real_stack: Path | None,
+          representation: str = "unw") -> dict:
     """Simulate every stack, preprocess every pair, save one ``.npz`` per split."""
+    prepare = preprocess_pair if representation == "unw" else rewrapped_rgb
     out_dir.mkdir(parents=True, exist_ok=True)
     summary = {}
     for split, seeds in SPLITS.items():
@@ -55,7 +72,7 @@ def build(out_dir: Path, size: int, real_stack: Path | None) -> dict:
                 phase, coherence = stack.read_phase(i), stack.read_coherence(i)
                 if valid_share(phase) < MIN_VALID_SHARE:
                     continue
-                xs.append(preprocess_pair(phase, coherence, size).astype(np.float16))
+                xs.append(prepare(phase, coherence, size).astype(np.float16))
                 ys.append(1 if truth.label == "high" else 0)
                 causes.append(";".join(truth.causes))
                 stacks.append(f"sim{seed}")
@@ -63,8 +80,8 @@ def build(out_dir: Path, size: int, real_stack: Path | None) -> dict:
         if split == "val" and real_stack is not None:
             stack = open_stack(real_stack)
             for i in range(stack.n_pairs):
-                xs.append(preprocess_pair(stack.read_phase(i), stack.read_coherence(i),
-                                          size).astype(np.float16))
+                xs.append(prepare(stack.read_phase(i), stack.read_coherence(i),
+                                  size).astype(np.float16))
                 ys.append(1)
                 causes.append("")
                 stacks.append("real_mexico_city")

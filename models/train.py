@@ -89,6 +89,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--build-data", action="store_true",
                         help="simulate the stacks first (models/dataset.py)")
+    parser.add_argument("--representation", choices=("unw", "rgb"), default="unw",
+                        help="unw: the plugin's input; rgb: the paper's re-wrapped colour "
+                             "image (for comparison only: the plugin cannot run it)")
     parser.add_argument("--real-stack", type=Path,
                         default=Path("../shared/data/real/mexico_city_cropA"))
     args = parser.parse_args()
@@ -100,7 +103,8 @@ def main() -> None:
     if args.build_data or not (args.data / "train.npz").exists():
         from dataset import build
 
-        print(json.dumps(build(args.data, args.size, args.real_stack), indent=1), flush=True)
+        print(json.dumps(build(args.data, args.size, args.real_stack, args.representation),
+                         indent=1), flush=True)
     train, val = load(args.data / "train.npz"), load(args.data / "val.npz")
     if train["x"].shape[-1] != args.size:
         raise SystemExit(f"data are {train['x'].shape[-1]} px; rebuild with --build-data")
@@ -147,6 +151,21 @@ def main() -> None:
             best = metrics["balanced_accuracy"]
             torch.save(model.state_dict(), args.out / "best.pt")
     model.load_state_dict(torch.load(args.out / "best.pt"))
+    test = load(args.data / "test.npz")
+    result = evaluate(model.cpu(), test["x"], test["y"])
+    keep = result.pop("probabilities") >= 0.5
+    for cause in ("unwrapping_error", "decorrelation", "strong_atmosphere", "orbital_ramp"):
+        mask = np.array([cause in c for c in test["causes"]])
+        result[f"caught_{cause}"] = float((~keep[mask]).mean()) if mask.any() else None
+    real = val["stacks"] == "real_mexico_city"
+    model.eval()
+    with torch.no_grad():
+        logits = model(torch.from_numpy(val["x"][real].astype(np.float32)))
+    result["real_kept"] = int((torch.softmax(logits, 1)[:, 1] >= 0.5).sum())
+    (args.out / "test_metrics.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps({"test": result}), flush=True)
+    if args.representation != "unw":
+        return
     summary = json.loads((args.data / "summary.json").read_text())
     card = {
         "name": "sbas-selector-resnet50",

@@ -17,6 +17,18 @@ def real_stack_path() -> Path:
     return REAL_STACK
 
 
+@pytest.fixture()
+def stack_copy(tmp_path, real_stack_path):
+    """A writable copy of the real stack (the shared one is read-only)."""
+    import shutil
+
+    target = tmp_path / "mexico"
+    shutil.copytree(real_stack_path, target)
+    for path in [target, *target.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return target
+
+
 @pytest.fixture(scope="session")
 def small_simulation():
     """A small simulated stack (UTM grid), shared by tests that only read it."""

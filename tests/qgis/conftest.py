@@ -55,3 +55,17 @@ def wait_for(qgis_app):
             time.sleep(0.01)
 
     return wait
+
+
+@pytest.fixture()
+def plugin(iface):
+    """The plugin, initialised with the mock iface and unloaded after the test."""
+    from qgis.core import QgsProject
+
+    import sbas_selector
+
+    instance = sbas_selector.classFactory(iface)
+    instance.initGui()
+    yield instance
+    instance.unload()
+    QgsProject.instance().clear()

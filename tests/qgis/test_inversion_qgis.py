@@ -6,19 +6,6 @@ import numpy as np
 import pytest
 
 
-@pytest.fixture()
-def plugin(iface):
-    import sbas_selector
-
-    instance = sbas_selector.classFactory(iface)
-    instance.initGui()
-    yield instance
-    instance.unload()
-    from qgis.core import QgsProject
-
-    QgsProject.instance().clear()
-
-
 def test_dock_inverts_adds_styled_layer_and_plots_a_pixel(plugin, real_stack_path, tmp_path,
                                                           wait_for):
     from qgis.core import QgsProject

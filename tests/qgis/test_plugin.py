@@ -7,16 +7,6 @@ import json
 import pytest
 
 
-@pytest.fixture()
-def plugin(iface):
-    import sbas_selector
-
-    instance = sbas_selector.classFactory(iface)
-    instance.initGui()
-    yield instance
-    instance.unload()
-
-
 def test_metadata_has_the_keys_plugins_qgis_org_requires():
     import configparser
     from pathlib import Path

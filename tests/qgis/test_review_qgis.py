@@ -4,18 +4,8 @@ review Processing algorithms."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
-
-
-@pytest.fixture()
-def stack_copy(tmp_path, real_stack_path):
-    target = tmp_path / "mexico"
-    shutil.copytree(real_stack_path, target)
-    for path in [target, *target.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return target
 
 
 @pytest.fixture()

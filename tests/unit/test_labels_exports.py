@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import shutil
 from unittest import mock
 
 import pytest
@@ -14,15 +13,6 @@ from sbas_selector.cli import main
 from sbas_selector.core import StackError, open_stack
 from sbas_selector.core.exports import export_pairs
 from sbas_selector.core.labels import Label, LabelsStore, Source, sidecar_path
-
-
-@pytest.fixture()
-def stack_copy(tmp_path, real_stack_path):
-    target = tmp_path / "stack"
-    shutil.copytree(real_stack_path, target)
-    for path in [target, *target.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return target
 
 
 def test_store_starts_from_stack_and_saves_every_change(stack_copy):
