@@ -17,11 +17,11 @@ setup: ## install what a fresh Debian 12 machine lacks (idempotent)
 	@bash scripts/setup_system.sh $(DEBIAN_PACKAGES)
 	@$(MAKE) --no-print-directory $(STAMP)
 
-$(STAMP): requirements-dev.txt constraints.txt scripts/link_package.py
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt scripts/link_package.py
 	@test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	$(PY) scripts/link_package.py
-	@$(PY) -c "import numpy, osgeo.gdal_array, h5py, scipy, qgis.core; assert int(numpy.__version__.split('.')[0]) < 2"
+	@$(PY) -c "import numpy, osgeo.gdal_array, h5py, scipy, onnxruntime, qgis.core; assert int(numpy.__version__.split('.')[0]) < 2"
 	@touch $@
 
 lint: setup

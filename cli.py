@@ -60,6 +60,14 @@ def _add_invert(sub: argparse._SubParsersAction) -> None:
                         help="pixels with fewer valid pairs are left NaN")
     parser.add_argument("--memory-gb", type=float, default=1.0,
                         help="memory budget for one block of rows, GiB")
+    parser.add_argument("--bridge-gaps", action="store_true",
+                        help="tie separate pieces of the network with a weak linear model "
+                             "(NSBAS-like) instead of assuming no motion across gaps")
+    parser.add_argument("--bridge-seasonal", action="store_true",
+                        help="with --bridge-gaps: add an annual term to the model")
+    parser.add_argument("--soft", action="store_true",
+                        help="weight every pair by its probability_high from --labels instead "
+                             "of keeping or dropping it")
     parser.add_argument("--points", action="store_true",
                         help="also write insar_explorer.gpkg (points with VEL and DYYYYMMDD "
                              "fields, for the InSAR Explorer plugin)")
@@ -73,6 +81,10 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
     select.add_argument("--max-days", type=float, help="longest temporal baseline kept, days")
     select.add_argument("--max-bperp", type=float,
                         help="longest perpendicular baseline kept, metres")
+    select.add_argument("--keep-connected", action="store_true",
+                        help="re-admit the fewest dropped pairs (best probability and "
+                             "coherence) that reconnect the kept network; pairs you dropped by "
+                             "hand are never re-admitted")
     select.add_argument("--out", type=Path, help="also write the labels as CSV")
     select.set_defaults(func=_run_select)
     network = sub.add_parser("network", help="network health and loop-closure evidence of the "
@@ -150,19 +162,47 @@ def _run_select(args: argparse.Namespace) -> int:
     from .core.exports import export_pairs
     from .core.network import select_by_baseline
 
-    if args.max_days is None and args.max_bperp is None:
-        raise ValueError("give --max-days and/or --max-bperp")
+    if args.max_days is None and args.max_bperp is None and not args.keep_connected:
+        raise ValueError("give --max-days and/or --max-bperp, or --keep-connected")
     stack, store = _open_with_labels(args.stack)
-    keep = select_by_baseline(stack, args.max_days, args.max_bperp)
-    store.set_preselection(dict(zip(stack.pair_ids, (bool(k) for k in keep))))
-    print(f"kept {int(keep.sum())} of {stack.n_pairs} pairs within "
-          f"{args.max_days if args.max_days is not None else 'any'} days and "
-          f"{args.max_bperp if args.max_bperp is not None else 'any'} m; labels in {store.path}")
+    if args.max_days is not None or args.max_bperp is not None:
+        keep = select_by_baseline(stack, args.max_days, args.max_bperp)
+        store.set_preselection(dict(zip(stack.pair_ids, (bool(k) for k in keep))))
+        print(f"kept {int(keep.sum())} of {stack.n_pairs} pairs within "
+              f"{args.max_days if args.max_days is not None else 'any'} days and "
+              f"{args.max_bperp if args.max_bperp is not None else 'any'} m; labels in "
+              f"{store.path}")
+    if args.keep_connected:
+        _keep_connected(stack, store)
     _print_health(stack, store, closure=False)
     if args.out:
         export_pairs(stack, store, "csv", args.out)
         print(f"  labels written to {args.out}")
     return 0
+
+
+def _keep_connected(stack, store) -> None:
+    import numpy as np
+
+    from .core.connectivity import propose_readmissions
+    from .core.labels import Label
+
+    store.set_readmitted([])
+    entries = [store.labels[p] for p in stack.pair_ids]
+    probability = np.array([np.nan if e.probability_high is None else e.probability_high
+                            for e in entries])
+    plan = propose_readmissions(
+        [(p.date1, p.date2) for p in stack.pairs], stack.pair_ids,
+        np.array(store.keep_mask()), probability if np.isfinite(probability).any() else None,
+        protected=np.array([e.override is Label.LOW for e in entries]))
+    store.set_readmitted([r.pair_id for r in plan.proposals])
+    if plan.pieces_before <= 1:
+        print("  the kept network is connected: nothing to re-admit")
+    for proposal in plan.proposals:
+        print(f"  {proposal.describe()}")
+    for piece in plan.unreachable:
+        print(f"  cannot reconnect {', '.join(d.isoformat() for d in piece)}: no dropped pair "
+              "links them (left out of the time series)")
 
 
 def _print_health(stack, store, closure: bool) -> dict:
@@ -232,6 +272,14 @@ def _run_invert(args: argparse.Namespace) -> int:
 
     stack = open_stack(args.stack)
     keep = keep_from_labels_csv(args.labels, stack) if args.labels else None
+    weights = None
+    if args.soft:
+        from .core.selection import probabilities_from_labels_csv
+
+        if not args.labels:
+            raise ValueError("--soft needs --labels with a probability_high column")
+        weights = probabilities_from_labels_csv(args.labels, stack)
+        keep = None  # every pair, weighted
     reference = None
     if args.ref:
         row, col = _two_numbers(args.ref, "--ref")
@@ -240,13 +288,16 @@ def _run_invert(args: argparse.Namespace) -> int:
         lon, lat = _two_numbers(args.ref_lonlat, "--ref-lonlat")
         reference = lonlat_to_pixel(stack.grid, lon, lat)
     options = InversionOptions(weighting=args.weights, min_pairs=args.min_pairs,
-                               reference_pixel=reference, memory_gb=args.memory_gb)
+                               reference_pixel=reference, memory_gb=args.memory_gb,
+                               bridge_gaps=args.bridge_gaps,
+                               bridge_seasonal=args.bridge_seasonal)
 
     def progress(done: int, total: int) -> None:
         if args.verbose:
             print(f"  block {done} of {total}", file=sys.stderr)
 
-    result = run_inversion(stack, args.out, keep=keep, options=options, progress=progress)
+    result = run_inversion(stack, args.out, keep=keep, options=options, progress=progress,
+                           pair_weights=weights)
     if args.points:
         from .core.inversion.points import write_points_gpkg
 

@@ -35,6 +35,7 @@ class Source(StrEnum):
     MODEL = "model"        # the classifier's prediction
     USER = "user"          # the analyst's override
     BASELINE = "baseline"  # pre-selection by temporal / perpendicular baseline
+    CONNECTIVITY = "connectivity"  # re-admitted to keep the network connected
     FILE = "file"          # the stack's own keep/drop state (MintPy dropIfgram)
 
 
@@ -46,12 +47,14 @@ class PairLabel:
     probability_high: float | None = None
     predicted: Label | None = None
     override: Label | None = None
+    readmitted: Label | None = None
     preselected: Label | None = None
     initial: Label | None = None
 
     @property
     def final(self) -> Label:
-        for value in (self.override, self.preselected, self.predicted, self.initial):
+        for value in (self.override, self.readmitted, self.preselected, self.predicted,
+                      self.initial):
             if value is not None:
                 return Label(value)
         return Label.HIGH
@@ -60,6 +63,8 @@ class PairLabel:
     def source(self) -> Source:
         if self.override is not None:
             return Source.USER
+        if self.readmitted is not None:
+            return Source.CONNECTIVITY
         if self.preselected is not None:
             return Source.BASELINE
         if self.predicted is not None:
@@ -162,6 +167,16 @@ class LabelsStore:
             self.model = dict(model)
         self.save()
 
+    def set_readmitted(self, pair_ids: list[str]) -> None:
+        """Pairs re-admitted to keep the network connected (replaces earlier ones)."""
+        for entry in self.labels.values():
+            entry.readmitted = None
+        for pair_id in pair_ids:
+            if self.labels[pair_id].override is Label.LOW:
+                raise ValueError(f"{pair_id} was dropped by the analyst: not re-admitted")
+            self.labels[pair_id].readmitted = Label.HIGH
+        self.save()
+
     def set_preselection(self, keep: dict[str, bool]) -> None:
         """Baseline pre-selection: pairs outside the thresholds are low (others cleared)."""
         for pair_id, kept in keep.items():
@@ -239,6 +254,7 @@ def _pair_from_json(item: dict) -> PairLabel:
         probability_high=None if probability is None else float(probability),
         predicted=label("predicted"),
         override=label("override"),
+        readmitted=label("readmitted"),
         preselected=label("preselected"),
         initial=label("initial"),
     )

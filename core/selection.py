@@ -56,3 +56,23 @@ def keep_from_labels_csv(path: str | Path, stack: Stack) -> np.ndarray:
     if difference:
         raise StackError(path, f"labels do not match the stack: {difference}")
     return np.array([labels[p] for p in stack.pair_ids], dtype=bool)
+
+
+def probabilities_from_labels_csv(path: str | Path, stack: Stack) -> np.ndarray:
+    """Each pair's ``probability_high`` from a labels CSV, in the stack's order (pairs without
+    one get 1: kept at full weight)."""
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows or "probability_high" not in rows[0]:
+        raise StackError(path, "no probability_high column (classify the stack first)")
+    found = {}
+    for row in rows:
+        pid = row.get("pair_id") or pair_id(parse_yyyymmdd(row["date1"]),
+                                            parse_yyyymmdd(row["date2"]))
+        value = (row.get("probability_high") or "").strip()
+        found[pid] = float(value) if value else 1.0
+    difference = pair_mismatch(set(found), set(stack.pair_ids))
+    if difference:
+        raise StackError(path, f"labels do not match the stack: {difference}")
+    return np.array([found[p] for p in stack.pair_ids])

@@ -30,6 +30,12 @@ class InversionOptions:
         Budget for the arrays of one block, GiB; blocks of rows are sized to stay within it.
     looks
         Number of looks behind the coherence, for the phase variance of the weights.
+    bridge_gaps
+        Tie the pieces of a split network with a weak temporal model (NSBAS-like: each
+        interval's velocity pulled toward one linear velocity with weight ``bridge_weight``
+        relative to the pairs) instead of the minimum-norm zero velocity across a gap.
+    bridge_seasonal
+        Add an annual sine and cosine to that model.
     """
 
     weighting: Weighting = Weighting.NONE
@@ -37,6 +43,9 @@ class InversionOptions:
     reference_pixel: tuple[int, int] | None = None
     memory_gb: float = 1.0
     looks: float = 20.0
+    bridge_gaps: bool = False
+    bridge_weight: float = 0.01
+    bridge_seasonal: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weighting", Weighting(self.weighting))
@@ -46,3 +55,5 @@ class InversionOptions:
             raise ValueError(f"memory_gb must be positive, got {self.memory_gb}")
         if self.looks <= 0:
             raise ValueError("looks must be positive")
+        if self.bridge_weight <= 0:
+            raise ValueError("bridge_weight must be positive")

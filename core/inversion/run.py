@@ -26,6 +26,7 @@ from ..stack_types import Window
 from .network import date_components
 from .options import InversionOptions, Weighting
 from .solver import (
+    bridge_rows,
     chunk_pixels,
     coherence_weights,
     design_matrix,
@@ -57,6 +58,7 @@ class InversionSetup:
     reference_values: np.ndarray
     mm_per_radian: float
     options: InversionOptions
+    pair_weights: np.ndarray | None = None  # soft selection: per kept pair
 
 
 @dataclass
@@ -74,7 +76,8 @@ class InversionResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions) -> InversionSetup:
+def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions,
+            pair_weights: np.ndarray | None = None) -> InversionSetup:
     """Design matrix, dates and reference values for the kept pairs.
 
     Raises
@@ -106,6 +109,9 @@ def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions) ->
                                          f"{', '.join(missing[:3])}; choose another")
     else:
         values = stack.reference_values[list(indices)]
+    weights = None
+    if pair_weights is not None:
+        weights = np.clip(np.asarray(pair_weights, float)[list(indices)], 1e-6, None)
     return InversionSetup(
         pair_indices=indices,
         dates=tuple(dates),
@@ -113,6 +119,7 @@ def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions) ->
         reference_values=values,
         mm_per_radian=-stack.wavelength_m / (4 * np.pi) * 1000.0,
         options=options,
+        pair_weights=weights,
     )
 
 
@@ -162,15 +169,33 @@ def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[st
                 raise StackError(stack.path, "coherence weighting needs coherence, which this "
                                              "stack does not have")
             weights[k] = coherence_weights(coherence.ravel(), setup.options.looks)
-    velocity, n_used = invert_pixels(setup.design, phase, weights, setup.options.min_pairs,
-                                     chunk=solve_chunk(setup))
+    design, observed = setup.design, phase
+    if setup.pair_weights is not None:  # soft selection: rows scaled by sqrt(weight)
+        root = np.sqrt(setup.pair_weights)
+        design = design * root[:, None]
+        observed = phase * root[:, None].astype(np.float32)
+    options = setup.options
+    n_intervals = len(setup.dates) - 1
+    years = np.array([decimal_year(d) for d in setup.dates])
+    regularisation = (bridge_rows(list(setup.dates), options.bridge_weight,
+                                  options.bridge_seasonal) if options.bridge_gaps else None)
+    solution, n_used = invert_pixels(design, observed, weights, options.min_pairs,
+                                     chunk=solve_chunk(setup), regularisation=regularisation)
+    velocity = solution[:n_intervals]
     series = timeseries_from_velocity(velocity, interval_years(list(setup.dates)))
     series_mm = series * setup.mm_per_radian
-    years = np.array([decimal_year(d) for d in setup.dates])
     rate, rate_std = linear_velocity(series_mm, years)
     coherence_t, rms = temporal_coherence(setup.design, velocity, phase)
     shape = (window.rows, window.cols)
+    extra = {}
+    if options.bridge_gaps:  # how far the bridge moved the result
+        plain, _ = invert_pixels(design, observed, weights, options.min_pairs,
+                                 chunk=solve_chunk(setup))
+        plain_rate, _ = linear_velocity(timeseries_from_velocity(
+            plain, interval_years(list(setup.dates))) * setup.mm_per_radian, years)
+        extra["bridge_shift"] = (rate - plain_rate).reshape(shape)
     return {
+        **extra,
         "velocity": rate.reshape(shape),
         "velocity_std": rate_std.reshape(shape),
         "timeseries": series_mm.reshape((len(setup.dates), *shape)),
@@ -185,7 +210,8 @@ class _Outputs:
 
     UNITS: ClassVar[dict[str, str]] = {
         "velocity": "mm/yr", "velocity_std": "mm/yr", "timeseries": "mm",
-        "temporal_coherence": "1", "residual_rms": "mm", "n_pairs": "count"}
+        "temporal_coherence": "1", "residual_rms": "mm", "n_pairs": "count",
+        "bridge_shift": "mm/yr"}
     DESCRIPTIONS: ClassVar[dict[str, str]] = {
         "velocity": "LOS velocity, positive toward the satellite",
         "velocity_std": "standard deviation of the LOS velocity",
@@ -193,15 +219,18 @@ class _Outputs:
         "temporal_coherence": "temporal coherence of the inversion",
         "residual_rms": "RMS of the phase residual, as LOS displacement",
         "n_pairs": "number of pairs used",
+        "bridge_shift": "velocity change made by the gap bridge (bridged - minimum norm)",
     }
 
-    def __init__(self, out_dir: Path, stack: Stack, dates: tuple[date, ...]) -> None:
+    def __init__(self, out_dir: Path, stack: Stack, dates: tuple[date, ...],
+                 names: tuple[str, ...] = OUTPUT_NAMES) -> None:
         from osgeo import gdal
 
         gdal.UseExceptions()
         self.out_dir = out_dir
-        self.final = {name: out_dir / f"{name}.tif" for name in OUTPUT_NAMES}
-        self.temporary = {name: out_dir / f".{name}.tif.part" for name in OUTPUT_NAMES}
+        self.names = names
+        self.final = {name: out_dir / f"{name}.tif" for name in names}
+        self.temporary = {name: out_dir / f".{name}.tif.part" for name in names}
         self.datasets = {}
         driver = gdal.GetDriverByName("GTiff")
         grid = stack.grid
@@ -210,7 +239,7 @@ class _Outputs:
         # pixel-interleaved compressed tile would have to be read back and rewritten.
         options = ["TILED=YES", "COMPRESS=DEFLATE", "ZLEVEL=1", "INTERLEAVE=BAND",
                    "BIGTIFF=IF_SAFER"]
-        for name in OUTPUT_NAMES:
+        for name in names:
             bands = len(dates) if name == "timeseries" else 1
             data_type = gdal.GDT_UInt16 if name == "n_pairs" else gdal.GDT_Float32
             dataset = driver.Create(str(self.temporary[name]), grid.width, grid.height, bands,
@@ -245,7 +274,7 @@ class _Outputs:
 
     def commit(self) -> dict[str, Path]:
         self._close()
-        for name in OUTPUT_NAMES:
+        for name in self.names:
             os.replace(self.temporary[name], self.final[name])
         return dict(self.final)
 
@@ -263,6 +292,7 @@ def run_inversion(
     options: InversionOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    pair_weights: np.ndarray | None = None,
 ) -> InversionResult:
     """Invert the kept pairs of a stack block by block and write the outputs to ``out_dir``.
 
@@ -276,6 +306,9 @@ def run_inversion(
     cancelled
         Polled between blocks; when it returns True, the partial outputs are removed and
         :class:`InversionCancelledError` raised.
+    pair_weights
+        Soft selection: a weight per pair, shape (n_pairs,) (e.g. the model's probability of
+        high quality), multiplying each kept pair's weight.
 
     Returns
     -------
@@ -294,17 +327,18 @@ def run_inversion(
     except OSError as exc:
         raise StackError(out_dir, f"output folder is not writable ({exc.strerror or exc})") \
             from exc
-    setup = prepare(stack, keep, options)
+    setup = prepare(stack, keep, options, pair_weights)
     pairs = [(stack.pairs[i].date1, stack.pairs[i].date2) for i in setup.pair_indices]
     pieces = date_components(list(setup.dates), pairs)
     warnings: list[str] = []
     if len(pieces) > 1:
         cut = [d for piece in pieces[1:] for d in piece]
+        how = ("bridged by a linear temporal model" if options.bridge_gaps
+               else "minimum-norm inversion: no motion is assumed across the gaps")
         warnings.append(
             f"the kept pairs split the network into {len(pieces)} pieces; dates cut off from "
             f"the main piece: {', '.join(d.isoformat() for d in cut[:10])}"
-            + (" …" if len(cut) > 10 else "")
-            + " (minimum-norm inversion: no motion is assumed across the gaps)")
+            + (" …" if len(cut) > 10 else "") + f" ({how})")
     missing_dates = sorted(set(stack.dates) - set(setup.dates))
     if missing_dates:
         warnings.append(f"{len(missing_dates)} date(s) have no kept pair and are left out: "
@@ -318,7 +352,8 @@ def run_inversion(
     rows_per_block = block_rows(stack, setup)
     windows = [Window(r, 0, min(rows_per_block, stack.grid.height - r), stack.grid.width)
                for r in range(0, stack.grid.height, rows_per_block)]
-    outputs = _Outputs(out_dir, stack, setup.dates)
+    names = OUTPUT_NAMES + (("bridge_shift",) if options.bridge_gaps else ())
+    outputs = _Outputs(out_dir, stack, setup.dates, names)
     solved = too_few = 0
     velocity_sample: list[np.ndarray] = []
     try:
@@ -354,6 +389,7 @@ def run_inversion(
         "dates": [format_yyyymmdd(d) for d in result.dates],
         "reference_pixel": list(result.reference_pixel),
         "weighting": options.weighting.value, "min_pairs": options.min_pairs,
+        "bridge_gaps": options.bridge_gaps, "soft_weights": pair_weights is not None,
         "pixels_solved": solved, "pixels_too_few_pairs": too_few,
         "pieces": [[format_yyyymmdd(d) for d in piece] for piece in pieces],
         "warnings": warnings,

@@ -35,6 +35,31 @@ def design_matrix(dates: list[date], pairs: list[tuple[date, date]]) -> np.ndarr
     return matrix
 
 
+def bridge_rows(dates: list[date], weight: float, seasonal: bool) -> np.ndarray:
+    """Regularisation rows that tie the interval velocities to a temporal model.
+
+    Unknowns become (v_1..v_K, V[, A, B]): each row says ``weight * (dt_k v_k - dt_k V
+    [- A dsin_k - B dcos_k]) = 0``. With them every pixel's system has full rank, so a split
+    network is bridged by the model instead of assuming no motion across its gaps.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n_intervals, n_intervals + 1 [+ 2]).
+    """
+    years = np.array([decimal_year(d) for d in dates])
+    dt = np.diff(years)
+    n = len(dt)
+    extra = 3 if seasonal else 1
+    rows = np.zeros((n, n + extra))
+    rows[np.arange(n), np.arange(n)] = weight * dt
+    rows[:, n] = -weight * dt
+    if seasonal:
+        rows[:, n + 1] = -weight * np.diff(np.sin(2 * np.pi * years))
+        rows[:, n + 2] = -weight * np.diff(np.cos(2 * np.pi * years))
+    return rows
+
+
 def interval_years(dates: list[date]) -> np.ndarray:
     """Years between consecutive dates, shape (n_dates - 1,)."""
     return np.diff([decimal_year(d) for d in dates])
@@ -112,7 +137,8 @@ def group_patterns(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return patterns, inverse
 
 
-def _normal_inverses(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
+                     full_rank: bool = False) -> np.ndarray:
     """Pseudo-inverse of the normal matrix of each pattern of valid pairs.
 
     One BLAS product builds every normal matrix ``A_k^T A_k``; connected patterns are inverted
@@ -132,7 +158,8 @@ def _normal_inverses(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
     missing = csr_matrix(~patterns.T)
     full = (design.T @ design).reshape(-1)
     normals = (full[None, :] - missing @ outer).reshape(-1, n_intervals, n_intervals)
-    connected = _connected(design, patterns)
+    connected = (np.ones(patterns.shape[1], bool) if full_rank
+                 else _connected(design, patterns))
     inverses = np.empty_like(normals)
     if connected.any():
         inverses[connected] = np.linalg.inv(normals[connected])
@@ -153,6 +180,8 @@ def invert_pixels(
     weights: np.ndarray | None = None,
     min_pairs: int = 1,
     chunk: int = 16384,
+    regularisation: np.ndarray | None = None,
+    full_rank: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minimum-norm (weighted) least squares for every pixel.
 
@@ -173,6 +202,9 @@ def invert_pixels(
     chunk
         Pixels with missing pairs solved at once; their per-pattern matrices take up to
         ``chunk x n_intervals**2 x 20`` bytes (see :func:`chunk_pixels`).
+    regularisation
+        Extra rows with zero observations that every pixel has (:func:`bridge_rows`); the
+        design's columns then follow these rows' width (extra unknowns are returned too).
 
     Returns
     -------
@@ -180,6 +212,17 @@ def invert_pixels(
         Interval phase velocities, radians/year, shape (n_intervals, n_pixels), NaN where not
         solved; and the number of pairs used per pixel, shape (n_pixels,).
     """
+    if regularisation is not None:
+        n_real = design.shape[0]
+        extra = regularisation.shape[1] - design.shape[1]
+        design = np.vstack([np.hstack([design, np.zeros((n_real, extra))]), regularisation])
+        phase = np.vstack([phase, np.zeros((regularisation.shape[0], phase.shape[1]),
+                                           dtype=phase.dtype)])
+        if weights is not None:
+            weights = np.vstack([weights, np.ones((regularisation.shape[0], phase.shape[1]))])
+        solution, n_used = invert_pixels(design, phase, weights, min_pairs + len(regularisation),
+                                         chunk, None, full_rank=True)
+        return solution, n_used - len(regularisation)
     n_pixels = phase.shape[1]
     n_intervals = design.shape[1]
     valid = np.isfinite(phase)
@@ -206,7 +249,7 @@ def invert_pixels(
         per_chunk = max(1, chunk // 2)
         for first in range(0, patterns.shape[1], per_chunk):
             last = min(first + per_chunk, patterns.shape[1])
-            inverses = _normal_inverses(design, patterns[:, first:last])
+            inverses = _normal_inverses(design, patterns[:, first:last], full_rank)
             start = ends[first - 1] if first else 0
             members = order[start:ends[last - 1]]
             local = inverse[members] - first

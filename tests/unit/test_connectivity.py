@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+
+from sbas_selector.core.connectivity import propose_readmissions
+
+D = [date(2020, 1, 1) + timedelta(days=12 * k) for k in range(6)]
+# Two triangles (0,1,2) and (3,4,5) joined by three candidate pairs.
+PAIRS = [(D[0], D[1]), (D[1], D[2]), (D[0], D[2]), (D[3], D[4]), (D[4], D[5]), (D[3], D[5]),
+         (D[2], D[3]), (D[1], D[3]), (D[2], D[4])]
+IDS = [f"p{k}" for k in range(len(PAIRS))]
+
+
+def test_connected_network_needs_nothing():
+    plan = propose_readmissions(PAIRS, IDS, np.ones(9, bool))
+    assert plan.proposals == () and plan.pieces_before == 1
+
+
+def test_fewest_best_readmission():
+    keep = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0], bool)
+    probability = np.array([.9] * 6 + [0.2, 0.7, 0.4])
+    plan = propose_readmissions(PAIRS, IDS, keep, probability)
+    assert [r.pair_id for r in plan.proposals] == ["p7"]  # one pair, the most probable
+    assert plan.pieces_before == 2 and plan.pieces_after == 1
+    assert "re-admit p7 (probability of high quality 0.70)" in plan.proposals[0].describe()
+
+
+def test_user_drops_are_never_readmitted_and_unreachable_named():
+    keep = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0], bool)
+    protected = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1], bool)
+    plan = propose_readmissions(PAIRS, IDS, keep, protected=protected)
+    assert plan.proposals == ()
+    assert plan.unreachable == ((D[3], D[4], D[5]),) or plan.unreachable == ((D[0], D[1], D[2]),)
+
+
+def test_three_pieces_two_proposals():
+    pairs = [*PAIRS, (D[5], date(2020, 4, 1)), (D[4], date(2020, 4, 1))]
+    ids = [*IDS, "p9", "p10"]
+    keep = np.array([1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0], bool)
+    coherence = np.array([.6] * 6 + [.3, .5, .4, .2, .7])
+    plan = propose_readmissions(pairs, ids, keep, coherence=coherence)
+    assert [r.pair_id for r in plan.proposals] == ["p7", "p10"]
+    assert plan.pieces_before == 3 and plan.pieces_after == 1
+
+
+def test_cli_keep_connected_and_soft_inversion(stack_copy, tmp_path, capsys):
+    import json
+
+    from sbas_selector.cli import main
+    from sbas_selector.core import open_stack
+    from sbas_selector.core.labels import Label, LabelsStore
+
+    assert main(["select", str(stack_copy), "--max-days", "30"]) == 0
+    assert main(["network", str(stack_copy), "--json", "--no-closure"]) == 0
+    capsys.readouterr()
+    store = LabelsStore.open(open_stack(stack_copy))
+    user_dropped = next(p for p in store.pair_ids if store.final(p) is Label.LOW)
+    store.set_override(user_dropped, "low")
+    assert main(["select", str(stack_copy), "--keep-connected"]) == 0
+    out = capsys.readouterr().out
+    assert "re-admit" in out
+    store = LabelsStore.open(open_stack(stack_copy))
+    assert store.final(user_dropped) is Label.LOW  # never re-admitted
+    readmitted = [p for p in store.pair_ids if store.labels[p].source.value == "connectivity"]
+    assert readmitted and user_dropped not in readmitted
+    assert main(["network", str(stack_copy), "--json", "--no-closure"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    isolated = set(report["isolated_dates"])
+    assert len([p for p in report["pieces"] if not set(p) <= isolated]) == 1
+    # Soft weighting reads probability_high from a labels CSV.
+    labels = tmp_path / "labels.csv"
+    labels.write_text("pair_id,probability_high,label\n" + "".join(
+        f"{p},{0.9 if k % 3 else 0.05},high\n" for k, p in enumerate(store.pair_ids)))
+    assert main(["invert", str(stack_copy), "--labels", str(labels), "--soft",
+                 "--out", str(tmp_path / "soft")]) == 0
+    summary = json.loads((tmp_path / "soft" / "inversion.json").read_text())
+    assert summary["soft_weights"] and summary["n_pairs"] == 30
