@@ -37,6 +37,7 @@ class BaselineGraphWidget(QWidget):
         self.graph: Any = None
         self.details: dict[int, str] = {}
         self.current: int | None = None
+        self.proposed: set[int] = set()  # re-admissions proposed, drawn with an orange halo
         self.setMouseTracking(True)
         self.setMinimumHeight(180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -45,6 +46,10 @@ class BaselineGraphWidget(QWidget):
         self.graph = graph
         if details is not None:
             self.details = details
+        self.update()
+
+    def set_proposed(self, indices: set[int]) -> None:
+        self.proposed = set(indices)
         self.update()
 
     def set_current(self, index: int | None) -> None:
@@ -142,6 +147,9 @@ class BaselineGraphWidget(QWidget):
         pen = QPen(score_colour(edge.score), 3.2 if edge.index == self.current else 1.6)
         if edge.label.value == "low":
             pen.setStyle(Qt.PenStyle.DashLine)
+        if edge.index in self.proposed:
+            painter.setPen(QPen(QColor("#ff9800"), 7.0))
+            painter.drawLine(self.node_position(edge.node1), self.node_position(edge.node2))
         if edge.index == self.current:
             halo = QPen(QColor("#1565c0"), 6.5)
             painter.setPen(halo)

@@ -162,6 +162,9 @@ class SbasDock(QDockWidget):
         self.threshold_spin.setValue(0.5)
         self.threshold_spin.setToolTip(self.tr("Probability of high quality above which a "
                                                "pair is kept"))
+        self.connect_button = QPushButton(self.tr("Keep connected…"), tab)
+        self.connect_button.setToolTip(self.tr("Propose the fewest dropped pairs that reconnect "
+                                               "the network"))
         self.accept_button = QPushButton(self.tr("Accept all"), tab)
         self.accept_button.setToolTip(self.tr("Clear your overrides: every pair takes the "
                                               "model's label"))
@@ -171,12 +174,14 @@ class SbasDock(QDockWidget):
         classify_row.addWidget(QLabel(self.tr("threshold"), tab))
         classify_row.addWidget(self.threshold_spin)
         classify_row.addWidget(self.accept_button)
+        classify_row.addWidget(self.connect_button)
         layout.addLayout(classify_row)
         self.provider_label = QLabel(self.tr("Inference: not run yet"), tab)
         self.provider_label.setWordWrap(True)
         layout.addWidget(self.provider_label)
         self.classify_button.clicked.connect(self.classify)
         self.accept_button.clicked.connect(self.accept_all)
+        self.connect_button.clicked.connect(self.keep_connected)
         marks = QHBoxLayout()
         self.keep_button = QPushButton(self.tr("Keep (K)"), tab)
         self.drop_button = QPushButton(self.tr("Drop (D)"), tab)
@@ -536,6 +541,46 @@ class SbasDock(QDockWidget):
         self.refresh()
         self.labels_changed.emit()
 
+    def keep_connected(self) -> list[str]:
+        """Show the re-admissions that reconnect the network on the graph; apply them if the
+        analyst accepts. Returns the pairs re-admitted."""
+        import numpy as np
+
+        from ..core.connectivity import propose_readmissions
+        from ..core.labels import Label
+
+        if self.stack is None or self.store is None:
+            return []
+        entries = [self.store.labels[p] for p in self.stack.pair_ids]
+        probability = np.array([np.nan if e.probability_high is None else e.probability_high
+                                for e in entries])
+        coherence = None if self.statistics is None else self.statistics.mean_coherence
+        keep = np.array([e.final is Label.HIGH and e.readmitted is None for e in entries])
+        plan = propose_readmissions(
+            [(p.date1, p.date2) for p in self.stack.pairs], self.stack.pair_ids, keep,
+            probability if np.isfinite(probability).any() else None, coherence,
+            protected=np.array([e.override is Label.LOW for e in entries]))
+        if plan.pieces_before <= 1:
+            self._message(self.tr("Network"), self.tr("The kept network is connected."),
+                          Qgis.MessageLevel.Info)
+            return []
+        self.graph.set_proposed({r.index for r in plan.proposals})
+        lines = [r.describe() for r in plan.proposals]
+        lines += [self.tr("cannot reconnect {}: no dropped pair links them").format(
+            ", ".join(d.isoformat() for d in piece)) for piece in plan.unreachable]
+        accepted = bool(plan.proposals) and self.confirm(
+            self.tr("Keep the network connected?"),
+            self.tr("The kept pairs split the network into {n} pieces.\n\n{lines}\n\n"
+                    "Re-admit these pairs?").format(n=plan.pieces_before, lines="\n".join(lines)))
+        self.graph.set_proposed(set())
+        if not accepted:
+            return []
+        pair_ids = [r.pair_id for r in plan.proposals]
+        self.store.set_readmitted(pair_ids)
+        self.refresh()
+        self.labels_changed.emit()
+        return pair_ids
+
     # ---- inversion ---------------------------------------------------------------------------
     def _choose_output(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("Inversion output folder"))
@@ -647,7 +692,8 @@ class SbasDock(QDockWidget):
 
     def _set_review_enabled(self, enabled: bool) -> None:
         for widget in (self.keep_button, self.drop_button, self.clear_button, self.undo_button,
-                       self.classify_button, self.accept_button, *self.export_buttons.values()):
+                       self.classify_button, self.accept_button, self.connect_button,
+                       *self.export_buttons.values()):
             widget.setEnabled(enabled)
 
     def _refresh_recent(self) -> None:
