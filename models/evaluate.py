@@ -109,8 +109,8 @@ def main() -> None:
             rmse["model"].append(velocity_rmse(sim, rows["model"][-1], work / "model"))
             rmse["truth"].append(velocity_rmse(sim, high, work / "truth"))
     truth = np.concatenate(truth_high)
-    report = {"model": {"name": classifier.card.name, "version": classifier.card.version,
-                        "provider": classifier.provider, "threshold": threshold},
+    report = {"classifier": {"name": classifier.card.name, "version": classifier.card.version,
+                             "provider": classifier.provider, "threshold": threshold},
               "test_stacks": len(SPLITS["test"]), "test_pairs": len(truth),
               "coherence_threshold": coh_threshold}
     for name, keeps in rows.items():

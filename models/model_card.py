@@ -72,7 +72,8 @@ def main() -> None:
         "",
         f"## Evaluation (`make evaluate`: {evaluation['test_stacks']} held-out test stacks, "
         f"{evaluation['test_pairs']} interferograms, through the plugin's runtime on "
-        f"{evaluation['model']['provider']})",
+        f"{evaluation['classifier']['provider']}, threshold "
+        f"{evaluation['classifier']['threshold']})",
         "",
         "| selector | high kept | precision | low caught | unwrapping | decorrelation | "
         "atmosphere | ramp |",

@@ -93,6 +93,24 @@ def score(path: Path, x: np.ndarray, y: np.ndarray) -> dict:
             "size_mb": round(path.stat().st_size / 2**20, 1), "probabilities": p}
 
 
+def tune_threshold(path: Path, x: np.ndarray, y: np.ndarray) -> float:
+    """The threshold with the best balanced accuracy on the validation stacks (never the test
+    stacks), written into the model's card."""
+    from sbas_selector.core.classify import Classifier
+
+    classifier = Classifier(path, device="cpu", threads=2)
+    p = np.concatenate([classifier.predict(x[i:i + 32]) for i in range(0, len(x), 32)])
+    candidates = np.linspace(0.05, 0.95, 91)
+    balanced = [((p[y == 1] >= t).mean() + (p[y == 0] < t).mean()) / 2 for t in candidates]
+    threshold = float(candidates[int(np.argmax(balanced))])
+    model = onnx.load(str(path))
+    for entry in model.metadata_props:
+        if entry.key == "threshold":
+            entry.value = json.dumps(round(threshold, 3))
+    onnx.save(model, str(path))
+    return round(threshold, 3)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fp32", type=Path)
@@ -127,7 +145,10 @@ def main() -> None:
     print(json.dumps(report, indent=2))
     if choice:
         shutil.copy(variants[choice], args.ship)
-        print(f"shipped {choice} as {args.ship}")
+        threshold = tune_threshold(args.ship, val["x"].astype(np.float32), val["y"])
+        report["threshold_from_validation"] = threshold
+        (folder / "variants.json").write_text(json.dumps(report, indent=2))
+        print(f"shipped {choice} as {args.ship}, threshold {threshold:.3f} (validation)")
 
 
 if __name__ == "__main__":

@@ -159,9 +159,10 @@ class SbasDock(QDockWidget):
         self.threshold_spin = QDoubleSpinBox(tab)
         self.threshold_spin.setRange(0.0, 1.0)
         self.threshold_spin.setSingleStep(0.05)
-        self.threshold_spin.setValue(0.5)
+        self.threshold_spin.setSpecialValueText(self.tr("model's"))
+        self.threshold_spin.setValue(0.0)  # 0 shows "model's": the threshold in its card
         self.threshold_spin.setToolTip(self.tr("Probability of high quality above which a "
-                                               "pair is kept"))
+                                               "pair is kept (default: the model's)"))
         self.connect_button = QPushButton(self.tr("Keep connected…"), tab)
         self.connect_button.setToolTip(self.tr("Propose the fewest dropped pairs that reconnect "
                                                "the network"))
@@ -512,7 +513,7 @@ class SbasDock(QDockWidget):
 
         self._set_busy(False)
         self._task = None
-        threshold = self.threshold_spin.value()
+        threshold = self.threshold_spin.value() or float(result.model["threshold"])
         try:
             apply_classification(self.store, result, threshold)
         except OSError as exc:

@@ -42,6 +42,19 @@ def review(stack):
         result["n_pairs"] = stack.n_pairs
         result["status"] = dock.status_label.text()
         window.grab().save(os.path.join(OUT, "qgis_plugin_loaded.png"))
+        # Classify with the shipped model (background task), then review.
+        dock.device_combo.setCurrentIndex(dock.device_combo.findData("auto"))
+        task = dock.classify()
+        for _ in range(600):
+            settle(100)
+            if dock._task is None:
+                break
+        result["provider"] = dock.provider_label.text()
+        result["status_after_classify"] = dock.status_label.text()
+        result["classified"] = task is not None and all(
+            dock.store.labels[p].probability_high is not None for p in stack.pair_ids)
+        result["model_kept"] = sum(dock.store.final(p).value == "high" for p in stack.pair_ids)
+        window.grab().save(os.path.join(OUT, "classified.png"))
         # Click the edge of PAIR on the baseline graph.
         graph = dock.graph
         index = stack.index_of(PAIR)
@@ -54,11 +67,14 @@ def review(stack):
         iface.mapCanvas().refresh()
         settle(800)
         window.grab().save(os.path.join(OUT, "review_graph_click.png"))
-        # Drop it with the keyboard (a bridge-free pair: no question asked).
+        # Drop it with the keyboard (a bridge-free pair: no question asked), after keeping it.
         dock.table.setFocus()
+        QTest.keyClick(dock.table, Qt.Key.Key_K)
         QTest.keyClick(dock.table, Qt.Key.Key_D)
         settle()
         result["label_after_d"] = dock.store.final(result["clicked"]).value
+        result["dropped"] = sorted(p for p in stack.pair_ids
+                                   if dock.store.final(p).value == "low")
         result["health"] = dock.health_label.text()
         written = dock.export("licsbas", os.path.join(OUT, "rm_ifg_list.txt"))
         result["export"] = open(written[0]).read() if written else ""

@@ -37,6 +37,12 @@ def test_desktop_review_real_stack_click_mark_export(tmp_path, real_stack_path):
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_STACK": str(real_stack_path),
                 "XDG_DATA_HOME": str(tmp_path / "xdg")})
+    # QGIS runs Debian's Python: give it the venv's packages (onnxruntime), as a user who
+    # installed onnxruntime for QGIS would have them.
+    import sysconfig
+
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [sysconfig.get_paths()["purelib"],
+                                                      env.get("PYTHONPATH")]))
     command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--nologo",
                "--noversioncheck", "--profiles-path", str(_fresh_profile(tmp_path)),
                "--profile", "default", "--code", str(REPO / "tests" / "gui" /
@@ -48,18 +54,21 @@ def test_desktop_review_real_stack_click_mark_export(tmp_path, real_stack_path):
     assert "error" not in result, result.get("error")
     assert result["loaded"] and result["dock_visible"]
     assert result["n_pairs"] == 30 and "30 pairs" in result["status"]
+    assert result["classified"] and result["provider"].startswith("Inference: CPU: ")
+    assert 0 <= result["model_kept"] <= 30
     assert result["clicked"] == "20180307_20180611"
     assert result["label_after_d"] == "low"
-    assert result["health"].startswith("Network connected")
-    assert result["export"] == "20180307_20180611\n"
+    assert "Network" in result["health"]
+    assert result["export"].splitlines() == result["dropped"]
+    assert "20180307_20180611" in result["dropped"]
     # The shared data stays untouched: labels went to the user's data folder.
     assert not (real_stack_path / "sbas_selector_labels.json").exists()
     assert list((tmp_path / "xdg").rglob("*.json"))
     from osgeo import gdal
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for name in ("qgis_plugin_loaded.png", "review_graph_click.png", "review_marked.png",
-                 "dock_review.png"):
+    for name in ("qgis_plugin_loaded.png", "classified.png", "review_graph_click.png",
+                 "review_marked.png", "dock_review.png"):
         shot = out / name
         assert shot.stat().st_size > 20_000, name
         assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name  # not a blank window
