@@ -47,10 +47,13 @@ def scores(keep: np.ndarray, truth_high: np.ndarray, causes: list[str]) -> dict:
     return out
 
 
-def velocity_rmse(sim, keep: np.ndarray, folder: Path) -> float:
+def velocity_rmse(sim, keep: np.ndarray | None, folder: Path, options=None,
+                  weights: np.ndarray | None = None) -> float:
+    """Velocity RMSE against the truth (mm/yr, pixels of mean coherence > 0.4)."""
     from osgeo import gdal
 
-    result = run_inversion(sim.to_stack(), folder, keep=keep)
+    result = run_inversion(sim.to_stack(), folder, keep=keep, options=options,
+                           pair_weights=weights)
     velocity = gdal.Open(str(result.files["velocity"])).ReadAsArray()
     row, col = result.reference_pixel
     error = (velocity - velocity[row, col]) - (sim.velocity_mm_yr

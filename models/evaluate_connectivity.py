@@ -19,10 +19,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dataset import stack_config
+from evaluate import velocity_rmse
 
 from sbas_selector.core.classify import Classifier
 from sbas_selector.core.connectivity import propose_readmissions
-from sbas_selector.core.inversion import InversionOptions, run_inversion
+from sbas_selector.core.inversion import InversionOptions
 from sbas_selector.core.inversion.network import date_components
 from sbas_selector.core.simulation import simulate
 
@@ -35,19 +36,6 @@ def sparse_config(seed: int):
     return dataclasses.replace(base, max_days=36, low_quality_fraction=0.35,
                                cause_weights={"strong_atmosphere": 0.5, "decorrelation": 0.3,
                                               "unwrapping_error": 0.1, "orbital_ramp": 0.1})
-
-
-def rmse_with(sim, folder: Path, keep=None, options=None, weights=None) -> float:
-    from osgeo import gdal
-
-    result = run_inversion(sim.to_stack(), folder, keep=keep, options=options,
-                           pair_weights=weights)
-    velocity = gdal.Open(str(result.files["velocity"])).ReadAsArray()
-    row, col = result.reference_pixel
-    error = (velocity - velocity[row, col]) - (sim.velocity_mm_yr
-                                               - sim.velocity_mm_yr[row, col])
-    coherent = np.nan_to_num(sim.coherence).mean(axis=0) > 0.4
-    return float(np.sqrt(np.nanmean(error[coherent] ** 2)))
 
 
 LABELS = {
@@ -127,15 +115,14 @@ def main() -> None:
                    "low_true": int((~truth).sum()), "dropped": int((~selected).sum()),
                    "pieces_after_selection": plan.pieces_before,
                    "readmitted": len(plan.proposals)}
-            row["all"] = rmse_with(sim, folder / "all")
-            row["hard"] = rmse_with(sim, folder / "hard", selected)
-            row["hard_readmit"] = rmse_with(sim, folder / "readmit", readmitted)
-            row["hard_bridge"] = rmse_with(sim, folder / "bridge", selected,
-                                           InversionOptions(bridge_gaps=True))
-            row["soft"] = rmse_with(sim, folder / "soft", None, None, probability)
-            row["truth"] = rmse_with(sim, folder / "truth", truth)
-            row["truth_bridge"] = rmse_with(sim, folder / "truth_bridge", truth,
-                                            InversionOptions(bridge_gaps=True))
+            bridge = InversionOptions(bridge_gaps=True)
+            row["all"] = velocity_rmse(sim, None, folder / "all")
+            row["hard"] = velocity_rmse(sim, selected, folder / "hard")
+            row["hard_readmit"] = velocity_rmse(sim, readmitted, folder / "readmit")
+            row["hard_bridge"] = velocity_rmse(sim, selected, folder / "bridge", bridge)
+            row["soft"] = velocity_rmse(sim, None, folder / "soft", weights=probability)
+            row["truth"] = velocity_rmse(sim, truth, folder / "truth")
+            row["truth_bridge"] = velocity_rmse(sim, truth, folder / "truth_bridge", bridge)
             print(json.dumps(row), flush=True)
             rows.append(row)
     methods = ("all", "hard", "hard_readmit", "hard_bridge", "soft", "truth", "truth_bridge")
