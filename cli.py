@@ -166,7 +166,23 @@ def _run_select(args: argparse.Namespace) -> int:
         raise ValueError("give --max-days and/or --max-bperp, or --keep-connected")
     stack, store = _open_with_labels(args.stack)
     if args.max_days is not None or args.max_bperp is not None:
+        from .core.network import network_health, reconnecting_thresholds
+
         keep = select_by_baseline(stack, args.max_days, args.max_bperp)
+        health = network_health([(p.date1, p.date2) for p in stack.pairs], keep)
+        if not health.connected or health.isolated_dates:
+            cut = [d for piece in health.pieces[1:] for d in piece]
+            change = reconnecting_thresholds(stack, args.max_days, args.max_bperp)
+            options = []
+            if change.get("max_days") is not None:
+                options.append(f"--max-days {change['max_days']:g}")
+            if change.get("max_bperp_m") is not None:
+                options.append(f"--max-bperp {change['max_bperp_m']:g}")
+            print(f"  warning: these thresholds leave the network in {len(health.pieces)} "
+                  f"pieces (cut off: {', '.join(d.isoformat() for d in cut[:8])}); the "
+                  "smallest change that reconnects it: "
+                  + (" or ".join(options) if options else "none (the stack itself is split)"),
+                  file=sys.stderr)
         store.set_preselection(dict(zip(stack.pair_ids, (bool(k) for k in keep))))
         print(f"kept {int(keep.sum())} of {stack.n_pairs} pairs within "
               f"{args.max_days if args.max_days is not None else 'any'} days and "

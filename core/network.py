@@ -235,3 +235,36 @@ def loop_closure(stack: Stack, *, area_threshold: float = 0.02, step: int = 1,
 
 def _read_all(stack: Stack, window: Window, step: int) -> list[np.ndarray]:
     return [stack.read_phase(i, window)[::step, ::step] for i in range(stack.n_pairs)]
+
+
+def reconnecting_thresholds(stack: Stack, max_days: float | None,
+                            max_bperp_m: float | None) -> dict[str, float | None]:
+    """When the pre-selection thresholds leave the network in pieces, the smallest change of
+    each threshold (the other one kept) that reconnects it; None where no value does.
+
+    Returns
+    -------
+    dict
+        ``{"max_days": D or None, "max_bperp_m": M or None}``; empty when the thresholds
+        already give a connected network.
+    """
+    pairs = [(p.date1, p.date2) for p in stack.pairs]
+
+    def connected(days: float | None, bperp: float | None) -> bool:
+        keep = select_by_baseline(stack, days, bperp)
+        health = network_health(pairs, keep)
+        return health.connected and not health.isolated_dates
+
+    if connected(max_days, max_bperp_m):
+        return {}
+    out: dict[str, float | None] = {"max_days": None, "max_bperp_m": None}
+    for days in sorted({float(d) for d in stack.days if max_days is None or d > max_days}):
+        if connected(days, max_bperp_m):
+            out["max_days"] = days
+            break
+    for bperp in sorted({round(abs(float(b)), 2) + 0.01 for b in stack.bperp_m
+                         if max_bperp_m is None or abs(b) > max_bperp_m}):
+        if connected(max_days, bperp):
+            out["max_bperp_m"] = bperp
+            break
+    return out

@@ -77,3 +77,23 @@ def test_cli_keep_connected_and_soft_inversion(stack_copy, tmp_path, capsys):
                  "--out", str(tmp_path / "soft")]) == 0
     summary = json.loads((tmp_path / "soft" / "inversion.json").read_text())
     assert summary["soft_weights"] and summary["n_pairs"] == 30
+
+
+def test_thresholds_that_split_are_reported_with_the_smallest_fix(stack_copy, capsys):
+    from sbas_selector.cli import main
+    from sbas_selector.core import open_stack
+    from sbas_selector.core.network import network_health, reconnecting_thresholds
+    from sbas_selector.core.network import select_by_baseline as by_baseline
+
+    stack = open_stack(stack_copy)
+    fix = reconnecting_thresholds(stack, 30, None)
+    assert fix["max_days"] is not None and fix["max_days"] > 30
+    pairs = [(p.date1, p.date2) for p in stack.pairs]
+    assert network_health(pairs, by_baseline(stack, fix["max_days"], None)).connected
+    smaller = max(d for d in stack.days if d < fix["max_days"])  # the smallest: one less fails
+    assert not network_health(pairs, by_baseline(stack, smaller, None)).connected or \
+        network_health(pairs, by_baseline(stack, smaller, None)).isolated_dates
+    assert reconnecting_thresholds(stack, 1000, None) == {}
+    assert main(["select", str(stack_copy), "--max-days", "30"]) == 0
+    err = capsys.readouterr().err
+    assert "leave the network in" in err and f"--max-days {fix['max_days']:g}" in err
