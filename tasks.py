@@ -7,6 +7,7 @@ A task receives paths and plain values only (never a layer, the project or a wid
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -117,7 +118,7 @@ class InvertTask(BaseTask):
 
 
 _CLASSIFIERS: dict[tuple[str, str], Any] = {}
-_CLASSIFIERS_LOCK = __import__("threading").Lock()
+_CLASSIFIERS_LOCK = threading.Lock()
 
 
 def shared_classifier(model_path: str | None, device: str) -> Any:

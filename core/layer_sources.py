@@ -17,10 +17,9 @@ from .stack import Stack
 
 def layer_source(stack: Stack, index: int, kind: str = "phase") -> tuple[str, int] | None:
     """(GDAL path, band) of a pair's phase or coherence; None when the pair has none."""
-    sources = stack._phase if kind == "phase" else stack._coherence
-    if sources is None:
+    source = stack.source(index, kind)
+    if source is None:
         return None
-    source = sources[index]
     pair_id = stack.pairs[index].pair_id
     folder = user_data_folder("layers", stack.path)
     if isinstance(source, GdalSource):

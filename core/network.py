@@ -189,7 +189,7 @@ def closed_triplets(pairs: list[tuple[date, date]]) -> list[tuple[int, int, int]
 
 def loop_closure(stack: Stack, *, area_threshold: float = 0.02, step: int = 1,
                  block_rows: int = 256) -> ClosureEvidence:
-    """Triplet closure phase of every closed triplet, after the common reference.
+    """Triplet closure phase of every closed triplet (each minus its median).
 
     A pixel miscloses when its closure, minus the triplet's median (residual smooth
     misclosures of real stacks are not unwrapping errors), is nearer a non-zero multiple of
@@ -234,7 +234,10 @@ def loop_closure(stack: Stack, *, area_threshold: float = 0.02, step: int = 1,
 
 
 def _read_all(stack: Stack, window: Window, step: int) -> list[np.ndarray]:
-    return [stack.read_phase(i, window)[::step, ::step] for i in range(stack.n_pairs)]
+    # Unreferenced: a pair's constant offset only shifts a triplet's closure by a constant,
+    # which the triplet's median removes; referencing would read the whole stack once more.
+    return [stack.read_phase(i, window, referenced=False)[::step, ::step]
+            for i in range(stack.n_pairs)]
 
 
 def reconnecting_thresholds(stack: Stack, max_days: float | None,

@@ -26,11 +26,8 @@ class RasterSource(Protocol):
 
 def _as_float32_nan(values: np.ndarray, nodata: float | None, scale: float = 1.0) -> np.ndarray:
     out = values.astype(np.float32, copy=True)
-    if nodata is not None:
-        if np.isnan(nodata):
-            pass
-        else:
-            out[values == nodata] = np.nan
+    if nodata is not None and not np.isnan(nodata):  # NaN is missing anyway
+        out[values == nodata] = np.nan
     if scale != 1.0:
         out *= np.float32(scale)
     return out

@@ -155,6 +155,12 @@ class Stack:
             phase -= np.float32(self.reference_values[index])
         return phase
 
+    def source(self, index: int, kind: str = "phase") -> RasterSource | None:
+        """The raster source of a pair's "phase" or "coherence" (None without coherence)."""
+        if kind == "phase":
+            return self._phase[index]
+        return None if self._coherence is None else self._coherence[index]
+
     def read_coherence(self, index: int, window: Window | None = None) -> np.ndarray | None:
         """Coherence of one pair, 0..1, float32, shape (rows, cols); None without coherence."""
         if self._coherence is None:

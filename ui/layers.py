@@ -121,11 +121,6 @@ class StackLayers:
         cache[index] = layer
         return layer
 
-    def add_all(self) -> None:
-        """Create every pair's phase layer (call in small batches from the main loop)."""
-        for index in range(self.stack.n_pairs):
-            self._layer(index, "phase")
-
     def show(self, index: int) -> QgsRasterLayer | None:
         """Make pair ``index`` the visible interferogram (and its coherence the coherence)."""
         layer = self._layer(index, "phase")
