@@ -161,6 +161,23 @@ class Stack:
             return self._phase[index]
         return None if self._coherence is None else self._coherence[index]
 
+    def tile_rows(self) -> int:
+        """Rows of one internal block (tile or strip) of the first phase raster; 1 where
+        unknown. Windows that hold whole tile rows decode every tile once."""
+        from .sources import GdalSource
+
+        source = self._phase[0] if self._phase else None
+        if not isinstance(source, GdalSource) or source.row_offset:
+            return 1
+        from osgeo import gdal
+
+        gdal.UseExceptions()
+        try:
+            dataset = gdal.Open(str(source.path), gdal.GA_ReadOnly)
+            return int(dataset.GetRasterBand(source.band).GetBlockSize()[1])
+        except RuntimeError:
+            return 1
+
     def read_coherence(self, index: int, window: Window | None = None) -> np.ndarray | None:
         """Coherence of one pair, 0..1, float32, shape (rows, cols); None without coherence."""
         if self._coherence is None:

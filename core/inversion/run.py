@@ -12,13 +12,14 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
 
+from ..blas import blas_threads, can_limit_blas
 from ..dates import decimal_year, format_yyyymmdd
 from ..errors import StackError
 from ..stack import Stack
@@ -55,7 +56,7 @@ class InversionSetup:
     pair_indices: tuple[int, ...]
     dates: tuple[date, ...]
     design: np.ndarray
-    reference_values: np.ndarray
+    reference_values: np.ndarray | None  # None: not read yet (see with_reference)
     mm_per_radian: float
     options: InversionOptions
     pair_weights: np.ndarray | None = None  # soft selection: per kept pair
@@ -77,8 +78,13 @@ class InversionResult:
 
 
 def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions,
-            pair_weights: np.ndarray | None = None) -> InversionSetup:
+            pair_weights: np.ndarray | None = None,
+            read_reference: bool = True) -> InversionSetup:
     """Design matrix, dates and reference values for the kept pairs.
+
+    With ``read_reference`` False, a user reference pixel's values are left for
+    :func:`with_reference` to take from the block that holds the pixel (saving a pass over
+    the files).
 
     Raises
     ------
@@ -96,17 +102,7 @@ def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions,
         if not (0 <= row < stack.grid.height and 0 <= col < stack.grid.width):
             raise StackError(stack.path, f"reference pixel ({row}, {col}) is outside the "
                                          f"{stack.grid.height} x {stack.grid.width} grid")
-        pixel = Window(row, col, 1, 1)
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-            values = np.array(list(pool.map(
-                lambda i: stack.read_phase(i, pixel, referenced=False)[0, 0], indices)),
-                dtype=float)
-        if not np.isfinite(values).all():
-            missing = [stack.pairs[i].pair_id for i, v in zip(indices, values)
-                       if not np.isfinite(v)]
-            raise StackError(stack.path, f"reference pixel ({row}, {col}) has no data in "
-                                         f"{len(missing)} kept pair(s), e.g. "
-                                         f"{', '.join(missing[:3])}; choose another")
+        values = _read_reference(stack, indices, (row, col)) if read_reference else None
     else:
         values = stack.reference_values[list(indices)]
     weights = None
@@ -123,33 +119,113 @@ def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions,
     )
 
 
+def _read_reference(stack: Stack, indices: tuple[int, ...],
+                    pixel: tuple[int, int]) -> np.ndarray:
+    window = Window(pixel[0], pixel[1], 1, 1)
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        values = np.array(list(pool.map(
+            lambda i: stack.read_phase(i, window, referenced=False)[0, 0], indices)),
+            dtype=float)
+    return _checked_reference(stack, indices, pixel, values)
+
+
+def _checked_reference(stack: Stack, indices: tuple[int, ...], pixel: tuple[int, int],
+                       values: np.ndarray) -> np.ndarray:
+    """The values, or StackError naming the pairs without data at the reference pixel."""
+    if not np.isfinite(values).all():
+        missing = [stack.pairs[i].pair_id for i, v in zip(indices, values)
+                   if not np.isfinite(v)]
+        raise StackError(stack.path, f"reference pixel ({pixel[0]}, {pixel[1]}) has no data "
+                                     f"in {len(missing)} kept pair(s), e.g. "
+                                     f"{', '.join(missing[:3])}; choose another")
+    return values
+
+
+def with_reference(stack: Stack, setup: InversionSetup, window: Window | None = None,
+                   phase: np.ndarray | None = None) -> InversionSetup:
+    """The setup with its reference values: unchanged where known, else taken from a block's
+    unreferenced phase (:func:`read_block`) where ``window`` holds the reference pixel, else
+    read from the files.
+
+    Raises
+    ------
+    StackError
+        If the reference pixel has no data in some kept pair.
+    """
+    if setup.reference_values is not None:
+        return setup
+    row, col = setup.options.reference_pixel  # type: ignore[misc]
+    if window is not None and phase is not None and \
+            window.row <= row < window.row + window.rows and \
+            window.col <= col < window.col + window.cols:
+        index = (row - window.row) * window.cols + (col - window.col)
+        values = _checked_reference(stack, setup.pair_indices, (row, col),
+                                    phase[:, index].astype(float))
+    else:
+        values = _read_reference(stack, setup.pair_indices, (row, col))
+    return replace(setup, reference_values=values)
+
+
 #: Share of the memory budget for the arrays of a block; the rest is for the solve's chunks.
 BLOCK_SHARE = 0.6
 
 
 def block_rows(stack: Stack, setup: InversionSetup) -> int:
-    """Rows per block so that one block's arrays take at most ``BLOCK_SHARE`` of the budget.
+    """Rows per block so that two blocks' arrays (one solved while the next is read) take at
+    most ``BLOCK_SHARE`` of the budget.
 
-    Per pixel: phase (float32) and its mask, masked copy, residuals (float64) per pair, and
-    time series, interval velocities and outputs (float64) per date.
+    Per pixel: the phase (float32) [and weights] per pair, the time series (float32) per
+    date, and the single-band outputs. Where the budget allows more than one tile row of the
+    rasters, blocks hold whole tile rows, so that no compressed tile is decoded twice.
     """
     n_pairs, n_dates = len(setup.pair_indices), len(setup.dates)
-    per_pixel = 22 * n_pairs + 40 * n_dates + 64
+    per_pixel = 4 * n_pairs + 4 * n_dates + 48
     if setup.options.weighting is Weighting.COHERENCE:
-        per_pixel += 24 * n_pairs
-    budget = setup.options.memory_gb * 1024**3 * BLOCK_SHARE
-    return int(max(1, min(stack.grid.height, budget // (per_pixel * stack.grid.width))))
+        per_pixel += 4 * n_pairs
+    budget = setup.options.memory_gb * 1024**3 * BLOCK_SHARE / 2
+    rows = int(max(1, min(stack.grid.height, budget // (per_pixel * stack.grid.width))))
+    tile = stack.tile_rows()
+    if tile > 1 and tile <= rows < stack.grid.height:
+        rows -= rows % tile
+    return rows
 
 
-def solve_chunk(setup: InversionSetup) -> int:
-    """Pixels per chunk of the solve, from the rest of the budget."""
-    budget = setup.options.memory_gb * 1024**3 * (1 - BLOCK_SHARE)
-    return chunk_pixels(len(setup.dates) - 1, budget)
+def solve_workers() -> int:
+    """Threads that solve a block's chunks: one per core (at most 8), or 1 where the BLAS
+    thread count cannot be limited. ``SBAS_SOLVE_WORKERS`` overrides it."""
+    override = os.environ.get("SBAS_SOLVE_WORKERS")
+    if override:
+        return max(1, int(override))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(8, cores or 1)) if can_limit_blas() else 1
+
+
+def solve_chunks(setup: InversionSetup) -> tuple[int, int]:
+    """Pixels solved at once within a block, and pixels whose per-pattern matrices are held at
+    once (:func:`chunk_pixels`), each from half the rest of the budget; the first allows about
+    64 bytes of temporaries per pair and pixel."""
+    budget = setup.options.memory_gb * 1024**3 * (1 - BLOCK_SHARE) / 2
+    n_pairs, n_intervals = len(setup.pair_indices), len(setup.dates) - 1
+    per_pixel = 64 * n_pairs + (24 * n_pairs if setup.options.bridge_gaps else 0)
+    return int(max(256, budget // per_pixel)), chunk_pixels(n_intervals, budget)
 
 
 def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[str, np.ndarray]:
     """Invert one window; every output has shape (window.rows, window.cols) (time series:
-    (n_dates, rows, cols)), NaN where not solved."""
+    (n_dates, rows, cols)), NaN where not solved.
+
+    The window's rasters are read once (:func:`read_block`); the solve runs over chunks of its
+    pixels so that its temporaries stay within the budget (:func:`solve_block`).
+    """
+    phase, weights = read_block(stack, setup, window)
+    return solve_block(with_reference(stack, setup, window, phase), window, phase, weights)
+
+
+def read_block(stack: Stack, setup: InversionSetup,
+               window: Window) -> tuple[np.ndarray, np.ndarray | None]:
+    """Unreferenced phase of the kept pairs in a window, radians, float32, shape
+    (n_kept_pairs, rows x cols), and the coherence weights (same shape) when weighting asks
+    for them."""
     n_pixels = window.rows * window.cols
     phase = np.empty((len(setup.pair_indices), n_pixels), dtype=np.float32)
 
@@ -159,7 +235,6 @@ def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[st
     # GDAL decodes with the GIL released: a few threads overlap decompression and I/O.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         list(pool.map(read, range(len(setup.pair_indices))))
-    phase -= setup.reference_values[:, None].astype(np.float32)
     weights = None
     if setup.options.weighting is Weighting.COHERENCE:
         weights = np.empty_like(phase)
@@ -169,6 +244,49 @@ def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[st
                 raise StackError(stack.path, "coherence weighting needs coherence, which this "
                                              "stack does not have")
             weights[k] = coherence_weights(coherence.ravel(), setup.options.looks)
+    return phase, weights
+
+
+def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
+                weights: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Invert a block read by :func:`read_block` (its phase is referenced in place), chunk by
+    chunk of its pixels (:func:`solve_chunks`); outputs as :func:`invert_block`."""
+    phase -= setup.reference_values[:, None].astype(np.float32)  # type: ignore[index]
+    n_pixels = window.rows * window.cols
+    n_dates = len(setup.dates)
+    out: dict[str, np.ndarray] = {
+        name: np.empty((n_dates, n_pixels) if name == "timeseries" else n_pixels,
+                       dtype=np.uint16 if name == "n_pairs" else np.float32)
+        for name in OUTPUT_NAMES + (("bridge_shift",) if setup.options.bridge_gaps else ())}
+    step, chunk = solve_chunks(setup)
+    # Chunks are solved by one worker per core, each with a single-threaded BLAS (numpy's
+    # batched linear algebra and gathers run in one thread and release the GIL); each worker
+    # gets its share of the budget.
+    workers = solve_workers()
+    step, chunk = max(256, step // workers), max(256, chunk // workers)
+
+    def solve(start: int) -> None:
+        part = slice(start, min(start + step, n_pixels))
+        solved = _invert_columns(setup, phase[:, part],
+                                 None if weights is None else weights[:, part], chunk)
+        for name, values in solved.items():
+            out[name][..., part] = values
+
+    starts = range(0, n_pixels, step)
+    if workers == 1 or len(starts) == 1:
+        for start in starts:
+            solve(start)
+    else:
+        with blas_threads(1), ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(solve, starts))
+    shape = (window.rows, window.cols)
+    return {name: values.reshape((n_dates, *shape) if name == "timeseries" else shape)
+            for name, values in out.items()}
+
+
+def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarray | None,
+                    chunk: int) -> dict[str, np.ndarray]:
+    """Invert referenced phase of shape (n_kept_pairs, n_pixels); outputs flat per pixel."""
     design, observed = setup.design, phase
     if setup.pair_weights is not None:  # soft selection: rows scaled by sqrt(weight)
         root = np.sqrt(setup.pair_weights)
@@ -177,31 +295,29 @@ def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[st
     options = setup.options
     n_intervals = len(setup.dates) - 1
     years = np.array([decimal_year(d) for d in setup.dates])
+    intervals = interval_years(list(setup.dates))
     regularisation = (bridge_rows(list(setup.dates), options.bridge_weight,
                                   options.bridge_seasonal) if options.bridge_gaps else None)
     solution, n_used = invert_pixels(design, observed, weights, options.min_pairs,
-                                     chunk=solve_chunk(setup), regularisation=regularisation)
+                                     chunk=chunk, regularisation=regularisation)
     velocity = solution[:n_intervals]
-    series = timeseries_from_velocity(velocity, interval_years(list(setup.dates)))
-    series_mm = series * setup.mm_per_radian
+    series_mm = timeseries_from_velocity(velocity, intervals) * setup.mm_per_radian
     rate, rate_std = linear_velocity(series_mm, years)
     coherence_t, rms = temporal_coherence(setup.design, velocity, phase)
-    shape = (window.rows, window.cols)
     extra = {}
     if options.bridge_gaps:  # how far the bridge moved the result
-        plain, _ = invert_pixels(design, observed, weights, options.min_pairs,
-                                 chunk=solve_chunk(setup))
-        plain_rate, _ = linear_velocity(timeseries_from_velocity(
-            plain, interval_years(list(setup.dates))) * setup.mm_per_radian, years)
-        extra["bridge_shift"] = (rate - plain_rate).reshape(shape)
+        plain, _ = invert_pixels(design, observed, weights, options.min_pairs, chunk=chunk)
+        plain_rate, _ = linear_velocity(
+            timeseries_from_velocity(plain, intervals) * setup.mm_per_radian, years)
+        extra["bridge_shift"] = rate - plain_rate
     return {
         **extra,
-        "velocity": rate.reshape(shape),
-        "velocity_std": rate_std.reshape(shape),
-        "timeseries": series_mm.reshape((len(setup.dates), *shape)),
-        "temporal_coherence": coherence_t.reshape(shape),
-        "residual_rms": (rms * abs(setup.mm_per_radian)).reshape(shape),
-        "n_pairs": n_used.reshape(shape),
+        "velocity": rate,
+        "velocity_std": rate_std,
+        "timeseries": series_mm,
+        "temporal_coherence": coherence_t,
+        "residual_rms": rms * abs(setup.mm_per_radian),
+        "n_pairs": n_used,
     }
 
 
@@ -238,7 +354,7 @@ class _Outputs:
         # Bands stored apart (INTERLEAVE=BAND): each band is written window by window, and a
         # pixel-interleaved compressed tile would have to be read back and rewritten.
         options = ["TILED=YES", "COMPRESS=DEFLATE", "ZLEVEL=1", "INTERLEAVE=BAND",
-                   "BIGTIFF=IF_SAFER"]
+                   "BIGTIFF=IF_SAFER", f"NUM_THREADS={min(4, os.cpu_count() or 1)}"]
         for name in names:
             bands = len(dates) if name == "timeseries" else 1
             data_type = gdal.GDT_UInt16 if name == "n_pairs" else gdal.GDT_Float32
@@ -327,7 +443,7 @@ def run_inversion(
     except OSError as exc:
         raise StackError(out_dir, f"output folder is not writable ({exc.strerror or exc})") \
             from exc
-    setup = prepare(stack, keep, options, pair_weights)
+    setup = prepare(stack, keep, options, pair_weights, read_reference=False)
     pairs = [(stack.pairs[i].date1, stack.pairs[i].date2) for i in setup.pair_indices]
     pieces = date_components(list(setup.dates), pairs)
     warnings: list[str] = []
@@ -352,15 +468,26 @@ def run_inversion(
     rows_per_block = block_rows(stack, setup)
     windows = [Window(r, 0, min(rows_per_block, stack.grid.height - r), stack.grid.width)
                for r in range(0, stack.grid.height, rows_per_block)]
+    if options.reference_pixel is not None:  # its block first: it gives the reference values
+        first = options.reference_pixel[0] // rows_per_block
+        windows.insert(0, windows.pop(first))
     names = OUTPUT_NAMES + (("bridge_shift",) if options.bridge_gaps else ())
     outputs = _Outputs(out_dir, stack, setup.dates, names)
     solved = too_few = 0
     velocity_sample: list[np.ndarray] = []
+    # One block is read (GDAL decodes with the GIL released) while the previous one is solved.
+    prefetch = ThreadPoolExecutor(max_workers=1)
     try:
+        pending = prefetch.submit(read_block, stack, setup, windows[0])
         for done, window in enumerate(windows):
             if cancelled is not None and cancelled():
                 raise InversionCancelledError
-            block = invert_block(stack, setup, window)
+            data = pending.result()
+            setup = with_reference(stack, setup, window, data[0])
+            if done + 1 < len(windows):
+                pending = prefetch.submit(read_block, stack, setup, windows[done + 1])
+            block = solve_block(setup, window, *data)
+            del data
             outputs.write(window, block)
             finite = np.isfinite(block["velocity"])
             solved += int(finite.sum())
@@ -373,6 +500,7 @@ def run_inversion(
         outputs.abort()
         raise
     finally:
+        prefetch.shutdown(wait=True, cancel_futures=True)
         gdal.SetCacheMax(previous_cache)
     if too_few:
         warnings.append(f"{too_few} pixel(s) have fewer than {options.min_pairs} valid pair(s) "

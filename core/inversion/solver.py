@@ -138,7 +138,7 @@ def group_patterns(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
-                     full_rank: bool = False) -> np.ndarray:
+                     connected: np.ndarray) -> np.ndarray:
     """Pseudo-inverse of the normal matrix of each pattern of valid pairs.
 
     One BLAS product builds every normal matrix ``A_k^T A_k``; connected patterns are inverted
@@ -149,17 +149,11 @@ def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
     numpy.ndarray
         Shape (n_patterns, n_intervals, n_intervals).
     """
-    from scipy.sparse import csr_matrix
-
     n_pairs, n_intervals = design.shape
+    # Every pattern's normal matrix in one dense BLAS product of the patterns with each
+    # pair's outer product a_p a_p^T (faster than a sparse sum over the missing pairs).
     outer = (design[:, :, None] * design[:, None, :]).reshape(n_pairs, -1)
-    # N_k = N - sum over the pattern's missing pairs of a_p a_p^T: the cost follows the
-    # number of missing entries, not pairs x patterns.
-    missing = csr_matrix(~patterns.T)
-    full = (design.T @ design).reshape(-1)
-    normals = (full[None, :] - missing @ outer).reshape(-1, n_intervals, n_intervals)
-    connected = (np.ones(patterns.shape[1], bool) if full_rank
-                 else _connected(design, patterns))
+    normals = (patterns.T.astype(np.float64) @ outer).reshape(-1, n_intervals, n_intervals)
     inverses = np.empty_like(normals)
     if connected.any():
         inverses[connected] = np.linalg.inv(normals[connected])
@@ -231,32 +225,11 @@ def invert_pixels(
     n_used = valid.sum(axis=0)
     solution = np.full((n_intervals, n_pixels), np.nan)
     solvable = n_used >= min_pairs
-    filled = np.where(valid, phase, 0)
+    # float64 before any product: numpy multiplies mixed float32/float64 without BLAS.
+    filled = np.where(valid, phase, 0).astype(np.float64)
     if weights is None:
-        complete = solvable & (n_used == design.shape[0])
-        if complete.any():
-            solution[:, complete] = _pinv(design) @ filled[:, complete]
-        partial = np.flatnonzero(solvable & ~complete)
-        if partial.size == 0:
-            return solution, n_used
-        patterns, inverse = group_patterns(valid[:, partial])
-        rhs = design.T @ filled[:, partial]
-        order = np.argsort(inverse, kind="stable")
-        counts = np.bincount(inverse, minlength=patterns.shape[1])
-        ends = np.cumsum(counts)
-        # Chunks of patterns bound the memory of their matrices (float64 normal matrix and
-        # inverse: 16 x n_intervals**2 bytes each).
-        per_chunk = max(1, chunk // 2)
-        for first in range(0, patterns.shape[1], per_chunk):
-            last = min(first + per_chunk, patterns.shape[1])
-            inverses = _normal_inverses(design, patterns[:, first:last], full_rank)
-            start = ends[first - 1] if first else 0
-            members = order[start:ends[last - 1]]
-            local = inverse[members] - first
-            for offset in range(0, members.size, chunk):
-                part = slice(offset, offset + chunk)
-                solution[:, partial[members[part]]] = np.einsum(
-                    "nij,jn->in", inverses[local[part]], rhs[:, members[part]])
+        _solve_unweighted(design, filled, valid, np.flatnonzero(solvable), n_used, solution,
+                          chunk, full_rank)
         return solution, n_used
     columns = np.flatnonzero(solvable)
     for start in range(0, columns.size, chunk):
@@ -269,6 +242,126 @@ def invert_pixels(
         solution[:, cols] = np.einsum("nij,jn->in",
                                       np.linalg.pinv(normal, rcond=1e-10, hermitian=True), rhs)
     return solution, n_used
+
+
+def _solve_unweighted(design: np.ndarray, filled: np.ndarray, valid: np.ndarray,
+                      columns: np.ndarray, n_used: np.ndarray, solution: np.ndarray, chunk: int,
+                      full_rank: bool) -> None:
+    """Minimum-norm least squares of the pixels ``columns``, written into ``solution``.
+
+    With the complete network connected, ``x0 = N^-1 A^T d`` (missing pairs at zero) is every
+    pixel's starting point: the answer for pixels valid in every pair, and, through a
+    low-rank downdate, for pixels whose missing pairs leave their network connected. Pixels
+    missing more pairs than there are unknowns, or split by their missing pairs, are solved
+    pattern by pattern.
+
+    Parameters
+    ----------
+    filled
+        Phase with missing pairs at zero, float64, shape (n_pairs, n_pixels).
+    valid
+        Shape (n_pairs, n_pixels).
+    columns
+        Pixels to solve (enough valid pairs), shape (n_solve,).
+    """
+    n_pairs, n_intervals = design.shape
+    rhs = (design.T @ filled)[:, columns]  # (n_intervals, n_solve)
+    complete = n_used[columns] == n_pairs
+    network_connected = full_rank or bool(_connected(design, np.ones((n_pairs, 1), bool))[0])
+    if network_connected:
+        normal_inverse = np.linalg.inv(design.T @ design)
+        start = normal_inverse @ rhs
+        solution[:, columns[complete]] = start[:, complete]
+    else:
+        solution[:, columns[complete]] = _pinv(design) @ filled[:, columns[complete]]
+    partial = np.flatnonzero(~complete)
+    if partial.size == 0:
+        return
+    patterns, inverse = group_patterns(valid[:, columns[partial]])
+    connected = (np.ones(patterns.shape[1], bool) if full_rank
+                 else _connected(design, patterns))
+    if network_connected:
+        low_rank = connected[inverse] & (n_pairs - n_used[columns[partial]] <= n_intervals)
+        if low_rank.any():
+            pixels = partial[low_rank]
+            solution[:, columns[pixels]] = _downdate_solve(
+                design, normal_inverse, start[:, pixels], ~valid[:, columns[pixels]], chunk)
+            if low_rank.all():
+                return
+            used, inverse = np.unique(inverse[~low_rank], return_inverse=True)
+            partial = partial[~low_rank]
+            patterns, connected = patterns[:, used], connected[used]
+    _solve_by_pattern(design, patterns, connected, inverse, rhs[:, partial], columns[partial],
+                      solution, chunk)
+
+
+def _downdate_solve(design: np.ndarray, normal_inverse: np.ndarray, start: np.ndarray,
+                    missing: np.ndarray, chunk: int) -> np.ndarray:
+    """Least squares of pixels whose valid pairs still connect the network, as a low-rank
+    downdate of the complete network (Woodbury identity).
+
+    With ``N = A^T A`` and ``U`` the k missing rows of a pixel,
+    ``(N - U^T U)^-1 b = x0 + N^-1 U^T (I - U N^-1 U^T)^-1 U x0`` where ``x0 = N^-1 b``: one
+    k x k solve per pixel instead of an n x n inversion per pattern. Pixels are batched by k.
+
+    Parameters
+    ----------
+    design
+        Shape (n_pairs, n_intervals), full column rank.
+    normal_inverse
+        ``N^-1``, shape (n_intervals, n_intervals).
+    start
+        ``x0 = N^-1 A^T d`` with missing pairs at zero, shape (n_intervals, n_pixels).
+    missing
+        Shape (n_pairs, n_pixels), True where a pair is missing; at most n_intervals per pixel.
+    chunk
+        Pixels whose k x k systems are held at once (``8 x k**2`` bytes each).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (n_intervals, n_pixels).
+    """
+    hat = design @ normal_inverse @ design.T  # (n_pairs, n_pairs)
+    predicted = design @ start  # U x0 for every pair: (n_pairs, n_pixels)
+    z_full = np.zeros_like(predicted)  # z scattered to the missing pairs
+    pixel_of, pair_of = np.nonzero(missing.T)  # pixel-major: each pixel's pairs in a run
+    counts = np.bincount(pixel_of, minlength=missing.shape[1])
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    order = np.argsort(counts, kind="stable")
+    ends = np.cumsum(np.bincount(counts))
+    for k in np.unique(counts):
+        members = order[ends[k - 1]:ends[k]]
+        for first in range(0, members.size, chunk):
+            pixels = members[first:first + chunk, None]
+            rows = pair_of[offsets[pixels] + np.arange(k)]  # (pixels, k)
+            system = np.eye(k) - hat[rows[:, :, None], rows[:, None, :]]
+            z = np.linalg.solve(system, predicted[rows, pixels][:, :, None])[:, :, 0]
+            z_full[rows, pixels] = z
+    return start + (normal_inverse @ design.T) @ z_full
+
+
+def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, connected: np.ndarray,
+                      inverse: np.ndarray, rhs: np.ndarray, columns: np.ndarray,
+                      solution: np.ndarray, chunk: int) -> None:
+    """Solve pixels grouped by pattern of valid pairs: one normal-matrix (pseudo-)inverse per
+    pattern (plain inverse where ``connected``), written into ``solution[:, columns]``."""
+    order = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse, minlength=patterns.shape[1])
+    ends = np.cumsum(counts)
+    # Chunks of patterns bound the memory of their matrices (float64 normal matrix and
+    # inverse: 16 x n_intervals**2 bytes each).
+    per_chunk = max(1, chunk // 2)
+    for first in range(0, patterns.shape[1], per_chunk):
+        last = min(first + per_chunk, patterns.shape[1])
+        inverses = _normal_inverses(design, patterns[:, first:last], connected[first:last])
+        start = ends[first - 1] if first else 0
+        members = order[start:ends[last - 1]]
+        local = inverse[members] - first
+        for offset in range(0, members.size, chunk):
+            part = slice(offset, offset + chunk)
+            solution[:, columns[members[part]]] = np.einsum(
+                "nij,jn->in", inverses[local[part]], rhs[:, members[part]])
 
 
 def timeseries_from_velocity(velocity: np.ndarray, intervals: np.ndarray) -> np.ndarray:
@@ -324,12 +417,14 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
     (coherence, residual_rms)
         Shape (n_pixels,) each; residual RMS in radians. NaN where nothing was solved.
     """
-    residual = (phase - design @ np.nan_to_num(velocity)).astype(np.float32)
+    modelled = design.astype(np.float32) @ np.nan_to_num(velocity).astype(np.float32)
+    residual = np.subtract(phase, modelled, out=modelled, dtype=np.float32)
     valid = np.isfinite(residual)
     count = valid.sum(axis=0)
     residual[~valid] = 0.0
-    cos_sum = np.where(valid, np.cos(residual), 0.0).sum(axis=0, dtype=np.float64)
-    sin_sum = np.sin(residual).sum(axis=0, dtype=np.float64)  # sin(0) = 0 where missing
+    # Missing entries are 0 here: cos(0) = 1 is taken back out, sin(0) = 0 adds nothing.
+    cos_sum = np.cos(residual).sum(axis=0, dtype=np.float64) - (len(residual) - count)
+    sin_sum = np.sin(residual).sum(axis=0, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         coherence = np.hypot(cos_sum, sin_sum) / count
         rms = np.sqrt(np.einsum("pn,pn->n", residual, residual, dtype=np.float64) / count)

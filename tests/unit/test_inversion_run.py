@@ -89,6 +89,26 @@ def test_small_memory_budget_gives_the_same_result(clean_sim, tmp_path):
                                atol=1e-4)  # mm; float32 products, blocks change nothing else
 
 
+@pytest.mark.parametrize("workers", ["1", "3"])
+def test_parallel_chunks_and_reference_in_a_later_block_change_nothing(clean_sim, tmp_path,
+                                                                       monkeypatch, workers):
+    """Many blocks, the reference pixel in the last one (its block is solved first and gives
+    the reference values), chunks solved by several workers: same answer as one block."""
+    stack = clean_sim.to_stack()
+    finite = np.argwhere(np.isfinite(clean_sim.phase).all(axis=0))
+    row, col = (int(v) for v in finite[-1])
+    assert row > 30
+    whole = run_inversion(stack, tmp_path / "whole",
+                          options=InversionOptions(reference_pixel=(row, col)))
+    monkeypatch.setenv("SBAS_SOLVE_WORKERS", workers)
+    blocks = run_inversion(stack, tmp_path / "blocks",
+                           options=InversionOptions(reference_pixel=(row, col),
+                                                    memory_gb=0.0003))
+    np.testing.assert_allclose(_read(blocks.files["timeseries"]),
+                               _read(whole.files["timeseries"]), atol=1e-4)
+    assert np.isfinite(_read(blocks.files["velocity"])).mean() > 0.9
+
+
 def test_user_reference_and_split_network_warning(clean_sim, tmp_path):
     stack = clean_sim.to_stack()
     d = clean_sim.dates[len(clean_sim.dates) // 2]
@@ -111,6 +131,7 @@ def test_reference_in_nodata_is_refused(clean_sim, tmp_path):
     row, col = (int(v) for v in holes[0])
     with pytest.raises(StackError, match="has no data"):
         run_inversion(stack, tmp_path, options=InversionOptions(reference_pixel=(row, col)))
+    assert not list(tmp_path.iterdir())  # refused before anything was left behind
     with pytest.raises(StackError, match="outside"):
         run_inversion(stack, tmp_path, options=InversionOptions(reference_pixel=(999, 0)))
 

@@ -83,6 +83,34 @@ def test_nodata_patterns_each_solved_with_their_own_pairs():
         assert used[pixel] == rows.sum()
 
 
+
+@pytest.mark.parametrize("split_network", [False, True])
+def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network):
+    """Pixels missing a few pairs (low-rank downdate), most pairs (per-pattern inverse) and
+    pairs whose loss splits the network (pseudo-inverse) all give lstsq's minimum-norm
+    answer; with the whole network split, no downdate applies."""
+    dates, pairs, rng = _network(n_dates=12, max_span=3, seed=11)
+    if split_network:
+        pairs = [(a, b) for a, b in pairs if not (a <= dates[5] < b)]
+    n_pixels = 600
+    _, phase = _truth(dates, pairs, n_pixels, rng)
+    phase += rng.normal(0, 0.2, phase.shape)
+    rate = np.linspace(0.0, 0.8, n_pixels)  # share of missing pairs grows across pixels
+    holes = rng.random(phase.shape) < rate[None, :]
+    holes[:len(pairs) // 2, -50:] = True  # many missing: the per-pattern route
+    holes[[0, 1], :40] = True  # the first date cut off for these: a split pattern
+    matrix = design_matrix(dates, pairs)
+    velocity, used = invert_pixels(matrix, np.where(holes, np.nan, phase))
+    for pixel in range(n_pixels):
+        rows = ~holes[:, pixel]
+        if not rows.any():
+            assert np.isnan(velocity[:, pixel]).all()
+            continue
+        expected = np.linalg.lstsq(matrix[rows], phase[rows, pixel], rcond=None)[0]
+        np.testing.assert_allclose(velocity[:, pixel], expected, rtol=1e-6, atol=1e-6,
+                                   err_msg=f"pixel {pixel}, {(~rows).sum()} pairs missing")
+        assert used[pixel] == rows.sum()
+
 def test_min_pairs_leaves_pixels_nan():
     dates, pairs, rng = _network(n_dates=5, max_span=2)
     _, phase = _truth(dates, pairs, 3, rng)
@@ -118,7 +146,7 @@ def test_linear_velocity_and_temporal_coherence():
     velocity, _ = invert_pixels(matrix, phase)
     coherence, rms = temporal_coherence(matrix, velocity, phase)
     np.testing.assert_allclose(coherence, 1.0)
-    np.testing.assert_allclose(rms, 0.0, atol=1e-9)
+    np.testing.assert_allclose(rms, 0.0, atol=1e-6)  # residuals in float32, as the rasters
     bad = phase.copy()
     bad[0] += 2 * np.pi * 0.25
     velocity, _ = invert_pixels(matrix, bad)
