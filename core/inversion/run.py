@@ -167,7 +167,7 @@ def with_reference(stack: Stack, setup: InversionSetup, window: Window | None = 
 
 
 #: Share of the memory budget for the arrays of a block; the rest is for the solve's chunks.
-BLOCK_SHARE = 0.6
+BLOCK_SHARE = 0.5
 
 
 def block_rows(stack: Stack, setup: InversionSetup) -> int:
@@ -190,14 +190,21 @@ def block_rows(stack: Stack, setup: InversionSetup) -> int:
     return rows
 
 
-def solve_workers() -> int:
-    """Threads that solve a block's chunks: one per core (at most 8), or 1 where the BLAS
-    thread count cannot be limited. ``SBAS_SOLVE_WORKERS`` overrides it."""
+#: Budget that each solve worker beyond the first needs: a thread's own allocator arena and
+#: BLAS buffers added about 90 MiB of resident memory per worker here (80 dates, 416 pairs).
+MIB_PER_EXTRA_WORKER = 512
+
+
+def solve_workers(memory_gb: float) -> int:
+    """Threads that solve a block's chunks: one per core (at most 8) as far as the memory
+    budget allows (:data:`MIB_PER_EXTRA_WORKER`), or 1 where the BLAS thread count cannot be
+    limited. ``SBAS_SOLVE_WORKERS`` overrides it."""
     override = os.environ.get("SBAS_SOLVE_WORKERS")
     if override:
         return max(1, int(override))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(8, cores or 1)) if can_limit_blas() else 1
+    affordable = 1 + int(memory_gb * 1024 // MIB_PER_EXTRA_WORKER)
+    return max(1, min(8, cores or 1, affordable)) if can_limit_blas() else 1
 
 
 def solve_chunks(setup: InversionSetup) -> tuple[int, int]:
@@ -262,7 +269,7 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
     # Chunks are solved by one worker per core, each with a single-threaded BLAS (numpy's
     # batched linear algebra and gathers run in one thread and release the GIL); each worker
     # gets its share of the budget.
-    workers = solve_workers()
+    workers = solve_workers(setup.options.memory_gb)
     step, chunk = max(256, step // workers), max(256, chunk // workers)
 
     def solve(start: int) -> None:
