@@ -11,7 +11,7 @@ REAL_STACK ?= ../shared/data/real/mexico_city_cropA
 export QT_QPA_PLATFORM := offscreen
 
 .PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas bench-classify \
-	train evaluate clean
+	train evaluate clean package deploy qgis
 
 setup: ## install what a fresh Debian 12 machine lacks (idempotent)
 	@bash scripts/setup_system.sh $(DEBIAN_PACKAGES)
@@ -39,19 +39,39 @@ test-qgis: setup
 test-gui: setup
 	$(PY) -m pytest tests/gui
 
-demo: setup ## the main job on the bundled default: the real stack and a simulated one
-	$(VENV)/bin/sbas-selector info $(REAL_STACK)
+demo: setup ## the whole job on the bundled sample, no display needed: summary PNG + HTML
+	$(VENV)/bin/sbas-selector pipeline $(REAL_STACK) --out $(DEMO_DIR)/pipeline
 	rm -rf $(DEMO_DIR)/simulated
 	$(VENV)/bin/sbas-selector simulate --out $(DEMO_DIR)/simulated --seed 1 --format all
-	$(VENV)/bin/sbas-selector info $(DEMO_DIR)/simulated/hyp3
-	$(VENV)/bin/sbas-selector select $(DEMO_DIR)/simulated/hyp3 --max-days 60 --max-bperp 120
 	$(VENV)/bin/sbas-selector network $(DEMO_DIR)/simulated/hyp3 --no-closure \
 		--png $(DEMO_DIR)/baseline_network.png
 	$(PY) scripts/render_samples.py --stack $(DEMO_DIR)/simulated/hyp3 \
 		--truth $(DEMO_DIR)/simulated/truth/labels.csv --real $(REAL_STACK) \
 		--out $(DEMO_DIR)/samples.png
-	@echo "Demo outputs in $(DEMO_DIR)/: baseline_network.png (the simulated stack's network),"
-	@echo "samples.png (simulated beside real interferograms), simulated/ (every input format)"
+	@echo
+	@echo "Demo outputs in $(DEMO_DIR)/:"
+	@echo "  pipeline/summary.png and pipeline/summary.html: the real stack classified,"
+	@echo "    selected and inverted (open the HTML in a browser);"
+	@echo "  pipeline/inversion/velocity.tif: in QGIS, Layer > Add Layer > Add Raster Layer"
+	@echo "    (styled by velocity.qml); or run 'make qgis' to open the sample in the plugin;"
+	@echo "  baseline_network.png, samples.png, simulated/ (a simulated stack in every format)"
+
+# The plugin zip, checked like plugins.qgis.org; `make deploy` installs it into a profile.
+QGIS_PROFILES ?= $(HOME)/.local/share/QGIS/QGIS3/profiles
+QGIS_PROFILE ?= default
+PACKAGE := dist/sbas_selector.zip
+
+package: setup ## the plugin zip for QGIS's "Install from ZIP" (checked: metadata, bandit, secrets)
+	$(PY) scripts/package.py --out $(PACKAGE) --sample $(REAL_STACK)
+
+deploy: package ## install the zip into a QGIS profile (QGIS_PROFILES/QGIS_PROFILE) and enable it
+	$(PY) scripts/package.py --out $(PACKAGE) --sample $(REAL_STACK) \
+		--deploy $(QGIS_PROFILES)/$(QGIS_PROFILE)
+
+qgis: deploy ## start the QGIS desktop with the plugin installed and the sample stack loaded
+	$(if $(DISPLAY),,xvfb-run -a) env -u QT_QPA_PLATFORM qgis --nologo --noversioncheck \
+		--profiles-path $(dir $(QGIS_PROFILES:/=)) --profile $(QGIS_PROFILE) \
+		--code scripts/qgis_load_sample.py
 
 BENCH_VENV := .bench-venv
 MINTPY_VERSION := 1.6.4
@@ -94,7 +114,8 @@ screenshots: setup ## regenerate the README's pictures from the GUI test and the
 	cp tests/gui/output/*.png docs/images/
 	$(MAKE) --no-print-directory demo
 	cp $(DEMO_DIR)/samples.png docs/images/simulated_vs_real.png
+	cp $(DEMO_DIR)/pipeline/summary.png docs/images/pipeline_summary.png
 
 clean:
-	rm -rf $(DEMO_DIR) .pytest_cache .ruff_cache
+	rm -rf $(DEMO_DIR) dist .pytest_cache .ruff_cache
 	find . -name __pycache__ -prune -exec rm -rf {} +

@@ -116,6 +116,57 @@ def _add_classify(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=_run_classify)
 
 
+def _add_pipeline(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("pipeline", help="the whole job: open, classify, select (keeping "
+                                             "the network connected), export, invert, and "
+                                             "write a one-page summary (PNG and HTML)")
+    parser.add_argument("stack", nargs="?",
+                        help="stack folder or MintPy file (default: the bundled sample stack)")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
+    parser.add_argument("--no-keep-connected", action="store_true",
+                        help="do not re-admit pairs that reconnect a split network")
+    parser.add_argument("--memory-gb", type=float, default=1.0)
+    parser.set_defaults(func=_run_pipeline)
+    doctor = sub.add_parser("doctor", help="check the Python packages the plugin needs and "
+                                           "print how to install the missing ones")
+    doctor.set_defaults(func=_run_doctor)
+
+
+def _run_pipeline(args: argparse.Namespace) -> int:
+    from .core.paths import sample_stack
+    from .report import run_pipeline
+
+    stack = args.stack or sample_stack()
+    if stack is None:
+        raise ValueError("no stack given and no sample stack bundled")
+    result = run_pipeline(stack, args.out, model=str(args.model) if args.model else None,
+                          device=args.device, keep_connected=not args.no_keep_connected,
+                          memory_gb=args.memory_gb)
+    print(f"summary: {result.summary_png}")
+    print(f"         {result.summary_html} (open it in a web browser)")
+    print(f"in QGIS: Layer > Add Layer > Add Raster Layer: {result.out_dir / 'inversion'}"
+          "/velocity.tif (styled by velocity.qml); or open the stack in the SBAS Selector dock")
+    return 0
+
+
+def _run_doctor(_args: argparse.Namespace) -> int:
+    from .core.dependencies import find_missing, manual_commands, pip_names
+
+    missing = find_missing()
+    if not missing:
+        print(f"every package the plugin needs is importable by {sys.executable}")
+        return 0
+    for item in missing:
+        kind = "required" if item.requirement.required else "optional"
+        print(f"missing ({kind}) {item.requirement.module}: for "
+              f"{item.requirement.needed_for}; {item.reason}")
+    for platform, command in manual_commands(pip_names(missing)).items():
+        print(f"  {platform}:\n    {command}")
+    return 1 if any(m.requirement.required for m in missing) else 0
+
+
 def _run_classify(args: argparse.Namespace) -> int:
     from .core.classify import Classifier, ClassifierError
     from .core.exports import export_pairs
@@ -198,20 +249,9 @@ def _run_select(args: argparse.Namespace) -> int:
 
 
 def _keep_connected(stack, store) -> None:
-    import numpy as np
+    from .core.connectivity import readmit_to_connect
 
-    from .core.connectivity import propose_readmissions
-    from .core.labels import Label
-
-    store.set_readmitted([])
-    entries = [store.labels[p] for p in stack.pair_ids]
-    probability = np.array([np.nan if e.probability_high is None else e.probability_high
-                            for e in entries])
-    plan = propose_readmissions(
-        [(p.date1, p.date2) for p in stack.pairs], stack.pair_ids,
-        np.array(store.keep_mask()), probability if np.isfinite(probability).any() else None,
-        protected=np.array([e.override is Label.LOW for e in entries]))
-    store.set_readmitted([r.pair_id for r in plan.proposals])
+    plan = readmit_to_connect(stack, store)
     if plan.pieces_before <= 1:
         print("  the kept network is connected: nothing to re-admit")
     for proposal in plan.proposals:
@@ -399,18 +439,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_invert(sub)
     _add_review(sub)
     _add_classify(sub)
+    _add_pipeline(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``sbas-selector``; returns the exit status."""
+    from .core.classify import ClassifierError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except (StackError, ValueError, OSError, KeyError) as exc:
+    except (StackError, ClassifierError, ValueError, OSError, KeyError) as exc:
         if os.environ.get("SBAS_SELECTOR_DEBUG"):
             raise
         message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0])

@@ -8,19 +8,32 @@ from typing import Any
 
 
 def plot_baseline_network(graph: Any, out: str | Path, title: str = "") -> Path:
-    """PNG of a :class:`~sbas_selector.core.review.BaselineGraph`: score as edge colour
-    (red low .. green high, grey unscored), decision as line style (solid kept, dashed
-    dropped), dates without a kept pair in red."""
+    """PNG of a :class:`~sbas_selector.core.review.BaselineGraph` (see
+    :func:`draw_baseline_network`)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    draw_baseline_network(ax, graph, title)
+    fig.tight_layout()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def draw_baseline_network(ax: Any, graph: Any, title: str = "") -> None:
+    """Draw a baseline graph on matplotlib axes: score as edge colour (red low .. green
+    high, grey unscored), decision as line style (solid kept, dashed dropped), dates without
+    a kept pair in red."""
+    import matplotlib.dates as mdates
     from matplotlib.colors import LinearSegmentedColormap
     from matplotlib.lines import Line2D
 
     cmap = LinearSegmentedColormap.from_list("score", ["#d7301f", "#fec44f", "#1a9850"])
-    fig, ax = plt.subplots(figsize=(9, 4.8))
     dates = list(graph.dates)
     for edge in sorted(graph.edges, key=lambda e: e.label.value != "low"):
         colour = "#8c8c8c" if edge.score is None else cmap(edge.score)
@@ -42,9 +55,3 @@ def plot_baseline_network(graph: Any, out: str | Path, title: str = "") -> Path:
                        Line2D([], [], color="#8c8c8c", label="not scored")],
               loc="best", fontsize=8)
     ax.grid(alpha=0.3)
-    fig.tight_layout()
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out

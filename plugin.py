@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
-from qgis.PyQt.QtCore import QCoreApplication, Qt
+from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
@@ -39,6 +39,8 @@ class SbasSelectorPlugin:
         self.iface = iface
         self.dock = None
         self.action: QAction | None = None
+        self.menu_actions: list[QAction] = []
+        self.dependencies_dialog = None
         self.provider = None
         self._log_handler: QgisLogHandler | None = None
 
@@ -64,7 +66,12 @@ class SbasSelectorPlugin:
 
         self.dock = SbasDock(self.iface, self.iface.mainWindow())
         self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        icon = QIcon(str(Path(__file__).resolve().parent / "icons" / "icon.svg"))
+        try:  # the compiled resources ship in the zip (make package); a checkout has files
+            from . import resources_rc  # noqa: F401
+
+            icon = QIcon(":/plugins/sbas_selector/icons/icon.svg")
+        except ImportError:
+            icon = QIcon(str(Path(__file__).resolve().parent / "icons" / "icon.svg"))
         self.action = QAction(icon, self.tr("SBAS Interferogram Selector"),
                               self.iface.mainWindow())
         self.action.setCheckable(True)
@@ -73,8 +80,52 @@ class SbasSelectorPlugin:
         self.dock.visibilityChanged.connect(self.action.setChecked)
         self.iface.addRasterToolBarIcon(self.action)
         self.iface.addPluginToRasterMenu(self.tr("&SBAS Selector"), self.action)
+        for text, slot in ((self.tr("Load sample stack"), self.dock.load_sample),
+                           (self.tr("Check Python dependencies…"),
+                            lambda: self.check_dependencies(always=True)),
+                           (self.tr("Help"), lambda: self.dock.show_help("README"))):
+            action = QAction(text, self.iface.mainWindow())
+            action.triggered.connect(slot)
+            self.iface.addPluginToRasterMenu(self.tr("&SBAS Selector"), action)
+            self.menu_actions.append(action)
+        from . import settings
+
+        if settings.check_dependencies_at_start():
+            QTimer.singleShot(0, self.check_dependencies)
+
+    def check_dependencies(self, always: bool = False) -> Any:
+        """Show the dependency dialog when a package is missing (or ``always``); never lets
+        an error escape into QGIS's plugin loading."""
+        try:
+            from . import settings
+            from .core.dependencies import find_missing
+            from .ui.dependencies_dialog import DependenciesDialog
+
+            missing = find_missing()
+            if not missing and not always:
+                return None
+            if self.dependencies_dialog is not None:
+                self.dependencies_dialog.close()
+            dialog = DependenciesDialog(missing, self.iface.mainWindow(),
+                                        settings.check_dependencies_at_start())
+            dialog.at_start_check.toggled.connect(settings.set_check_dependencies_at_start)
+            if self.dock is not None:
+                dialog.resolved.connect(self.dock.update_planned_provider)
+            self.dependencies_dialog = dialog
+            dialog.show()
+            return dialog
+        except Exception:  # (a check must not break the plugin)
+            logging.getLogger(__name__).exception("the dependency check failed")
+            return None
 
     def unload(self) -> None:
+        for action in self.menu_actions:
+            self.iface.removePluginRasterMenu(self.tr("&SBAS Selector"), action)
+            action.deleteLater()
+        self.menu_actions = []
+        if self.dependencies_dialog is not None:
+            self.dependencies_dialog.close()
+            self.dependencies_dialog = None
         if self.action is not None:
             self.iface.removePluginRasterMenu(self.tr("&SBAS Selector"), self.action)
             self.iface.removeRasterToolBarIcon(self.action)

@@ -21,3 +21,15 @@ def remember_stack(path: str) -> None:
     """Put a stack at the top of the recent list."""
     stacks = [path] + [p for p in recent_stacks() if p != path]
     QgsSettings().setValue(RECENT_STACKS, stacks[:MAX_RECENT])
+
+
+CHECK_DEPENDENCIES = f"{PREFIX}/check_dependencies_at_start"
+
+
+def check_dependencies_at_start() -> bool:
+    """Whether the plugin looks for missing Python packages when QGIS starts."""
+    return QgsSettings().value(CHECK_DEPENDENCIES, True, type=bool)
+
+
+def set_check_dependencies_at_start(value: bool) -> None:
+    QgsSettings().setValue(CHECK_DEPENDENCIES, bool(value))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
+import subprocess  # nosec B404: only nvidia-smi, with fixed arguments
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,11 +94,32 @@ def nvidia_driver_present() -> bool:
         os.name == "nt" and shutil.which("nvidia-smi") is not None)
 
 
+def planned_provider(device: str = "auto") -> str:
+    """Where inference will run and why, said before any model is loaded (the dock shows it
+    from the start; :class:`Classifier` confirms it once its session exists)."""
+    try:
+        ort = import_onnxruntime()
+    except ClassifierError:
+        return ("not available: onnxruntime is not installed in QGIS's Python "
+                "(Plugins > SBAS Selector > Check Python dependencies)")
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return "CPU: CPU requested"
+    if "CUDAExecutionProvider" not in available:
+        return "CPU: this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
+    if not nvidia_driver_present():
+        return "CPU: no NVIDIA driver found" + (" (CUDA was asked for)" if device == "cuda"
+                                                 else "")
+    return "CUDA (NVIDIA driver found; confirmed when the model loads)"
+
+
 def _gpu_name() -> str:
-    if shutil.which("nvidia-smi"):
+    nvidia_smi = shutil.which("nvidia-smi")
+    if nvidia_smi:
         try:
-            out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                                 capture_output=True, text=True, timeout=5)
+            out = subprocess.run(  # nosec B603: a fixed argument list, no shell
+                [nvidia_smi, "--query-gpu=name", "--format=csv,noheader"],
+                capture_output=True, text=True, timeout=5)
             if out.returncode == 0 and out.stdout.strip():
                 return out.stdout.strip().splitlines()[0]
         except (OSError, subprocess.SubprocessError):

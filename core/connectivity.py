@@ -11,10 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
+
+if TYPE_CHECKING:
+    from .labels import LabelsStore
+    from .stack import Stack
 
 
 @dataclass(frozen=True)
@@ -117,3 +122,21 @@ def propose_readmissions(pairs: list[tuple[date, date]], pair_ids: list[str],
                         for k in range(n_after) if k != main)
     return ConnectivityPlan(tuple(sorted(proposals, key=lambda r: r.index)), unreachable,
                             n_pieces, n_after)
+
+
+def readmit_to_connect(stack: Stack, store: LabelsStore) -> ConnectivityPlan:
+    """Apply :func:`propose_readmissions` to a stack's labels: the proposals replace any
+    earlier re-admissions in ``store`` (saved); pairs the analyst dropped are never proposed.
+    """
+    from .labels import Label
+
+    store.set_readmitted([])
+    entries = [store.labels[p] for p in stack.pair_ids]
+    probability = np.array([np.nan if e.probability_high is None else e.probability_high
+                            for e in entries])
+    plan = propose_readmissions(
+        [(p.date1, p.date2) for p in stack.pairs], stack.pair_ids,
+        np.array(store.keep_mask()), probability if np.isfinite(probability).any() else None,
+        protected=np.array([e.override is Label.LOW for e in entries]))
+    store.set_readmitted([r.pair_id for r in plan.proposals])
+    return plan

@@ -7,7 +7,7 @@ GeoTIFFs are shown as they are; MintPy HDF5 layers and LiCSBAS raw rasters get a
 from __future__ import annotations
 
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406: escapes text we write, parses nothing
 
 from .paths import user_data_folder
 from .raster_io import write_geotiff

@@ -8,9 +8,28 @@ import hashlib
 import os
 from pathlib import Path
 
+#: Data shipped inside the plugin (the sample stack): never written to, so that an upgrade
+#: of the plugin loses nothing of the user's.
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "sample_data"
+#: Where a development checkout finds the same sample (the shared real data).
+_SHARED_SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "real"
+SAMPLE_STACK_NAME = "mexico_city_cropA"
+
+
+def sample_stack() -> Path | None:
+    """The bundled sample stack (the real Mexico City stack), or None where it is absent."""
+    for root in (SAMPLE_DATA, _SHARED_SAMPLE):
+        candidate = root / SAMPLE_STACK_NAME
+        if (candidate / "unw").is_dir():
+            return candidate
+    return None
+
 
 def is_writable_folder(folder: Path) -> bool:
-    """Whether files may be created in ``folder``."""
+    """Whether files may be created in ``folder`` (never inside the bundled sample data)."""
+    resolved = folder.resolve()
+    if resolved == SAMPLE_DATA or SAMPLE_DATA in resolved.parents:
+        return False
     return (folder.is_dir() and os.access(folder, os.W_OK)
             and bool(folder.stat().st_mode & 0o222))
 
@@ -19,7 +38,7 @@ def user_data_folder(kind: str, stack_path: str | Path) -> Path:
     """``$XDG_DATA_HOME/sbas_selector/<kind>/<stack name>-<hash of its path>``."""
     base = Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share"))
     resolved = Path(stack_path).resolve()
-    digest = hashlib.sha1(str(resolved).encode()).hexdigest()[:16]
+    digest = hashlib.sha1(str(resolved).encode(), usedforsecurity=False).hexdigest()[:16]
     return base / "sbas_selector" / kind / f"{resolved.name}-{digest}"
 
 

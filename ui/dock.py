@@ -14,7 +14,7 @@ from qgis.core import (
     QgsRasterLayer,
 )
 from qgis.gui import QgsMapToolEmitPoint
-from qgis.PyQt.QtCore import QEvent, QItemSelectionModel, Qt, pyqtSignal
+from qgis.PyQt.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -33,6 +33,7 @@ from qgis.PyQt.QtWidgets import (
     QSplitter,
     QTableView,
     QTabWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -86,8 +87,13 @@ class SbasDock(QDockWidget):
         buttons = QHBoxLayout()
         self.open_folder_button = QPushButton(self.tr("Open stack folder…"), body)
         self.open_file_button = QPushButton(self.tr("Open MintPy file…"), body)
+        self.sample_button = QPushButton(self.tr("Load sample stack"), body)
+        self.sample_button.setToolTip(self.tr("The bundled real stack: Mexico City, Sentinel-1, "
+                                              "13 dates, 30 interferograms"))
         buttons.addWidget(self.open_folder_button)
         buttons.addWidget(self.open_file_button)
+        buttons.addWidget(self.sample_button)
+        buttons.addWidget(self._help_button("open"))
         layout.addLayout(buttons)
         self.recent_combo = QComboBox(body)
         self.recent_combo.setToolTip(self.tr("Recently opened stacks"))
@@ -114,6 +120,8 @@ class SbasDock(QDockWidget):
 
         self.open_folder_button.clicked.connect(self._choose_folder)
         self.open_file_button.clicked.connect(self._choose_file)
+        self.sample_button.clicked.connect(self.load_sample)
+        self._help = None
         self.recent_combo.activated.connect(self._open_recent)
         self.cancel_button.clicked.connect(self._cancel)
         self._refresh_recent()
@@ -177,9 +185,12 @@ class SbasDock(QDockWidget):
         classify_row.addWidget(self.accept_button)
         classify_row.addWidget(self.connect_button)
         layout.addLayout(classify_row)
+        classify_row.addWidget(self._help_button("classify"))
         self.provider_label = QLabel(self.tr("Inference: not run yet"), tab)
         self.provider_label.setWordWrap(True)
         layout.addWidget(self.provider_label)
+        self.device_combo.currentIndexChanged.connect(self.update_planned_provider)
+        QTimer.singleShot(0, self.update_planned_provider)
         self.classify_button.clicked.connect(self.classify)
         self.accept_button.clicked.connect(self.accept_all)
         self.connect_button.clicked.connect(self.keep_connected)
@@ -203,6 +214,7 @@ class SbasDock(QDockWidget):
             button.clicked.connect(lambda _checked=False, f=fmt: self._choose_export(f))
             exports.addWidget(button)
             self.export_buttons[fmt] = button
+        exports.addWidget(self._help_button("review"))
         layout.addLayout(exports)
 
         self.graph.pair_clicked.connect(self.select_pair)
@@ -275,6 +287,7 @@ class SbasDock(QDockWidget):
         self.pick_button.setToolTip(self.tr("Click the map to plot a pixel's time series"))
         buttons_row.addWidget(self.invert_button)
         buttons_row.addWidget(self.pick_button)
+        buttons_row.addWidget(self._help_button("invert"))
         inversion_layout.addLayout(buttons_row)
         self.plot = TimeSeriesPlot(tab)
         inversion_layout.addWidget(self.plot)
@@ -283,7 +296,49 @@ class SbasDock(QDockWidget):
         self.pick_button.toggled.connect(self._toggle_pick)
         return tab
 
+    def _help_button(self, page: str) -> QToolButton:
+        button = QToolButton(self)
+        button.setText("?")
+        button.setToolTip(self.tr("Help: {}").format(page))
+        button.setObjectName(f"help_{page}")
+        button.clicked.connect(lambda: self.show_help(page))
+        return button
+
+    def show_help(self, page: str) -> Any:
+        """Open ``docs/<page>.md`` in the help dialog (one dialog, reused)."""
+        from .help import HelpDialog
+
+        if self._help is None:
+            self._help = HelpDialog(page, self)
+        else:
+            self._help.show_page(page)
+        self._help.show()
+        self._help.raise_()
+        return self._help
+
+    def update_planned_provider(self) -> None:
+        """Say where inference will run, and why, before anything is classified."""
+        from ..core.classify import planned_provider
+
+        try:
+            text = planned_provider(self.device_combo.currentData() or "auto")
+        except Exception as exc:  # (a broken onnxruntime must not break the dock)
+            text = f"not available: onnxruntime fails to load ({exc})"
+        self.provider_label.setText(self.tr("Inference: {}").format(text))
+
     # ---- opening ---------------------------------------------------------------------------
+    def load_sample(self) -> Any:
+        """Open the bundled sample stack (the real Mexico City stack)."""
+        from ..core.paths import sample_stack
+
+        path = sample_stack()
+        if path is None:
+            self._message(self.tr("Sample stack"), self.tr("The sample stack is not bundled "
+                                                           "with this installation."),
+                          Qgis.MessageLevel.Warning)
+            return None
+        return self.open_stack(str(path))
+
     def _choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, self.tr("Open interferogram stack folder"))
         if path:

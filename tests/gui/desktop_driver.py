@@ -3,33 +3,21 @@ its dock, clicks an edge of the baseline graph, drops that pair with the keyboar
 LiCSBAS list, saves screenshots, writes a JSON result and quits.
 Driven by tests/gui/test_desktop.py."""
 
-import json
 import os
+import sys
 import traceback
 
-from qgis.core import QgsProject
-from qgis.PyQt.QtCore import QCoreApplication, QPoint, Qt, QTimer
+from qgis.PyQt.QtCore import QPoint, Qt, QTimer
 from qgis.PyQt.QtTest import QTest
 from qgis.utils import iface, plugins
 
-OUT = os.environ["SBAS_GUI_OUT"]
+sys.path.insert(0, os.environ["SBAS_GUI_DIR"])
+from driver_common import OUT, finish, settle
+
 STACK = os.environ["SBAS_GUI_STACK"]
 PAIR = "20180307_20180611"
 result = {"started": True}
 state = {"ran": False}
-
-
-def finish():
-    with open(os.path.join(OUT, "result.json"), "w") as handle:
-        json.dump(result, handle)
-    QgsProject.instance().clear()
-    QTimer.singleShot(500, lambda: QCoreApplication.exit(0))
-    QTimer.singleShot(5000, lambda: os._exit(0))
-
-
-def settle(ms=300):
-    QTest.qWait(ms)
-    QCoreApplication.processEvents()
 
 
 def review(stack):
@@ -83,7 +71,7 @@ def review(stack):
         dock.grab().save(os.path.join(OUT, "dock_review.png"))
     except Exception:
         result["error"] = traceback.format_exc()
-    finish()
+    finish(result)
 
 
 def run():
@@ -94,7 +82,7 @@ def run():
         plugin = plugins.get("sbas_selector")
         result["loaded"] = plugin is not None
         if plugin is None:
-            finish()
+            finish(result)
             return
         dock = plugin.dock
         dock.show()
@@ -104,7 +92,7 @@ def run():
         QTimer.singleShot(90000, finish)  # give up if the stack never opens
     except Exception:
         result["error"] = traceback.format_exc()
-        finish()
+        finish(result)
 
 
 iface.initializationCompleted.connect(run)

@@ -36,6 +36,7 @@ def test_desktop_review_real_stack_click_mark_export(tmp_path, real_stack_path):
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
     env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_STACK": str(real_stack_path),
+                "SBAS_GUI_DIR": str(REPO / "tests" / "gui"),
                 "XDG_DATA_HOME": str(tmp_path / "xdg")})
     # QGIS runs Debian's Python: give it the venv's packages (onnxruntime), as a user who
     # installed onnxruntime for QGIS would have them.
@@ -72,4 +73,69 @@ def test_desktop_review_real_stack_click_mark_export(tmp_path, real_stack_path):
         shot = out / name
         assert shot.stat().st_size > 20_000, name
         assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name  # not a blank window
+        shutil.copy(shot, SCREENSHOTS / name)
+
+
+def test_install_from_zip_in_a_fresh_profile_then_the_whole_path(tmp_path, real_stack_path):
+    """The zip goes through QGIS's own "Install from ZIP"; QGIS's Python has no onnxruntime
+    at first, so the dependency dialog must appear, and go once onnxruntime is importable."""
+    if not (shutil.which("xvfb-run") and shutil.which("qgis")):
+        pytest.fail("xvfb-run and qgis are required (make setup installs them)")
+    import importlib.util
+    import sysconfig
+
+    spec = importlib.util.spec_from_file_location("package", REPO / "scripts" / "package.py")
+    package = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(package)
+    archive, problems = package.build(tmp_path / "sbas_selector.zip", real_stack_path)
+    assert problems == []
+    root = tmp_path / "qgis"
+    profile = root / "profiles" / "default"
+    (profile / "python" / "plugins").mkdir(parents=True)
+    (profile / "QGIS").mkdir()
+    (profile / "QGIS" / "QGIS3.ini").write_text(
+        "[qgis]\nshowTips=false\ncheckVersion=false\nallowVersionCheck=false\n\n"
+        "[app]\nplugin_installer\\checkOnStart=false\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "PYTHONPATH")}
+    env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_ZIP": str(archive),
+                "SBAS_GUI_DIR": str(REPO / "tests" / "gui"),
+                "SBAS_GUI_SITE": sysconfig.get_paths()["purelib"],
+                "XDG_DATA_HOME": str(tmp_path / "xdg"), "PYTHONNOUSERSITE": "1"})
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--nologo",
+               "--noversioncheck", "--profiles-path", str(root), "--profile", "default",
+               "--code", str(REPO / "tests" / "gui" / "zip_driver.py")]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=400)
+    result_file = out / "result.json"
+    assert result_file.is_file(), completed.stdout[-2000:] + completed.stderr[-2000:]
+    result = json.loads(result_file.read_text())
+    assert "error" not in result, result.get("error")
+    assert result["onnxruntime_at_start"] is False and result["installed_before"] is False
+    assert result["installed"]
+    assert result["plugin_file"].startswith(str(profile / "python" / "plugins" /
+                                                "sbas_selector"))
+    assert result["dialog_shown"] and "onnxruntime" in result["dialog_text"]
+    assert "Python used by QGIS: /usr/bin/python3" in result["dialog_text"]  # not a shim
+    assert "pip install --user" in result["dialog_commands"]
+    assert "onnxruntime is not installed" in result["provider_before"]
+    assert result["dialog_visible_after"] is False
+    assert result["provider_after"].startswith("Inference: CPU: ")
+    assert result["sample_pairs"] == 30
+    assert "sample_data/mexico_city_cropA" in result["sample_path"]
+    assert result["classified"] and result["provider_after_classify"].startswith(
+        "Inference: CPU: ")
+    assert result["label_after_d"] == "low" and result["dropped_by_hand"] in result["export"]
+    assert result["inverted"] and result["velocity_layer"] == "Velocity (mm/yr)"
+    assert result["help_source"].endswith("sbas_selector/docs/invert.md")
+    # Nothing was written into the installed plugin (labels, outputs go to the user's data).
+    installed = profile / "python" / "plugins" / "sbas_selector"
+    assert not list(installed.rglob("*labels*.json")) and not list(installed.rglob("*_sbas"))
+    from osgeo import gdal
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name in ("dependencies_dialog.png", "sample_loaded.png", "inverted.png", "help.png"):
+        shot = out / name
+        assert shot.stat().st_size > 10_000, name
+        assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name
         shutil.copy(shot, SCREENSHOTS / name)

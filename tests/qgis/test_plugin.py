@@ -29,7 +29,9 @@ def test_init_gui_adds_dock_menu_and_provider(plugin, iface):
     from qgis.core import QgsApplication
 
     iface.addDockWidget.assert_called_once()
-    iface.addPluginToRasterMenu.assert_called_once()
+    menu_entries = [call.args[1].text() for call in iface.addPluginToRasterMenu.call_args_list]
+    assert menu_entries == ["SBAS Interferogram Selector", "Load sample stack",
+                            "Check Python dependencies…", "Help"]
     assert plugin.dock is not None and plugin.dock.objectName() == "SbasSelectorDock"
     assert QgsApplication.processingRegistry().providerById("sbas_selector") is not None
 
@@ -43,7 +45,7 @@ def test_unload_removes_everything(iface):
     instance.initGui()
     instance.unload()
     iface.removeDockWidget.assert_called_once()
-    iface.removePluginRasterMenu.assert_called_once()
+    assert iface.removePluginRasterMenu.call_count == iface.addPluginToRasterMenu.call_count == 4
     assert QgsApplication.processingRegistry().providerById("sbas_selector") is None
 
 

@@ -1,0 +1,71 @@
+"""What the plugin needs beyond QGIS, and the commands that install it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from sbas_selector.core import dependencies as deps
+from sbas_selector.core.dependencies import Requirement
+
+
+def test_missing_and_broken_modules_are_told_apart(tmp_path, monkeypatch):
+    (tmp_path / "sbas_broken_module.py").write_text("raise ImportError('libfoo.so missing')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    found = deps.find_missing((Requirement("numpy", "numpy", "arrays"),
+                               Requirement("sbas_no_such_module", "nope", "nothing"),
+                               Requirement("sbas_broken_module", "broken", "testing")))
+    assert [m.requirement.module for m in found] == ["sbas_no_such_module",
+                                                     "sbas_broken_module"]
+    assert found[0].reason == "not installed"
+    assert "fails to load" in found[1].reason and "libfoo.so" in found[1].reason
+
+
+def test_gpu_package_only_with_a_cuda_driver():
+    missing = [deps.Missing(deps.REQUIREMENTS[0], "not installed"),
+               deps.Missing(deps.REQUIREMENTS[2], "not installed")]
+    assert deps.pip_names(missing, cuda=True) == [
+        f"onnxruntime-gpu=={deps.ONNXRUNTIME_VERSION}", "h5py"]
+    assert deps.pip_names(missing, cuda=False)[0] == f"onnxruntime=={deps.ONNXRUNTIME_VERSION}"
+    assert deps.cuda_driver_present() == Path("/proc/driver/nvidia/version").exists() or \
+        deps.cuda_driver_present()  # here: no driver, so False unless libcuda is installed
+
+
+def test_install_arguments_keep_numpy_and_respect_pep_668(tmp_path):
+    constraints = tmp_path / "c.txt"
+    arguments = deps.install_arguments(["onnxruntime==1.31.1"], python="/usr/bin/python3",
+                                       constraints_file=str(constraints))
+    assert arguments[:5] == ["/usr/bin/python3", "-m", "pip", "install", "--user"]
+    assert arguments[-1] == "onnxruntime==1.31.1"
+    assert arguments[arguments.index("--constraint") + 1] == str(constraints)
+    assert ("--break-system-packages" in arguments) == deps.externally_managed()
+    import numpy
+
+    assert deps.numpy_pin() == f"numpy=={numpy.__version__}"
+
+
+def test_manual_commands_per_platform():
+    commands = deps.manual_commands(["onnxruntime-gpu==1.31.1"])
+    assert set(commands) == {"Linux (Debian/Ubuntu QGIS)",
+                             "Windows (OSGeo4W Shell, as administrator for all users)",
+                             "macOS (QGIS.app)"}
+    assert all("pip install --user" in c and "numpy==" in c for c in commands.values())
+    assert "onnxruntime-gpu" not in commands["macOS (QGIS.app)"]  # no CUDA on macOS
+    assert "--break-system-packages" in commands["Linux (Debian/Ubuntu QGIS)"]
+
+
+def test_qgis_python_is_this_interpreter_under_its_prefix():
+    import subprocess
+
+    python = deps.qgis_python()
+    assert Path(python).name.startswith("python") and python.startswith(sys.prefix)
+    version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    assert version == str(sys.version_info[:2])
+
+
+def test_cli_doctor(capsys):
+    from sbas_selector.cli import main
+
+    assert main(["doctor"]) == 0  # the venv has everything
+    assert "every package the plugin needs" in capsys.readouterr().out
