@@ -64,7 +64,7 @@ PACKAGE := dist/sbas_selector.zip
 package: setup ## the plugin zip for QGIS's "Install from ZIP" (checked: metadata, bandit, secrets)
 	$(PY) scripts/package.py --out $(PACKAGE) --sample $(REAL_STACK)
 
-deploy: package ## install the zip into a QGIS profile (QGIS_PROFILES/QGIS_PROFILE) and enable it
+deploy: setup ## build the zip and install it into a QGIS profile (QGIS_PROFILES/QGIS_PROFILE) and enable it
 	$(PY) scripts/package.py --out $(PACKAGE) --sample $(REAL_STACK) \
 		--deploy $(QGIS_PROFILES)/$(QGIS_PROFILE)
 
