@@ -157,3 +157,13 @@ def test_linear_velocity_and_temporal_coherence():
 def test_coherence_weights_grow_with_coherence(looks):
     w = coherence_weights(np.array([0.2, 0.5, 0.9]), looks)
     assert w[0] < w[1] < w[2]
+
+
+def test_date_components_largest_piece_first():
+    from sbas_selector.core.inversion.network import date_components
+
+    d = [date(2020, 1, 1) + timedelta(days=12 * k) for k in range(7)]
+    pairs = [(d[0], d[1]), (d[1], d[2]), (d[0], d[2]), (d[4], d[5]), (d[3], d[5])]
+    assert date_components(d, pairs) == [[d[0], d[1], d[2]], [d[3], d[4], d[5]], [d[6]]]
+    assert date_components(d[:3], pairs[:2]) == [d[:3]]
+    assert date_components([], []) == []
