@@ -7,7 +7,8 @@ For each simulated HyP3 stack (40 dates / 256x256 px and 80 dates / 512x512 px):
   ``ifgram_inversion -w no`` + ``timeseries2velocity``, from PyPI in its own venv;
 - floor: read every phase raster and one product of the pseudo-inverse with the phase stack.
 
-Each runs in its own process; wall time and peak resident memory (``wait4``) are reported, and
+Each runs in its own process; wall time (ours and the floor: the median of ``--repeat`` runs,
+alternating; MintPy: one run) and peak resident memory (``wait4``) are reported, and
 the velocities of ours and MintPy's are compared on pixels valid in every pair. Not a test: the
 machine is shared, so compare ratios taken in one run.
 """
@@ -140,6 +141,8 @@ def main() -> None:
     parser.add_argument("--mintpy-python", type=Path, default=ROOT / ".bench-venv/bin/python")
     parser.add_argument("--skip-mintpy", action="store_true")
     parser.add_argument("--memory-gb", type=float, default=1.0)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of ours and of the floor (medians reported); MintPy runs once")
     args = parser.parse_args()
     args.mintpy_python = args.mintpy_python.absolute()
     results = []
@@ -151,13 +154,22 @@ def main() -> None:
         log = args.data / f"bench_{key}.log"
         env = {**os.environ, "OMP_NUM_THREADS": "2"}
         ours_dir = args.data / f"ours_{key}"
-        ours = timed([str(ROOT / ".venv/bin/sbas-selector"), "invert", str(hyp3), "--out",
-                      str(ours_dir), "--ref", f"{ref[0]},{ref[1]}",
-                      "--memory-gb", str(args.memory_gb)], env=env, log=log)
-        floor = timed([sys.executable, "-c", FLOOR, str(hyp3)], env=env, log=log)
+        # Ours and the floor alternate, --repeat times each: medians, on a shared machine.
+        ours_runs, floor_runs = [], []
+        for _ in range(args.repeat):
+            ours_runs.append(timed([str(ROOT / ".venv/bin/sbas-selector"), "invert", str(hyp3),
+                                    "--out", str(ours_dir), "--ref", f"{ref[0]},{ref[1]}",
+                                    "--memory-gb", str(args.memory_gb)], env=env, log=log))
+            floor_runs.append(timed([sys.executable, "-c", FLOOR, str(hyp3)], env=env, log=log))
+        ours = (float(np.median([r[0] for r in ours_runs])), max(r[1] for r in ours_runs))
+        floor = (float(np.median([r[0] for r in floor_runs])), max(r[1] for r in floor_runs))
         row = {"stack": f"{n_dates} dates, {size}x{size} px, {n_pairs} pairs",
-               "ours_s": round(ours[0], 2), "ours_peak_mib": round(ours[1]),
-               "floor_s": round(floor[0], 2), "floor_peak_mib": round(floor[1]),
+               "repeats": args.repeat,
+               "ours_s": round(ours[0], 2), "ours_runs_s": [round(r[0], 2) for r in ours_runs],
+               "ours_peak_mib": round(ours[1]),
+               "floor_s": round(floor[0], 2),
+               "floor_runs_s": [round(r[0], 2) for r in floor_runs],
+               "floor_peak_mib": round(floor[1]),
                "ours_over_floor": round(ours[0] / floor[0], 2)}
         # Memory: a budget of half the stack's phase data (float32), against the peak of a
         # process that only opens the stack (interpreter, numpy, GDAL).

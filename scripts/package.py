@@ -36,6 +36,8 @@ REQUIRED_METADATA = ("name", "qgisMinimumVersion", "qgisMaximumVersion", "descri
                      "about", "version", "author", "email", "repository", "tracker", "icon")
 #: Binary files allowed in the zip, by suffix: the model, rasters, pictures.
 BINARY_SUFFIXES = {".onnx", ".tif", ".tiff", ".png", ".svg"}
+#: plugins.qgis.org refuses larger uploads (qgis/QGIS-Django#75); "Install from ZIP" has no limit.
+REPOSITORY_LIMIT_MIB = 25
 FORBIDDEN = re.compile(r"(__pycache__|\.pyc$|\.pyo$|\.so$|\.dll$|\.exe$|\.pyd$|(^|/)\.venv"
                        r"|(^|/)\.git(/|$)|\.pytest_cache|\.ruff_cache)")
 
@@ -200,6 +202,10 @@ def main() -> None:
         raise SystemExit(1)
     print("checks passed: metadata.txt, bandit (no finding), detect-secrets (none), "
           "no stray binaries")
+    if size > REPOSITORY_LIMIT_MIB * 2**20:
+        print(f"note: over plugins.qgis.org's {REPOSITORY_LIMIT_MIB} MiB upload limit (fine for "
+              "Install from ZIP); publishing there needs a smaller model (the int8 variant is "
+              "22.9 MB) or downloading it on first use")
     if args.deploy:
         print(f"installed into {deploy(archive, args.deploy)}")
 
