@@ -6,7 +6,10 @@
 - int8 static quantization (QDQ), calibrated on validation stacks: a quarter of the size.
 
 Each is scored on the held-out test arrays (accuracy change vs fp32, percentage points) and
-timed on the CPU; the smallest one within 0.5 pp of fp32 is copied to models/sbas_selector.onnx.
+timed on the CPU; the smallest one no more than 0.5 pp less accurate than fp32 is copied to
+models/sbas_selector.onnx (a variant that is more accurate is not refused for differing), and
+its threshold is tuned on the validation stacks. Whether it then replaces the shipped model is
+decided by ``make evaluate`` against the incumbent's ``evaluation.json``.
 """
 
 from __future__ import annotations
@@ -136,7 +139,7 @@ def main() -> None:
         result["max_probability_change"] = float(np.abs(result["probabilities"]
                                                         - reference["probabilities"]).max())
     eligible = [n for n, r in results.items()
-                if r["size_mb"] <= args.max_mb and abs(r["accuracy_change_pp"]) <= 0.5]
+                if r["size_mb"] <= args.max_mb and r["accuracy_change_pp"] >= -0.5]
     choice = min(eligible, key=lambda n: results[n]["size_mb"]) if eligible else None
     report = {n: {k: v for k, v in r.items() if k != "probabilities"}
               for n, r in results.items()}

@@ -5,7 +5,8 @@ The zip holds one folder, ``sbas_selector/``, with the runtime files only: the P
 (no tests, training code, benchmarks or scripts), the compiled Qt resources, the shipped ONNX
 model and its card, the documentation pages with their pictures, and the sample stack (the real
 Mexico City stack without its unused GAMMA lookup table, Apache-2.0, with its licence and
-attribution). The build fails on: an incomplete ``metadata.txt``; any bandit finding (a
+attribution). The build fails on: a zip over plugins.qgis.org's 25,000,000 bytes; an
+incomplete ``metadata.txt``; any bandit finding (a
 justified exception carries ``# nosec`` and its reason in the source); anything detect-secrets
 reports; a binary file other than the model, rasters and pictures; a file that must not ship
 (bytecode, caches, virtual environments).
@@ -30,14 +31,13 @@ RUNTIME_FILES = ("__init__.py", "plugin.py", "settings.py", "tasks.py", "cli.py"
                  "metadata.txt", "LICENSE", "README.md")
 RUNTIME_FOLDERS = ("core", "ui", "processing_provider", "icons")
 MODEL_FILES = ("models/sbas_selector.onnx", "models/MODEL_CARD.md", "models/README.md")
-DOC_SUFFIXES = (".md", ".png")
 SAMPLE = ROOT.parent / "shared" / "data" / "real" / "mexico_city_cropA"
 REQUIRED_METADATA = ("name", "qgisMinimumVersion", "qgisMaximumVersion", "description",
                      "about", "version", "author", "email", "repository", "tracker", "icon")
 #: Binary files allowed in the zip, by suffix: the model, rasters, pictures.
 BINARY_SUFFIXES = {".onnx", ".tif", ".tiff", ".png", ".svg"}
-#: plugins.qgis.org refuses larger uploads (qgis/QGIS-Django#75); "Install from ZIP" has no limit.
-REPOSITORY_LIMIT_MIB = 25
+#: plugins.qgis.org refuses larger uploads (QGIS-Django's validator: 25,000,000 bytes).
+REPOSITORY_LIMIT_BYTES = 25_000_000
 FORBIDDEN = re.compile(r"(__pycache__|\.pyc$|\.pyo$|\.so$|\.dll$|\.exe$|\.pyd$|(^|/)\.venv"
                        r"|(^|/)\.git(/|$)|\.pytest_cache|\.ruff_cache)")
 
@@ -45,6 +45,24 @@ FORBIDDEN = re.compile(r"(__pycache__|\.pyc$|\.pyo$|\.so$|\.dll$|\.exe$|\.pyd$|(
 def _copy_tree(source: Path, target: Path) -> None:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(
         "__pycache__", "*.pyc", "*.pyo", ".pytest_cache", ".ruff_cache"))
+
+
+#: Pictures in the help pages are at most this wide (the screenshots are 1600 px).
+HELP_PICTURE_WIDTH = 900
+
+
+def _shrink_png(source: Path, target: Path) -> None:
+    """Copy a PNG, scaled down (nearest neighbour: flat colours stay flat and compress well) to :data:`HELP_PICTURE_WIDTH` if wider."""
+    from osgeo import gdal
+
+    gdal.UseExceptions()
+    width = gdal.Open(str(source)).RasterXSize
+    if width <= HELP_PICTURE_WIDTH:
+        shutil.copy2(source, target)
+        return
+    gdal.Translate(str(target), str(source), format="PNG", width=HELP_PICTURE_WIDTH, height=0,
+                   resampleAlg="near")
+    target.with_name(target.name + ".aux.xml").unlink(missing_ok=True)
 
 
 def stage(folder: Path, sample: Path | None = SAMPLE) -> Path:
@@ -59,11 +77,13 @@ def stage(folder: Path, sample: Path | None = SAMPLE) -> Path:
     for name in MODEL_FILES:
         shutil.copy2(ROOT / name, plugin / name)
     (plugin / "docs" / "images").mkdir(parents=True)
-    for path in sorted((ROOT / "docs").rglob("*")):
-        if path.is_file() and path.suffix in DOC_SUFFIXES:
-            target = plugin / "docs" / path.relative_to(ROOT / "docs")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, target)
+    pages = sorted((ROOT / "docs").glob("*.md"))
+    pictures = {name for page in pages
+                for name in re.findall(r"\(images/([\w.-]+\.png)\)", page.read_text())}
+    for page in pages:  # the pages, and only the pictures they show (the README's stay out)
+        shutil.copy2(page, plugin / "docs" / page.name)
+    for name in sorted(pictures):
+        _shrink_png(ROOT / "docs" / "images" / name, plugin / "docs" / "images" / name)
     subprocess.run(["pyrcc5", "-o", str(plugin / "resources_rc.py"),
                     str(ROOT / "resources.qrc")], check=True)
     if sample is not None:
@@ -195,17 +215,16 @@ def main() -> None:
     size = archive.stat().st_size
     with zipfile.ZipFile(archive) as opened:
         count = len(opened.namelist())
-    print(f"{archive}: {size / 2**20:.1f} MiB, {count} files")
+    print(f"{archive}: {size:,} bytes ({size / 2**20:.1f} MiB), {count} files")
+    if size > REPOSITORY_LIMIT_BYTES:
+        problems.append(f"{size:,} bytes: over plugins.qgis.org's upload limit of "
+                        f"{REPOSITORY_LIMIT_BYTES:,} bytes")
     if problems:
         archive.unlink()
         print("package refused:\n  " + "\n  ".join(problems), file=sys.stderr)
         raise SystemExit(1)
     print("checks passed: metadata.txt, bandit (no finding), detect-secrets (none), "
-          "no stray binaries")
-    if size > REPOSITORY_LIMIT_MIB * 2**20:
-        print(f"note: over plugins.qgis.org's {REPOSITORY_LIMIT_MIB} MiB upload limit (fine for "
-              "Install from ZIP); publishing there needs a smaller model (the int8 variant is "
-              "22.9 MB) or downloading it on first use")
+          f"no stray binaries, under plugins.qgis.org's {REPOSITORY_LIMIT_BYTES:,} bytes")
     if args.deploy:
         print(f"installed into {deploy(archive, args.deploy)}")
 
