@@ -68,6 +68,9 @@ def _add_invert(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--soft", action="store_true",
                         help="weight every pair by its probability_high from --labels instead "
                              "of keeping or dropping it")
+    parser.add_argument("--robust", action="store_true",
+                        help="iteratively reweighted least squares: per pixel, pairs that "
+                             "disagree with the rest lose weight (slower: a solve per pixel)")
     parser.add_argument("--points", action="store_true",
                         help="also write insar_explorer.gpkg (points with VEL and DYYYYMMDD "
                              "fields, for the InSAR Explorer plugin)")
@@ -346,7 +349,7 @@ def _run_invert(args: argparse.Namespace) -> int:
     options = InversionOptions(weighting=args.weights, min_pairs=args.min_pairs,
                                reference_pixel=reference, memory_gb=args.memory_gb,
                                bridge_gaps=args.bridge_gaps,
-                               bridge_seasonal=args.bridge_seasonal)
+                               bridge_seasonal=args.bridge_seasonal, robust=args.robust)
 
     def progress(done: int, total: int) -> None:
         if args.verbose:

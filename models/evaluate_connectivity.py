@@ -3,7 +3,8 @@
 On simulated stacks where dropping the truly low-quality pairs splits the network, and on
 stacks where it does not, velocity RMSE (mm/yr, coherent pixels) for: all pairs; the model's
 hard selection with minimum norm; with re-admission of the fewest pairs that reconnect it; with
-gap bridging; soft weighting by the model's probability; and the true labels.
+gap bridging; with re-admission and a robust (IRLS) inversion; soft weighting by the model's
+probability; and the true labels.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ LABELS = {
     "hard": "model's selection, minimum norm",
     "hard_readmit": "model's selection + re-admission (`select --keep-connected`)",
     "hard_bridge": "model's selection + gap bridging (`invert --bridge-gaps`)",
+    "hard_readmit_robust": "model's selection + re-admission, robust (`invert --robust`)",
     "soft": "soft weights by the model's probability (`invert --soft`)",
     "truth": "true labels, minimum norm",
     "truth_bridge": "true labels + gap bridging",
@@ -120,12 +122,14 @@ def main() -> None:
             row["hard"] = velocity_rmse(sim, selected, folder / "hard")
             row["hard_readmit"] = velocity_rmse(sim, readmitted, folder / "readmit")
             row["hard_bridge"] = velocity_rmse(sim, selected, folder / "bridge", bridge)
+            row["hard_readmit_robust"] = velocity_rmse(sim, readmitted, folder / "robust",
+                                                       InversionOptions(robust=True))
             row["soft"] = velocity_rmse(sim, None, folder / "soft", weights=probability)
             row["truth"] = velocity_rmse(sim, truth, folder / "truth")
             row["truth_bridge"] = velocity_rmse(sim, truth, folder / "truth_bridge", bridge)
             print(json.dumps(row), flush=True)
             rows.append(row)
-    methods = ("all", "hard", "hard_readmit", "hard_bridge", "soft", "truth", "truth_bridge")
+    methods = tuple(LABELS)
     summary = {kind: {m: float(np.mean([r[m] for r in rows if r["kind"] == kind]))
                       for m in methods} for kind in found}
     report = {"rows": rows, "mean_rmse_mm_yr": summary}

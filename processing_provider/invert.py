@@ -11,6 +11,7 @@ from qgis.core import (
     QgsProcessingOutputFolder,
     QgsProcessingOutputNumber,
     QgsProcessingOutputRasterLayer,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFolderDestination,
@@ -31,6 +32,8 @@ class InvertAlgorithm(QgsProcessingAlgorithm):
     REFERENCE = "REFERENCE"
     MIN_PAIRS = "MIN_PAIRS"
     MEMORY_GB = "MEMORY_GB"
+    BRIDGE_GAPS = "BRIDGE_GAPS"
+    ROBUST = "ROBUST"
     OUTPUT = "OUTPUT"
 
     def tr(self, text: str) -> str:
@@ -75,6 +78,12 @@ class InvertAlgorithm(QgsProcessingAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.MEMORY_GB, self.tr("Memory budget per block (GiB)"),
             type=QgsProcessingParameterNumber.Double, defaultValue=1.0, minValue=0.001))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.BRIDGE_GAPS, self.tr("Bridge gaps between pieces of the network with a weak "
+                                      "linear model (NSBAS-like)"), defaultValue=False))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.ROBUST, self.tr("Robust: down-weight pairs that disagree with the rest, per "
+                                 "pixel (slower)"), defaultValue=False))
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputRasterLayer("VELOCITY", self.tr("Velocity")))
@@ -99,7 +108,9 @@ class InvertAlgorithm(QgsProcessingAlgorithm):
                 weighting=WEIGHTS[self.parameterAsEnum(parameters, self.WEIGHTS, context)],
                 min_pairs=self.parameterAsInt(parameters, self.MIN_PAIRS, context),
                 memory_gb=self.parameterAsDouble(parameters, self.MEMORY_GB, context),
-                reference_pixel=reference)
+                reference_pixel=reference,
+                bridge_gaps=self.parameterAsBoolean(parameters, self.BRIDGE_GAPS, context),
+                robust=self.parameterAsBoolean(parameters, self.ROBUST, context))
             out_dir = self.parameterAsString(parameters, self.OUTPUT, context)
             result = run_inversion(
                 stack, out_dir, keep=keep, options=options,

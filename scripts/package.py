@@ -52,7 +52,8 @@ HELP_PICTURE_WIDTH = 900
 
 
 def _shrink_png(source: Path, target: Path) -> None:
-    """Copy a PNG, scaled down (nearest neighbour: flat colours stay flat and compress well) to :data:`HELP_PICTURE_WIDTH` if wider."""
+    """Copy a PNG, scaled down to :data:`HELP_PICTURE_WIDTH` if wider (nearest neighbour:
+    flat colours stay flat and compress well)."""
     from osgeo import gdal
 
     gdal.UseExceptions()

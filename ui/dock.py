@@ -278,6 +278,12 @@ class SbasDock(QDockWidget):
         self.points_check = QCheckBox(self.tr("Also write points for InSAR Explorer (.gpkg)"),
                                       tab)
         inversion_layout.addWidget(self.points_check)
+        self.bridge_check = QCheckBox(self.tr("Bridge gaps between pieces of the network "
+                                              "(weak linear model)"), tab)
+        self.robust_check = QCheckBox(self.tr("Robust: down-weight pairs that disagree with "
+                                              "the rest (slower)"), tab)
+        inversion_layout.addWidget(self.bridge_check)
+        inversion_layout.addWidget(self.robust_check)
         buttons_row = QHBoxLayout()
         self.invert_button = QPushButton(self.tr("Invert kept pairs"), tab)
         self.invert_button.setEnabled(False)
@@ -667,7 +673,9 @@ class SbasDock(QDockWidget):
 
         # The reference is chosen in the task (it reads the whole stack): never on this thread.
         options = InversionOptions(weighting=self.weights_combo.currentData(),
-                                   min_pairs=self.min_pairs_spin.value())
+                                   min_pairs=self.min_pairs_spin.value(),
+                                   bridge_gaps=self.bridge_check.isChecked(),
+                                   robust=self.robust_check.isChecked())
         keep = self.keep_mask()
         self.status_label.setText(self.tr("Inverting {} kept pairs…").format(int(keep.sum())))
         self._set_busy(True)

@@ -36,6 +36,10 @@ class InversionOptions:
         relative to the pairs) instead of the minimum-norm zero velocity across a gap.
     bridge_seasonal
         Add an annual sine and cosine to that model.
+    robust
+        Iteratively reweighted least squares: per pixel, pairs whose residual is large against
+        the pixel's robust residual scale lose weight (Huber), so a bad pair that slipped
+        through the selection cannot pull the whole time series.
     """
 
     weighting: Weighting = Weighting.NONE
@@ -46,6 +50,7 @@ class InversionOptions:
     bridge_gaps: bool = False
     bridge_weight: float = 0.01
     bridge_seasonal: bool = False
+    robust: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weighting", Weighting(self.weighting))

@@ -34,6 +34,7 @@ from .solver import (
     interval_years,
     invert_pixels,
     linear_velocity,
+    robust_refit,
     temporal_coherence,
     timeseries_from_velocity,
 )
@@ -307,6 +308,9 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
                                   options.bridge_seasonal) if options.bridge_gaps else None)
     solution, n_used = invert_pixels(design, observed, weights, options.min_pairs,
                                      chunk=chunk, regularisation=regularisation)
+    if options.robust:
+        solution = robust_refit(design, observed, weights, solution, options.min_pairs, chunk,
+                                regularisation)
     velocity = solution[:n_intervals]
     series_mm = timeseries_from_velocity(velocity, intervals) * setup.mm_per_radian
     rate, rate_std = linear_velocity(series_mm, years)
@@ -533,7 +537,8 @@ def run_inversion(
         "dates": [format_yyyymmdd(d) for d in result.dates],
         "reference_pixel": list(result.reference_pixel),
         "weighting": options.weighting.value, "min_pairs": options.min_pairs,
-        "bridge_gaps": options.bridge_gaps, "soft_weights": pair_weights is not None,
+        "bridge_gaps": options.bridge_gaps, "robust": options.robust,
+        "soft_weights": pair_weights is not None,
         "pixels_solved": solved, "pixels_too_few_pairs": too_few,
         "pieces": [[format_yyyymmdd(d) for d in piece] for piece in pieces],
         "warnings": warnings,

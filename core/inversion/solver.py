@@ -7,6 +7,7 @@ pattern of valid pairs, and one pseudo-inverse serves each pattern.
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 
 import numpy as np
@@ -362,6 +363,42 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, connected: np.nd
             part = slice(offset, offset + chunk)
             solution[:, columns[members[part]]] = np.einsum(
                 "nij,jn->in", inverses[local[part]], rhs[:, members[part]])
+
+
+def robust_refit(design: np.ndarray, phase: np.ndarray, weights: np.ndarray | None,
+                 solution: np.ndarray, min_pairs: int, chunk: int,
+                 regularisation: np.ndarray | None = None, iterations: int = 4,
+                 tuning: float = 1.345) -> np.ndarray:
+    """Iteratively reweighted least squares from a first solution (Huber weights).
+
+    Per pixel, residuals larger than ``tuning`` times the pixel's robust residual scale
+    (1.4826 x the median absolute residual, at least 0.1 rad) get weight ``scale / |r|``.
+
+    Parameters
+    ----------
+    design, phase, weights, min_pairs, chunk, regularisation
+        As for :func:`invert_pixels`.
+    solution
+        The first solution, shape (n_unknowns, n_pixels).
+
+    Returns
+    -------
+    numpy.ndarray
+        The refitted solution, same shape.
+    """
+    n_intervals = design.shape[1]
+    base = np.ones(phase.shape) if weights is None else weights
+    for _ in range(iterations):
+        residual = np.abs(phase - design @ np.nan_to_num(solution[:n_intervals]))
+        with warnings.catch_warnings():  # pixels without data: an all-NaN median, left NaN
+            warnings.simplefilter("ignore", RuntimeWarning)
+            scale = np.maximum(1.4826 * np.nanmedian(residual, axis=0), 0.1)
+        cut = tuning * scale[None, :]
+        huber = np.where(residual <= cut, 1.0, cut / np.maximum(residual, 1e-12))
+        refit, _ = invert_pixels(design, phase, base * np.nan_to_num(huber, nan=1.0),
+                                 min_pairs, chunk, regularisation)
+        solution = np.where(np.isfinite(refit), refit, solution)
+    return solution
 
 
 def timeseries_from_velocity(velocity: np.ndarray, intervals: np.ndarray) -> np.ndarray:

@@ -47,7 +47,7 @@ def test_processing_invert_real_stack(plugin, real_stack_path, tmp_path):
     from osgeo import gdal
 
     result = processing.run("sbas_selector:invert", {
-        "STACK": str(real_stack_path), "WEIGHTS": 1, "MIN_PAIRS": 2,
+        "STACK": str(real_stack_path), "WEIGHTS": 1, "MIN_PAIRS": 2, "ROBUST": True,
         "REFERENCE": "-99.18,19.44 [EPSG:4326]", "OUTPUT": str(tmp_path / "out")})
     assert result["N_PAIRS"] == 30
     import json
@@ -57,6 +57,7 @@ def test_processing_invert_real_stack(plugin, real_stack_path, tmp_path):
     summary = json.loads((Path(result["FOLDER"]) / "inversion.json").read_text())
     assert summary["reference_pixel"] == [8, 7]  # lon -99.18, lat 19.44 on the 150 m grid
     assert summary["weighting"] == "coherence" and summary["min_pairs"] == 2
+    assert summary["robust"] is True and summary["bridge_gaps"] is False
     assert velocity[8, 7] == pytest.approx(0.0, abs=1e-4)
     assert np.nanmin(velocity) < -150
 

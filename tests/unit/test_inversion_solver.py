@@ -167,3 +167,26 @@ def test_date_components_largest_piece_first():
     assert date_components(d, pairs) == [[d[0], d[1], d[2]], [d[3], d[4], d[5]], [d[6]]]
     assert date_components(d[:3], pairs[:2]) == [d[:3]]
     assert date_components([], []) == []
+
+
+def test_robust_refit_discounts_a_pair_that_disagrees():
+    from sbas_selector.core.inversion.solver import robust_refit
+
+    dates, pairs, rng = _network(n_dates=10, max_span=4, seed=7)
+    series, phase = _truth(dates, pairs, 200, rng)
+    phase = phase + rng.normal(0, 0.05, phase.shape)
+    bad = phase.copy()
+    bad[5] += 3.0  # one pair off by 3 rad everywhere (strong atmosphere kept by mistake)
+    matrix = design_matrix(dates, pairs)
+    plain, _ = invert_pixels(matrix, bad)
+    robust = robust_refit(matrix, bad, None, plain, 1, 16384)
+    years = interval_years(dates)
+
+    def error(velocity):
+        return np.sqrt(np.mean((timeseries_from_velocity(velocity, years) - series) ** 2))
+
+    assert error(robust) < 0.25 * error(plain)
+    assert error(robust) < 0.1  # rad: back near the noise
+    clean, _ = invert_pixels(matrix, phase)  # without an outlier it changes next to nothing
+    refit = robust_refit(matrix, phase, None, clean, 1, 16384)
+    assert abs(error(refit) - error(clean)) < 0.02
