@@ -22,6 +22,7 @@ import numpy as np
 from ..blas import blas_threads, can_limit_blas
 from ..dates import decimal_year, format_yyyymmdd
 from ..errors import StackError
+from ..memory import fix_mmap_threshold
 from ..stack import Stack
 from ..stack_types import Window
 from .network import date_components
@@ -488,6 +489,8 @@ def run_inversion(
     rows_per_block = block_rows(stack, setup)
     windows = [Window(r, 0, min(rows_per_block, stack.grid.height - r), stack.grid.width)
                for r in range(0, stack.grid.height, rows_per_block)]
+    if len(windows) > 1:  # the budget binds: freed arrays must go back to the system
+        fix_mmap_threshold()
     if options.reference_pixel is not None:  # its block first: it gives the reference values
         first = options.reference_pixel[0] // rows_per_block
         windows.insert(0, windows.pop(first))
