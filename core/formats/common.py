@@ -45,7 +45,7 @@ def inspect_raster(path: Path) -> RasterInfo:
             width=dataset.RasterXSize,
             height=dataset.RasterYSize,
             geotransform=tuple(dataset.GetGeoTransform()),  # type: ignore[arg-type]
-            crs_wkt=dataset.GetProjection() or "",
+            crs_wkt=_crs_wkt(path, dataset),
             nodata=band.GetNoDataValue(),
             data_type=gdal.GetDataTypeName(band.DataType),
             tags=dict(dataset.GetMetadata() or {}),
@@ -56,6 +56,24 @@ def inspect_raster(path: Path) -> RasterInfo:
     finally:
         dataset = None
     return info
+
+
+_CRS_BY_GEOKEYS: dict[bytes, str] = {}
+
+
+def _crs_wkt(path: Path, dataset) -> str:
+    """The raster's CRS as WKT, built once per distinct set of GeoTIFF keys."""
+    from ..geotiff_keys import geokeys_signature
+
+    sidecar = path.with_name(path.name + ".aux.xml")  # may override the keys (GDAL PAM)
+    signature = (geokeys_signature(path)
+                 if dataset.GetDriver().ShortName == "GTiff" and not sidecar.exists() else None)
+    if signature is None:
+        return dataset.GetProjection() or ""
+    wkt = _CRS_BY_GEOKEYS.get(signature)
+    if wkt is None:
+        wkt = _CRS_BY_GEOKEYS[signature] = dataset.GetProjection() or ""
+    return wkt
 
 
 def inspect_rasters(paths: list[Path]) -> dict[Path, RasterInfo | StackError]:
