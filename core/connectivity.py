@@ -124,19 +124,32 @@ def propose_readmissions(pairs: list[tuple[date, date]], pair_ids: list[str],
                             n_pieces, n_after)
 
 
-def readmit_to_connect(stack: Stack, store: LabelsStore) -> ConnectivityPlan:
-    """Apply :func:`propose_readmissions` to a stack's labels: the proposals replace any
-    earlier re-admissions in ``store`` (saved); pairs the analyst dropped are never proposed.
+def plan_readmissions(stack: Stack, store: LabelsStore,
+                      coherence: np.ndarray | None = None) -> ConnectivityPlan:
+    """:func:`propose_readmissions` for a stack's labels, as they stand before any
+    re-admission (nothing is changed); pairs the analyst dropped are never proposed.
+
+    Parameters
+    ----------
+    coherence
+        Mean coherence per pair, shape (n_pairs,), when known (it breaks ties).
     """
     from .labels import Label
 
-    store.set_readmitted([])
     entries = [store.labels[p] for p in stack.pair_ids]
     probability = np.array([np.nan if e.probability_high is None else e.probability_high
                             for e in entries])
-    plan = propose_readmissions(
+    return propose_readmissions(
         [(p.date1, p.date2) for p in stack.pairs], stack.pair_ids,
-        np.array(store.keep_mask()), probability if np.isfinite(probability).any() else None,
+        np.array([e.final_before_readmission is Label.HIGH for e in entries]),
+        probability if np.isfinite(probability).any() else None, coherence,
         protected=np.array([e.override is Label.LOW for e in entries]))
+
+
+def readmit_to_connect(stack: Stack, store: LabelsStore,
+                       coherence: np.ndarray | None = None) -> ConnectivityPlan:
+    """Apply :func:`plan_readmissions`: its proposals replace any earlier re-admissions in
+    ``store`` (saved)."""
+    plan = plan_readmissions(stack, store, coherence)
     store.set_readmitted([r.pair_id for r in plan.proposals])
     return plan

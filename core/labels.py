@@ -60,6 +60,14 @@ class PairLabel:
         return Label.HIGH
 
     @property
+    def final_before_readmission(self) -> Label:
+        """The final label as if no pair had been re-admitted to reconnect the network."""
+        for value in (self.override, self.preselected, self.predicted, self.initial):
+            if value is not None:
+                return Label(value)
+        return Label.HIGH
+
+    @property
     def source(self) -> Source:
         if self.override is not None:
             return Source.USER

@@ -606,22 +606,12 @@ class SbasDock(QDockWidget):
     def keep_connected(self) -> list[str]:
         """Show the re-admissions that reconnect the network on the graph; apply them if the
         analyst accepts. Returns the pairs re-admitted."""
-        import numpy as np
-
-        from ..core.connectivity import propose_readmissions
-        from ..core.labels import Label
+        from ..core.connectivity import plan_readmissions
 
         if self.stack is None or self.store is None:
             return []
-        entries = [self.store.labels[p] for p in self.stack.pair_ids]
-        probability = np.array([np.nan if e.probability_high is None else e.probability_high
-                                for e in entries])
         coherence = None if self.statistics is None else self.statistics.mean_coherence
-        keep = np.array([e.final is Label.HIGH and e.readmitted is None for e in entries])
-        plan = propose_readmissions(
-            [(p.date1, p.date2) for p in self.stack.pairs], self.stack.pair_ids, keep,
-            probability if np.isfinite(probability).any() else None, coherence,
-            protected=np.array([e.override is Label.LOW for e in entries]))
+        plan = plan_readmissions(self.stack, self.store, coherence)
         if plan.pieces_before <= 1:
             self._message(self.tr("Network"), self.tr("The kept network is connected."),
                           Qgis.MessageLevel.Info)

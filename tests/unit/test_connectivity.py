@@ -97,3 +97,28 @@ def test_thresholds_that_split_are_reported_with_the_smallest_fix(stack_copy, ca
     assert main(["select", str(stack_copy), "--max-days", "30"]) == 0
     err = capsys.readouterr().err
     assert "leave the network in" in err and f"--max-days {fix['max_days']:g}" in err
+
+
+def test_plan_from_labels_ignores_earlier_readmissions_and_keeps_the_analysts_word(stack_copy):
+    from sbas_selector.core import open_stack
+    from sbas_selector.core.connectivity import plan_readmissions, readmit_to_connect
+    from sbas_selector.core.labels import Label, LabelsStore
+
+    stack = open_stack(stack_copy)
+    store = LabelsStore.open(stack)
+    last = stack.dates[-1]
+    # The model scores every pair that reaches the last date low: that date is cut off.
+    scores = {p.pair_id: (0.1 if p.date2 == last else 0.9) for p in stack.pairs}
+    store.set_predictions(scores, 0.5)
+    plan = readmit_to_connect(stack, store)
+    assert plan.pieces_before == 2 and len(plan.proposals) == 1 and plan.pieces_after == 1
+    chosen = plan.proposals[0].pair_id
+    assert store.final(chosen) is Label.HIGH
+    assert store.labels[chosen].final_before_readmission is Label.LOW
+    # Planning again sees the network as the selection left it, not as re-admission made it.
+    assert [r.pair_id for r in plan_readmissions(stack, store).proposals] == [chosen]
+    # The analyst keeps another pair to the last date by hand: nothing is re-admitted then.
+    other = next(p.pair_id for p in stack.pairs if p.date2 == last and p.pair_id != chosen)
+    store.set_override(other, Label.HIGH)
+    assert readmit_to_connect(stack, store).proposals == ()
+    assert store.final(chosen) is Label.LOW
