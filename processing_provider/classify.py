@@ -14,12 +14,12 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
-from .review import _StackAlgorithm
+from .base import StackAlgorithm
 
 DEVICES = ("auto", "cpu", "cuda")
 
 
-class ClassifyAlgorithm(_StackAlgorithm):
+class ClassifyAlgorithm(StackAlgorithm):
     """ResNet50 (ONNX) probability of high quality for every pair."""
 
     MODEL = "MODEL"

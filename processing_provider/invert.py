@@ -6,7 +6,6 @@ from typing import Any
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
-    QgsProcessingAlgorithm,
     QgsProcessingException,
     QgsProcessingOutputFolder,
     QgsProcessingOutputNumber,
@@ -18,15 +17,15 @@ from qgis.core import (
     QgsProcessingParameterNumber,
     QgsProcessingParameterPoint,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+
+from .base import StackAlgorithm
 
 WEIGHTS = ("none", "coherence")
 
 
-class InvertAlgorithm(QgsProcessingAlgorithm):
+class InvertAlgorithm(StackAlgorithm):
     """Minimum-norm SBAS inversion (Berardino et al. 2002), block-wise."""
 
-    STACK = "STACK"
     LABELS = "LABELS"
     WEIGHTS = "WEIGHTS"
     REFERENCE = "REFERENCE"
@@ -34,10 +33,6 @@ class InvertAlgorithm(QgsProcessingAlgorithm):
     MEMORY_GB = "MEMORY_GB"
     BRIDGE_GAPS = "BRIDGE_GAPS"
     ROBUST = "ROBUST"
-    OUTPUT = "OUTPUT"
-
-    def tr(self, text: str) -> str:
-        return QCoreApplication.translate("InvertAlgorithm", text)
 
     def name(self) -> str:
         return "invert"
@@ -59,12 +54,8 @@ class InvertAlgorithm(QgsProcessingAlgorithm):
                        "QGIS style velocity.qml. Minimum-norm least squares, so a split "
                        "network still inverts (a warning names the dates cut off).")
 
-    def createInstance(self) -> InvertAlgorithm:
-        return InvertAlgorithm()
-
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
-        self.addParameter(QgsProcessingParameterFile(
-            self.STACK, self.tr("Stack folder"), behavior=QgsProcessingParameterFile.Folder))
+        self._stack_parameter()
         self.addParameter(QgsProcessingParameterFile(
             self.LABELS, self.tr("Labels CSV (date1,date2,label)"), extension="csv",
             optional=True))
@@ -91,12 +82,12 @@ class InvertAlgorithm(QgsProcessingAlgorithm):
         self.addOutput(QgsProcessingOutputNumber("N_PAIRS", self.tr("Pairs inverted")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict[str, Any]:
-        from ..core import StackError, open_stack
+        from ..core import StackError
         from ..core.inversion import InversionCancelledError, InversionOptions, run_inversion
         from ..core.selection import keep_from_labels_csv
 
         try:
-            stack = open_stack(self.parameterAsFile(parameters, self.STACK, context))
+            stack = self._open_stack(parameters, context)
             labels = self.parameterAsFile(parameters, self.LABELS, context)
             keep = keep_from_labels_csv(labels, stack) if labels else None
             reference = None

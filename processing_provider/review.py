@@ -6,55 +6,27 @@ import json
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
-    QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+
+from .base import StackAlgorithm
 
 EXPORT_FORMATS = ("csv", "mintpy", "licsbas")
 
 
-class _StackAlgorithm(QgsProcessingAlgorithm):
-    STACK = "STACK"
-    OUTPUT = "OUTPUT"
-
-    def tr(self, text: str) -> str:
-        return QCoreApplication.translate(type(self).__name__, text)
-
+class _ReviewAlgorithm(StackAlgorithm):
     def group(self) -> str:
         return self.tr("Review")
 
     def groupId(self) -> str:
         return "review"
 
-    def createInstance(self) -> QgsProcessingAlgorithm:
-        return type(self)()
 
-    def _stack_parameter(self) -> None:
-        self.addParameter(QgsProcessingParameterFile(
-            self.STACK, self.tr("Stack folder"), behavior=QgsProcessingParameterFile.Folder))
-
-    def _open(self, parameters: dict, context: Any, feedback: Any) -> tuple[Any, Any]:
-        from ..core import StackError, open_stack
-        from ..core.labels import LabelsStore
-
-        try:
-            stack = open_stack(self.parameterAsFile(parameters, self.STACK, context))
-            store = LabelsStore.open(stack)
-        except StackError as exc:
-            raise QgsProcessingException(str(exc)) from exc
-        if store.notice:
-            feedback.pushWarning(store.notice)
-        return stack, store
-
-
-class SelectByBaselineAlgorithm(_StackAlgorithm):
+class SelectByBaselineAlgorithm(_ReviewAlgorithm):
     """The paper's pre-selection by temporal and perpendicular baseline."""
 
     MAX_DAYS = "MAX_DAYS"
@@ -103,7 +75,7 @@ class SelectByBaselineAlgorithm(_StackAlgorithm):
         return result
 
 
-class ExportPairsAlgorithm(_StackAlgorithm):
+class ExportPairsAlgorithm(_ReviewAlgorithm):
     """Write the selection as CSV, a MintPy list or a LiCSBAS list."""
 
     FORMAT = "FORMAT"
@@ -137,7 +109,7 @@ class ExportPairsAlgorithm(_StackAlgorithm):
         return {self.OUTPUT: str(written[0])}
 
 
-class NetworkReportAlgorithm(_StackAlgorithm):
+class NetworkReportAlgorithm(_ReviewAlgorithm):
     """Network health of the kept pairs and loop-closure evidence, as JSON."""
 
     CLOSURE = "CLOSURE"

@@ -6,23 +6,15 @@ import json
 from typing import Any
 
 from qgis.core import (
-    QgsProcessingAlgorithm,
-    QgsProcessingException,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+
+from .base import StackAlgorithm
 
 
-class StackInfoAlgorithm(QgsProcessingAlgorithm):
+class StackInfoAlgorithm(StackAlgorithm):
     """Open a stack (any supported format) and report its dates, pairs, grid and baselines."""
-
-    STACK = "STACK"
-    OUTPUT = "OUTPUT"
-
-    def tr(self, text: str) -> str:
-        return QCoreApplication.translate("StackInfoAlgorithm", text)
 
     def name(self) -> str:
         return "stack_info"
@@ -41,26 +33,16 @@ class StackInfoAlgorithm(QgsProcessingAlgorithm):
                        "inputs/ifgramStack.h5, LiCSBAS GEOCml folder or folder of dated "
                        "GeoTIFFs) and writes its dates, pairs, baselines and grid as JSON.")
 
-    def createInstance(self) -> StackInfoAlgorithm:
-        return StackInfoAlgorithm()
-
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
-        self.addParameter(QgsProcessingParameterFile(
-            self.STACK, self.tr("Stack folder"), behavior=QgsProcessingParameterFile.Folder))
+        self._stack_parameter()
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Summary (JSON)"), fileFilter="JSON (*.json)"))
         self.addOutput(QgsProcessingOutputNumber("N_DATES", self.tr("Number of dates")))
         self.addOutput(QgsProcessingOutputNumber("N_PAIRS", self.tr("Number of pairs")))
 
     def processAlgorithm(self, parameters, context, feedback) -> dict[str, Any]:
-        from ..core import StackError, open_stack
-
-        path = self.parameterAsFile(parameters, self.STACK, context)
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
-        try:
-            stack = open_stack(path)
-        except StackError as exc:
-            raise QgsProcessingException(str(exc)) from exc
+        stack = self._open_stack(parameters, context)
         summary = stack.summary()
         for skipped in summary["skipped"]:
             feedback.reportError(f"skipped {skipped}", fatalError=False)
