@@ -94,6 +94,19 @@ def nvidia_driver_present() -> bool:
         os.name == "nt" and shutil.which("nvidia-smi") is not None)
 
 
+def _cuda_choice(available: list[str], device: str) -> tuple[bool, str]:
+    """Whether to ask onnxruntime for CUDA, and, where not, why (shared by
+    :func:`planned_provider` and :class:`Classifier`). "cuda" asks for it even without a
+    detected driver; "auto" only with one."""
+    if device == "cpu":
+        return False, "CPU requested"
+    if "CUDAExecutionProvider" not in available:
+        return False, "this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
+    if device == "auto" and not nvidia_driver_present():
+        return False, "no NVIDIA driver found"
+    return True, ""
+
+
 def planned_provider(device: str = "auto") -> str:
     """Where inference will run and why, said before any model is loaded (the dock shows it
     from the start; :class:`Classifier` confirms it once its session exists)."""
@@ -102,15 +115,11 @@ def planned_provider(device: str = "auto") -> str:
     except ClassifierError:
         return ("not available: onnxruntime is not installed in QGIS's Python "
                 "(Plugins > SBAS Selector > Check Python dependencies)")
-    available = ort.get_available_providers()
-    if device == "cpu":
-        return "CPU: CPU requested"
-    if "CUDAExecutionProvider" not in available:
-        return "CPU: this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
-    if not nvidia_driver_present():
-        return "CPU: no NVIDIA driver found" + (" (CUDA was asked for)" if device == "cuda"
-                                                 else "")
-    return "CUDA (NVIDIA driver found; confirmed when the model loads)"
+    want_cuda, reason = _cuda_choice(ort.get_available_providers(), device)
+    if want_cuda and nvidia_driver_present():
+        return "CUDA (NVIDIA driver found; confirmed when the model loads)"
+    return f"CPU: {reason or 'no NVIDIA driver found'}" + (
+        " (CUDA was asked for)" if device == "cuda" else "")
 
 
 def _gpu_name() -> str:
@@ -160,19 +169,8 @@ class Classifier:
             raise ClassifierError(f"{self.path}: model file not found")
         ort = import_onnxruntime()
         ort.set_default_logger_severity(3)  # a failed CUDA load is reported below, not logged
-        available = ort.get_available_providers()
-        wanted = []
-        reason = ""
-        if device in ("auto", "cuda"):
-            if "CUDAExecutionProvider" not in available:
-                reason = "this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
-            elif device == "auto" and not nvidia_driver_present():
-                reason = "no NVIDIA driver found"
-            else:
-                wanted.append("CUDAExecutionProvider")
-        if device == "cpu":
-            reason = "CPU requested"
-        wanted.append("CPUExecutionProvider")
+        want_cuda, reason = _cuda_choice(ort.get_available_providers(), device)
+        wanted = (["CUDAExecutionProvider"] if want_cuda else []) + ["CPUExecutionProvider"]
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1

@@ -141,3 +141,22 @@ def test_cli_classify_missing_model(tmp_path, capsys, real_stack_path):
 
     assert main(["classify", str(real_stack_path), "--model", str(tmp_path / "x.onnx")]) == 2
     assert "model file not found" in capsys.readouterr().err
+
+
+def test_planned_provider_and_the_session_share_one_choice(monkeypatch):
+    from sbas_selector.core import classify
+
+    cuda = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    monkeypatch.setattr(classify, "nvidia_driver_present", lambda: False)
+    assert classify._cuda_choice(cuda, "auto") == (False, "no NVIDIA driver found")
+    assert classify._cuda_choice(cuda, "cuda") == (True, "")  # asked for: tried anyway
+    assert classify._cuda_choice(["CPUExecutionProvider"], "auto")[1].startswith(
+        "this onnxruntime has no CUDA provider")
+    assert classify._cuda_choice(cuda, "cpu") == (False, "CPU requested")
+    assert classify.planned_provider("cuda") == \
+        "CPU: no NVIDIA driver found (CUDA was asked for)"
+    monkeypatch.setattr(classify, "nvidia_driver_present", lambda: True)
+    assert classify._cuda_choice(cuda, "auto") == (True, "")
+    # This onnxruntime-gpu lists CUDA, so with a driver the plan says CUDA.
+    assert classify.planned_provider("auto").startswith("CUDA (NVIDIA driver found")
+    assert classify.planned_provider("cpu") == "CPU: CPU requested"
