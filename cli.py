@@ -1,4 +1,5 @@
-"""Command line: ``sbas-selector info|simulate|select|network|export|classify|invert ...``.
+"""Command line: ``sbas-selector info|simulate|select|network|export|classify|invert|pipeline|
+doctor ...``.
 
 Errors print one line naming the file and the problem and exit with status 2; set
 ``SBAS_SELECTOR_DEBUG=1`` for the traceback.
@@ -14,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .core.errors import StackError
+from .core.errors import ClassifierError, StackError
 
 
 def _add_info(sub: argparse._SubParsersAction) -> None:
@@ -132,9 +133,12 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
                         help="do not re-admit pairs that reconnect a split network")
     parser.add_argument("--memory-gb", type=float, default=1.0)
     parser.set_defaults(func=_run_pipeline)
-    doctor = sub.add_parser("doctor", help="check the Python packages the plugin needs and "
+
+
+def _add_doctor(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("doctor", help="check the Python packages the plugin needs and "
                                            "print how to install the missing ones")
-    doctor.set_defaults(func=_run_doctor)
+    parser.set_defaults(func=_run_doctor)
 
 
 def _run_pipeline(args: argparse.Namespace) -> int:
@@ -171,14 +175,11 @@ def _run_doctor(_args: argparse.Namespace) -> int:
 
 
 def _run_classify(args: argparse.Namespace) -> int:
-    from .core.classify import Classifier, ClassifierError
+    from .core.classify import Classifier
     from .core.exports import export_pairs
     from .core.labels import apply_classification
 
-    try:
-        classifier = Classifier(args.model, device=args.device)
-    except ClassifierError as exc:
-        raise ValueError(str(exc)) from exc
+    classifier = Classifier(args.model, device=args.device)
     print(f"model {classifier.card.name} {classifier.card.version}; running on "
           f"{classifier.provider}", file=sys.stderr)
     stack, store = _open_with_labels(args.stack)
@@ -443,13 +444,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_review(sub)
     _add_classify(sub)
     _add_pipeline(sub)
+    _add_doctor(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``sbas-selector``; returns the exit status."""
-    from .core.classify import ClassifierError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import StackError
+from .errors import ClassifierError, StackError
 from .preprocess import MIN_VALID_SHARE, PREPROCESSING_ID, preprocess_pair, valid_share
 from .stack import Stack
 
@@ -29,10 +29,6 @@ INSTALL_HINT = ("onnxruntime is not installed in this Python: install onnxruntim
 REQUIRED_CARD_KEYS = ("name", "version", "input_size", "channels", "preprocessing",
                       "class_names", "normalisation", "threshold")
 DEFAULT_MODEL = Path(__file__).resolve().parent.parent / "models" / "sbas_selector.onnx"
-
-
-class ClassifierError(Exception):
-    """The model cannot be used (missing, corrupt, mismatched) or onnxruntime is missing."""
 
 
 class ClassificationCancelledError(Exception):

@@ -20,3 +20,7 @@ class StackError(Exception):
         self.path = Path(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
+
+
+class ClassifierError(Exception):
+    """The model cannot be used (missing, corrupt, mismatched) or onnxruntime is missing."""
