@@ -10,6 +10,7 @@ neither is available it reports that it could not, and callers keep to one worke
 from __future__ import annotations
 
 import ctypes
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,8 +19,10 @@ from pathlib import Path
 _lock = threading.Lock()
 
 
+@functools.lru_cache(maxsize=1)
 def _openblas() -> ctypes.CDLL | None:
-    """The loaded OpenBLAS library with a thread-count API, or None."""
+    """The loaded OpenBLAS library with a thread-count API, or None (looked up once: every
+    block of an inversion asks)."""
     import numpy  # noqa: F401  (loads the BLAS numpy links to)
 
     maps = Path("/proc/self/maps")

@@ -237,22 +237,23 @@ def read_block(stack: Stack, setup: InversionSetup,
     for them."""
     n_pixels = window.rows * window.cols
     phase = np.empty((len(setup.pair_indices), n_pixels), dtype=np.float32)
+    weights = None
+    if setup.options.weighting is Weighting.COHERENCE:
+        if not stack.has_coherence:
+            raise StackError(stack.path, "coherence weighting needs coherence, which this "
+                                         "stack does not have")
+        weights = np.empty_like(phase)
 
     def read(k: int) -> None:
-        phase[k] = stack.read_phase(setup.pair_indices[k], window, referenced=False).ravel()
+        index = setup.pair_indices[k]
+        phase[k] = stack.read_phase(index, window, referenced=False).ravel()
+        if weights is not None:
+            weights[k] = coherence_weights(stack.read_coherence(index, window).ravel(),
+                                           setup.options.looks)
 
     # GDAL decodes with the GIL released: a few threads overlap decompression and I/O.
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         list(pool.map(read, range(len(setup.pair_indices))))
-    weights = None
-    if setup.options.weighting is Weighting.COHERENCE:
-        weights = np.empty_like(phase)
-        for k, index in enumerate(setup.pair_indices):
-            coherence = stack.read_coherence(index, window)
-            if coherence is None:
-                raise StackError(stack.path, "coherence weighting needs coherence, which this "
-                                             "stack does not have")
-            weights[k] = coherence_weights(coherence.ravel(), setup.options.looks)
     return phase, weights
 
 

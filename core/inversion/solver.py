@@ -164,8 +164,8 @@ def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
 
 
 def chunk_pixels(n_intervals: int, memory_bytes: float) -> int:
-    """Pixels per chunk of :func:`invert_pixels` whose per-pattern matrices (normal matrix and
-    inverse in float64, gathered inverse in float32) fit in ``memory_bytes``."""
+    """Pixels per chunk of :func:`invert_pixels` whose per-pattern matrices (normal matrix,
+    inverse and the inverses gathered per pixel, float64) fit in ``memory_bytes``."""
     return int(np.clip(memory_bytes / (20.0 * n_intervals**2), 256, 65536))
 
 
@@ -180,9 +180,11 @@ def invert_pixels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minimum-norm (weighted) least squares for every pixel.
 
-    Pixels valid in every pair share one pseudo-inverse. Others are grouped by their pattern
-    of valid pairs, and each pattern's normal matrix is inverted once (minimum-norm
-    pseudo-inverse where the pattern's network is split).
+    Unweighted: pixels valid in every pair share the complete network's solution; pixels
+    missing a few pairs are low-rank downdates of it; the rest are grouped by their pattern of
+    valid pairs, each pattern's normal matrix inverted once (minimum-norm pseudo-inverse where
+    the pattern's network is split); see :func:`_solve_unweighted`. Weighted: one normal
+    matrix per pixel.
 
     Parameters
     ----------

@@ -297,3 +297,14 @@ def test_robust_inversion_on_clean_pairs_stays_near_the_truth(clean_sim, tmp_pat
 
     # Clean pairs only: robust weights change the answer by no more than noise.
     assert rmse(robust) < rmse(plain) + 0.5
+
+
+def test_coherence_weighting_without_coherence_is_refused(stack_copy, tmp_path):
+    import shutil
+
+    shutil.rmtree(stack_copy / "cc")
+    stack = open_stack(stack_copy)
+    assert not stack.has_coherence
+    with pytest.raises(StackError, match="coherence weighting needs coherence"):
+        run_inversion(stack, tmp_path / "out", options=InversionOptions(weighting="coherence"))
+    assert not any((tmp_path / "out").glob("*.tif"))
