@@ -192,8 +192,9 @@ def block_rows(stack: Stack, setup: InversionSetup) -> int:
     return rows
 
 
-#: Budget that each solve worker beyond the first needs: a thread's own allocator arena and
-#: BLAS buffers added about 90 MiB of resident memory per worker here (80 dates, 416 pairs).
+#: Budget that each solve worker beyond the first needs: a second worker (its own allocator
+#: arena and BLAS buffers) added about 180 MiB of resident memory here (80 dates, 416 pairs,
+#: a 208 MiB budget: 499 MiB peak instead of 320).
 MIB_PER_EXTRA_WORKER = 512
 
 

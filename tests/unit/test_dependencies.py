@@ -27,8 +27,27 @@ def test_gpu_package_only_with_a_cuda_driver():
     assert deps.pip_names(missing, cuda=True) == [
         f"onnxruntime-gpu=={deps.ONNXRUNTIME_VERSION}", "h5py"]
     assert deps.pip_names(missing, cuda=False)[0] == f"onnxruntime=={deps.ONNXRUNTIME_VERSION}"
-    assert deps.cuda_driver_present() == Path("/proc/driver/nvidia/version").exists() or \
-        deps.cuda_driver_present()  # here: no driver, so False unless libcuda is installed
+
+
+def test_cuda_driver_detection(monkeypatch):
+    """The driver counts when its /proc entry exists, or when libcuda can be loaded."""
+    monkeypatch.setattr(deps.sys, "platform", "linux")
+    monkeypatch.setattr(deps.Path, "exists", lambda self: False)
+    monkeypatch.setattr(deps.ctypes.util, "find_library", lambda name: None)
+    assert deps.cuda_driver_present() is False
+    monkeypatch.setattr(deps.ctypes.util, "find_library", lambda name: "libcuda.so.1")
+    monkeypatch.setattr(deps.ctypes, "CDLL", lambda path: object())
+    assert deps.cuda_driver_present() is True
+
+    def broken(path):
+        raise OSError("libcuda.so.1: cannot open shared object file")
+
+    monkeypatch.setattr(deps.ctypes, "CDLL", broken)
+    assert deps.cuda_driver_present() is False
+    monkeypatch.setattr(deps.Path, "exists", lambda self: str(self).startswith("/proc/driver"))
+    assert deps.cuda_driver_present() is True
+    monkeypatch.setattr(deps.sys, "platform", "darwin")
+    assert deps.cuda_driver_present() is False
 
 
 def test_install_arguments_keep_numpy_and_respect_pep_668(tmp_path):
