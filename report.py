@@ -46,7 +46,7 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
     from .core.formats import open_stack
     from .core.inversion import InversionOptions, run_inversion
     from .core.labels import Label, LabelsStore, apply_classification
-    from .core.review import baseline_graph, health_report
+    from .core.review import baseline_graph
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -69,15 +69,10 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
     log(f"classified on {result.provider}: {model_kept} of {stack.n_pairs} pairs high quality "
         f"(threshold {classifier.card.threshold:.2f})")
 
-    readmitted: list[str] = []
-    unreachable: list[list[str]] = []
-    if keep_connected:
-        plan = readmit_to_connect(stack, store)
-        readmitted = [r.pair_id for r in plan.proposals]
-        unreachable = [[d.isoformat() for d in piece] for piece in plan.unreachable]
-        for proposal in plan.proposals:
-            log(f"  {proposal.describe()}")
-    health = health_report(stack, store, closure=False)
+    plan = readmit_to_connect(stack, store) if keep_connected else None
+    for proposal in plan.proposals if plan else ():
+        log(f"  {proposal.describe()}")
+    graph = baseline_graph(stack, store)  # its health is the final selection's
 
     exports_dir = out_dir / "exports"
     exports_dir.mkdir(exist_ok=True)
@@ -108,11 +103,12 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
         "inference": result.provider,
         "threshold": round(classifier.card.threshold, 3),
         "kept by the model": model_kept,
-        "re-admitted to keep the network connected": len(readmitted),
+        "re-admitted to keep the network connected": len(plan.proposals) if plan else 0,
         "kept in all": int(sum(store.keep_mask())),
-        "network": ("connected" if health["connected"]
-                    else f"split into {len(health['pieces'])} pieces"),
-        "dates cut off (no pair can reconnect them)": sum(len(p) for p in unreachable),
+        "network": ("connected" if graph.health.connected
+                    else f"split into {len(graph.health.pieces)} pieces"),
+        "dates cut off (no pair can reconnect them)": (
+            sum(len(piece) for piece in plan.unreachable) if plan else 0),
         "reference pixel": "row {}, col {}".format(*inversion.reference_pixel),
         "pixels solved": inversion.pixels_solved,
         "velocity median (mm/yr)": round(float(np.median(finite)), 2) if finite.size else None,
@@ -122,7 +118,6 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
         "seconds (open / classify / invert)": [round(seconds[k], 2)
                                                for k in ("open", "classify", "invert")],
     }
-    graph = baseline_graph(stack, store)
     png = write_summary_png(out_dir / "summary.png", graph, velocity, figures,
                             f"{stack.path.name}: classified, selected and inverted")
     (out_dir / "summary.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
