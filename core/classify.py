@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ClassifierError, StackError
+from .evidence import EvidenceCollector, EvidenceModel, NetworkEvidence
 from .preprocess import MIN_VALID_SHARE, PREPROCESSING_ID, preprocess_pair, valid_share
 from .stack import Stack
 
@@ -134,12 +135,20 @@ def _gpu_name() -> str:
 
 @dataclass(frozen=True)
 class ClassificationResult:
-    """Probability of high quality per pair id; pairs without data (labelled low)."""
+    """Probability of high quality per pair id; pairs without data (labelled low).
+
+    ``probabilities`` are the final ones (the CNN combined with the network's evidence where
+    the model carries an evidence model); ``image_probabilities`` are the CNN's alone;
+    ``evidence`` says per pair what the network measured (empty without evidence).
+    """
 
     probabilities: dict[str, float]
     no_data: tuple[str, ...]
     provider: str
     model: dict[str, Any]
+    image_probabilities: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
+    network_evidence: NetworkEvidence | None = None
 
 
 class Classifier:
@@ -201,6 +210,12 @@ class Classifier:
                                   f"(channels {len(self.card.channels)}, size "
                                   f"{self.card.input_size})")
         self.high_index = self.card.class_names.index("high")
+        self.evidence_model: EvidenceModel | None = None
+        if "evidence_model" in self.card.extra:
+            try:
+                self.evidence_model = EvidenceModel.from_card(self.card.extra["evidence_model"])
+            except ValueError as exc:
+                raise ClassifierError(f"{self.path}: {exc}") from exc
 
     def _cpu_session(self, ort: Any, options: Any, reason: str) -> Any:
         try:
@@ -222,8 +237,19 @@ class Classifier:
 
     def classify(self, stack: Stack, *, batch_size: int = 16,
                  progress: Callable[[int, int], None] | None = None,
-                 cancelled: Callable[[], bool] | None = None) -> ClassificationResult:
-        """Score every pair of a stack (read, preprocess, infer in batches)."""
+                 cancelled: Callable[[], bool] | None = None,
+                 evidence: bool | None = None) -> ClassificationResult:
+        """Score every pair of a stack (read, preprocess, infer in batches), then weigh in
+        what the rest of the network says about each pair (:mod:`.evidence`).
+
+        Parameters
+        ----------
+        evidence
+            Measure the network's evidence (default: when the model carries an evidence
+            model, which then gives the final probabilities).
+        """
+        measure = self.evidence_model is not None if evidence is None else evidence
+        collector = EvidenceCollector(stack.n_pairs) if measure else None
         probabilities: dict[str, float] = {}
         no_data: list[str] = []
         pending: list[tuple[str, np.ndarray]] = []
@@ -248,15 +274,33 @@ class Classifier:
             else:
                 pending.append((pair.pair_id, preprocess_pair(phase, coherence,
                                                               self.card.input_size)))
+                if collector is not None:
+                    collector.add(i, phase, coherence)
             if len(pending) >= batch_size:
                 flush()
             if progress is not None:
                 progress(i + 1, stack.n_pairs)
         flush()
+        if cancelled is not None and cancelled():
+            raise ClassificationCancelledError
         model = {"name": self.card.name, "version": self.card.version,
                  "file": self.path.name, "sha256": file_hash(self.path),
-                 "threshold": self.card.threshold}
-        return ClassificationResult(probabilities, tuple(no_data), self.provider, model)
+                 "threshold": self.card.threshold,
+                 "evidence": self.evidence_model is not None}
+        image = dict(probabilities)
+        if collector is None:
+            return ClassificationResult(probabilities, tuple(no_data), self.provider, model,
+                                        image)
+        ids = stack.pair_ids
+        image_array = np.array([image[p] for p in ids])
+        measured = collector.evidence([(p.date1, p.date2) for p in stack.pairs], image_array,
+                                      stack.wavelength_m)
+        if self.evidence_model is not None:
+            final = self.evidence_model.probability_high(measured.features(image_array))
+            probabilities = {p: (0.0 if p in no_data else float(v)) for p, v in zip(ids, final)}
+        words = {p: measured.describe(i) for i, p in enumerate(ids) if p not in no_data}
+        return ClassificationResult(probabilities, tuple(no_data), self.provider, model,
+                                    image, words, measured)
 
 
 def file_hash(path: Path) -> str:

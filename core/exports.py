@@ -14,7 +14,7 @@ from .stack import Stack
 
 FORMATS = ("csv", "mintpy", "licsbas")
 CSV_COLUMNS = ("date1", "date2", "pair_id", "days", "bperp_m", "probability_high",
-               "predicted", "override", "label", "source")
+               "predicted", "override", "label", "source", "evidence")
 
 
 def _write_atomic(path: Path, text: str) -> Path:
@@ -31,7 +31,8 @@ def _write_atomic(path: Path, text: str) -> Path:
 
 
 def labels_csv_text(stack: Stack, store: LabelsStore) -> str:
-    """One row per pair: dates, baselines, probability, predicted, override, final, source."""
+    """One row per pair: dates, baselines, probability, predicted, override, final, source,
+    and what the network said of the pair (``evidence``, in words)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
@@ -42,6 +43,7 @@ def labels_csv_text(stack: Stack, store: LabelsStore) -> str:
             f"{pair.bperp_m:.3f}",
             "" if entry.probability_high is None else f"{entry.probability_high:.4f}",
             entry.predicted or "", entry.override or "", entry.final.value, entry.source.value,
+            entry.evidence or "",
         ])
     return buffer.getvalue()
 

@@ -45,6 +45,7 @@ class PairLabel:
 
     pair_id: str
     probability_high: float | None = None
+    evidence: str | None = None
     predicted: Label | None = None
     override: Label | None = None
     readmitted: Label | None = None
@@ -165,11 +166,14 @@ class LabelsStore:
         return pair_id
 
     def set_predictions(self, probabilities: dict[str, float], threshold: float,
-                        model: dict | None = None) -> None:
-        """The classifier's probabilities of high quality and labels at ``threshold``."""
+                        model: dict | None = None,
+                        evidence: dict[str, str] | None = None) -> None:
+        """The classifier's probabilities of high quality and labels at ``threshold``, with
+        what the network said of each pair (``evidence``, in words) where measured."""
         for pair_id, probability in probabilities.items():
             entry = self.labels[pair_id]
             entry.probability_high = float(probability)
+            entry.evidence = (evidence or {}).get(pair_id)
             entry.predicted = Label.HIGH if probability >= threshold else Label.LOW
         if model is not None:
             self.model = dict(model)
@@ -260,6 +264,7 @@ def _pair_from_json(item: dict) -> PairLabel:
     return PairLabel(
         pair_id=str(item["pair_id"]),
         probability_high=None if probability is None else float(probability),
+        evidence=item.get("evidence") or None,
         predicted=label("predicted"),
         override=label("override"),
         readmitted=label("readmitted"),
@@ -275,4 +280,6 @@ def apply_classification(store: LabelsStore, result, threshold: float) -> None:
     model["provider"] = result.provider
     model["threshold"] = threshold
     model["no_data"] = list(result.no_data)
-    store.set_predictions(result.probabilities, threshold, model)
+    evidence = dict(getattr(result, "evidence", {}) or {})
+    evidence.update({p: "no data" for p in result.no_data})
+    store.set_predictions(result.probabilities, threshold, model, evidence)

@@ -160,7 +160,9 @@ class SbasDock(QDockWidget):
         layout.addWidget(splitter)
         classify_row = QHBoxLayout()
         self.classify_button = QPushButton(self.tr("Classify"), tab)
-        self.classify_button.setToolTip(self.tr("Score every pair with the CNN"))
+        self.classify_button.setToolTip(self.tr(
+            "Score every pair with the CNN, weighed against what the rest of the network "
+            "says of it"))
         self.device_combo = QComboBox(tab)
         for device in ("auto", "cpu", "cuda"):
             self.device_combo.addItem(device, device)
@@ -446,7 +448,8 @@ class SbasDock(QDockWidget):
             details[i] = (f"{pair.date1.isoformat()} – {pair.date2.isoformat()} "
                           f"({pair.days} days)\nBperp {pair.bperp_m:.1f} m, coherence "
                           f"{coherence:.2f}\nscore {score}, label {entry.final.value} "
-                          f"({entry.source.value})")
+                          f"({entry.source.value})"
+                          + (f"\nnetwork: {entry.evidence}" if entry.evidence else ""))
         return details
 
     def select_pair(self, index: int) -> None:

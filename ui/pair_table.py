@@ -8,7 +8,7 @@ from typing import Any
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
 
 COLUMNS = ("Pair", "Days", "Bperp (m)", "Coherence", "Coverage", "Loops bad/all", "Score",
-           "Label", "Source")
+           "Label", "Source", "Evidence")
 
 
 class PairTableModel(QAbstractTableModel):
@@ -67,6 +67,8 @@ class PairTableModel(QAbstractTableModel):
             return None if entry is None else entry.final.value
         if column == 8:
             return None if entry is None else entry.source.value
+        if column == 9:
+            return None if entry is None else entry.evidence
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
