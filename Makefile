@@ -102,6 +102,11 @@ train: setup $(TRAIN_VENV)/.stamp ## train the classifier (torch, in its own ven
 	OMP_NUM_THREADS=2 PYTHONPATH=models $(TRAIN_VENV)/bin/python models/train.py \
 		--build-data --data models/data --out $(RUN) $(TRAIN_ARGS)
 	$(PY) models/variants.py $(RUN)/model_fp32.onnx --data models/data
+	$(MAKE) fit-evidence
+
+fit-evidence: setup ## fit how the network's evidence is combined with the CNN (into the model's card)
+	OMP_NUM_THREADS=2 $(PY) models/fit_evidence.py $(MODEL) --out $(MODEL)
+	cp models/runs/evidence/fit.json models/record/evidence_fit.json
 
 evaluate: setup ## the shipped model on the held-out test stacks and the real stack
 	OMP_NUM_THREADS=2 $(PY) models/evaluate.py $(MODEL) --out models/evaluation.json

@@ -16,6 +16,9 @@ from sbas_selector.core.preprocess import MIN_VALID_SHARE, preprocess_pair, vali
 from sbas_selector.core.simulation import CAUSES, SimulationConfig, simulate
 
 SPLITS = {"train": range(0, 30), "val": range(100, 105), "test": range(200, 205)}
+#: Stacks the CNN never saw, for fitting what is combined with it (``fit_evidence.py``); not a
+#: split of the CNN's data (``build`` does not write them).
+SPLITS_AFTER_TRAINING = {"calibration": range(300, 340)}
 
 
 def stack_config(seed: int) -> SimulationConfig:

@@ -6,6 +6,7 @@ re-simulated from their seeds (never seen in training), and reports:
 - the share of high-quality interferograms kept (the paper's "extracted"), precision, the
   share of low-quality ones caught per cause;
 - the real Mexico City stack: how many of its 30 (all high quality) are kept;
+- the same figures for the CNN alone (its own threshold), without the network's evidence;
 - the same figures for two simple rules: a mean-coherence threshold (tuned on the validation
   stacks) and loop closure (a pair misclosed in most of its triplets is dropped);
 - velocity RMSE (mm/yr, coherent pixels) of the SBAS inversion with all pairs, with the
@@ -27,6 +28,7 @@ from dataset import SPLITS, stack_config
 
 from sbas_selector.core import open_stack
 from sbas_selector.core.classify import Classifier
+from sbas_selector.core.evidence import FEATURES, noisy_or
 from sbas_selector.core.inversion import run_inversion
 from sbas_selector.core.network import loop_closure
 from sbas_selector.core.simulation import CAUSES, simulate
@@ -86,12 +88,22 @@ def main() -> None:
                         default=Path("../shared/data/real/mexico_city_cropA"))
     parser.add_argument("--out", type=Path, help="write the figures as JSON")
     parser.add_argument("--no-velocity", action="store_true")
+    parser.add_argument("--evidence-record", type=Path,
+                        default=Path(__file__).resolve().parent / "record" / "evidence_fit.json",
+                        help="fit record whose CNN-less ablation is scored too")
     args = parser.parse_args()
 
     classifier = Classifier(args.model, device="auto")
     threshold = classifier.card.threshold
     coh_threshold = coherence_threshold(SPLITS["val"])
-    rows = {"model": [], "coherence": [], "loop_closure": []}
+    image_threshold = float(classifier.card.extra.get("image_threshold", threshold))
+    rows = {"model": [], "image_only": [], "coherence": [], "loop_closure": []}
+    ablation = None
+    if classifier.evidence_model is not None and args.evidence_record.exists():
+        ablation = json.loads(args.evidence_record.read_text()).get(
+            "validation_network_without_cnn")
+        if ablation and "params" in ablation:
+            rows["network_without_cnn"] = []
     truth_high, causes, rmse = [], [], {"all": [], "model": [], "truth": []}
     work = Path(tempfile.mkdtemp(prefix="sbas-eval-"))
     for seed in SPLITS["test"]:
@@ -100,6 +112,14 @@ def main() -> None:
         result = classifier.classify(stack)
         p = np.array([result.probabilities[pid] for pid in stack.pair_ids])
         rows["model"].append(p >= threshold)
+        rows["image_only"].append(np.array([result.image_probabilities[pid] >= image_threshold
+                                            for pid in stack.pair_ids]))
+        if "network_without_cnn" in rows:
+            image = np.array([result.image_probabilities[pid] for pid in stack.pair_ids])
+            features = result.network_evidence.features(image)
+            q = noisy_or(features, ablation["params"])
+            q[~np.isfinite(features[:, FEATURES.index("ramp")])] = 1.0
+            rows["network_without_cnn"].append(q >= ablation["threshold"])
         rows["coherence"].append(np.array([t.mean_coherence >= coh_threshold
                                            for t in sim.truth]))
         evidence = loop_closure(stack)
@@ -113,7 +133,9 @@ def main() -> None:
             rmse["truth"].append(velocity_rmse(sim, high, work / "truth"))
     truth = np.concatenate(truth_high)
     report = {"classifier": {"name": classifier.card.name, "version": classifier.card.version,
-                             "provider": classifier.provider, "threshold": threshold},
+                             "provider": classifier.provider, "threshold": threshold,
+                             "image_threshold": image_threshold,
+                             "evidence": classifier.evidence_model is not None},
               "test_stacks": len(SPLITS["test"]), "test_pairs": len(truth),
               "coherence_threshold": coh_threshold}
     for name, keeps in rows.items():
@@ -123,6 +145,8 @@ def main() -> None:
     report["real_kept"] = int(sum(real_result.probabilities[p] >= threshold
                                   for p in real.pair_ids))
     report["real_pairs"] = real.n_pairs
+    report["real_image_only_kept"] = int(sum(real_result.image_probabilities[p]
+                                             >= image_threshold for p in real.pair_ids))
     report["real_probabilities"] = {p: round(real_result.probabilities[p], 3)
                                     for p in real.pair_ids}
     if not args.no_velocity:
