@@ -196,6 +196,13 @@ def _run_classify(args: argparse.Namespace) -> int:
           f"(threshold {threshold}); labels in {store.path}")
     for pair_id in result.no_data:
         print(f"  {pair_id}: no data (labelled low)")
+    if args.verbose:
+        for pair_id in stack.pair_ids:
+            probability = result.probabilities[pair_id]
+            if probability < threshold and pair_id not in result.no_data:
+                print(f"  {pair_id}: low ({probability:.2f}; CNN "
+                      f"{result.image_probabilities[pair_id]:.2f}): "
+                      f"{result.evidence.get(pair_id, 'no network evidence measured')}")
     if args.out:
         export_pairs(stack, store, "csv", args.out)
         print(f"  labels written to {args.out}")

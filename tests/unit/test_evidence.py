@@ -171,3 +171,14 @@ def test_shipped_model_keeps_the_real_stack(real_stack_path):
     kept = sum(result.probabilities[p] >= classifier.card.threshold for p in stack.pair_ids)
     assert kept >= 29
     assert isinstance(result.network_evidence, NetworkEvidence)
+
+
+def test_cli_verbose_says_why_pairs_are_dropped(tmp_path, capsys, stack_copy):
+    from sbas_selector.cli import main
+
+    assert main(["-v", "classify", str(stack_copy), "--device", "cpu", "--threshold", "0.99",
+                 "--out", str(tmp_path / "labels.csv")]) == 0
+    dropped = [line for line in capsys.readouterr().out.splitlines() if ": low (" in line]
+    assert dropped and all("CNN" in line and "atmosphere" in line for line in dropped)
+    rows = list(csv.DictReader(open(tmp_path / "labels.csv")))
+    assert all(row["evidence"] for row in rows)
