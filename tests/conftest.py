@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 REAL_STACK = (REPO / ".." / "shared" / "data" / "real" / "mexico_city_cropA").resolve()
+
+# Labels and outputs of read-only stacks (the shared real one) go to the user's data folder:
+# the tests get their own, so that they neither read what a user (or an earlier run) decided
+# for that stack nor write into the user's. Set at import, before any test or QGIS subprocess.
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="sbas-selector-test-data-")
 
 
 @pytest.fixture(scope="session")
