@@ -83,8 +83,10 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
             files[f"export {Path(path).name}"] = Path(path)
 
     start = time.perf_counter()
+    # Re-admission, then bridging of what stays split (pixels a few pairs miss): the best of
+    # the strategies on both kinds of stack in docs/connectivity.md.
     inversion = run_inversion(stack, out_dir / "inversion", keep=np.array(store.keep_mask()),
-                              options=InversionOptions(memory_gb=memory_gb))
+                              options=InversionOptions(memory_gb=memory_gb, bridge_gaps=True))
     seconds["invert"] = time.perf_counter() - start
     files.update({f"inversion {k}": Path(v) for k, v in inversion.files.items()})
     log(f"inverted {inversion.n_pairs} pairs: {inversion.pixels_solved} pixels solved")

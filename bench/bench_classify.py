@@ -1,6 +1,8 @@
 """End-to-end classification speed (``make bench-classify``): read each pair from a HyP3
 folder, preprocess, infer with onnxruntime; interferograms per second on this machine's CPU
-(and on CUDA where onnxruntime has it). Not a test: the machine is shared; quote medians."""
+(and on CUDA where onnxruntime has it), with the network's evidence (what a user gets) and
+without it (the CNN alone, the peer run alternately in the same process). Not a test: the
+machine is shared; quote medians and the ratio."""
 
 from __future__ import annotations
 
@@ -36,17 +38,22 @@ def main() -> None:
             results.append({"device": "cuda", "provider": classifier.provider,
                             "note": "no CUDA here: not measured"})
             continue
-        rates = []
+        rates: dict[bool, list[float]] = {True: [], False: []}
         for _ in range(args.repeats):
-            stack = open_stack(hyp3)  # opening is part of end to end
-            started = time.perf_counter()
-            classifier.classify(stack, batch_size=32)
-            rates.append(stack.n_pairs / (time.perf_counter() - started))
+            for evidence in (True, False):
+                stack = open_stack(hyp3)  # opening is part of end to end
+                started = time.perf_counter()
+                classifier.classify(stack, batch_size=32, evidence=evidence)
+                rates[evidence].append(stack.n_pairs / (time.perf_counter() - started))
+        full, alone = (statistics.median(rates[k]) for k in (True, False))
         results.append({"device": device, "provider": classifier.provider,
                         "pairs": stack.n_pairs, "size_px": "256x256",
                         "input_px": classifier.card.input_size,
-                        "median_pairs_per_s": round(statistics.median(rates), 1),
-                        "runs": [round(r, 1) for r in rates]})
+                        "median_pairs_per_s": round(full, 1),
+                        "runs": [round(r, 1) for r in rates[True]],
+                        "cnn_alone_median_pairs_per_s": round(alone, 1),
+                        "cnn_alone_runs": [round(r, 1) for r in rates[False]],
+                        "evidence_cost_ratio": round(alone / full, 3)})
     for row in results:
         print(json.dumps(row))
 
