@@ -31,8 +31,10 @@ from datetime import date
 from typing import Any
 
 import numpy as np
-from scipy.sparse.csgraph import connected_components
 
+from .dates import decimal_year
+from .inversion.network import date_components
+from .inversion.solver import design_matrix
 from .preprocess import _pool
 
 #: Side of the coarse grid the network is fitted on, pixels.
@@ -177,18 +179,17 @@ def network_evidence(phase: np.ndarray, pairs: list[tuple[date, date]],
         return empty
     observed, valid = phase[:, usable], valid[:, usable]
     observed = observed - np.nanmedian(observed, axis=1, keepdims=True)
-    design = _design(pairs, dates)
-    bridge = _leverage(design, np.ones(n_pairs)) > MAX_LEVERAGE
+    design = design_matrix(dates, pairs)  # interval velocities: the fit's unknowns
+    bridge = _hat_diagonal(design, np.ones(n_pairs))[0] > MAX_LEVERAGE
 
     prior = np.clip(np.nan_to_num(np.asarray(image_probability, float), nan=0.0), 0.05, 1.0)
     weights = prior.copy()
     filled = np.where(valid, observed, 0.0)
     for step in range(ROBUST_PASSES):
-        normal_inverse = np.linalg.pinv(design.T @ (weights[:, None] * design))
-        series = normal_inverse @ (design.T @ (weights[:, None] * filled))
-        predicted = design @ series
+        leverage, normal_inverse = _hat_diagonal(design, weights)
+        velocities = normal_inverse @ (design.T @ (weights[:, None] * filled))
+        predicted = design @ velocities
         filled = np.where(valid, observed, predicted)  # missing pixels: what the rest says
-        leverage = weights * np.einsum("ij,jk,ik->i", design, normal_inverse, design)
         misfit = (filled - predicted) / np.clip(1 - leverage, 0.02, None)[:, None]
         misfit -= np.median(misfit, axis=1, keepdims=True)
         rms = np.sqrt((np.where(valid, misfit, 0.0) ** 2).sum(axis=1)
@@ -199,25 +200,18 @@ def network_evidence(phase: np.ndarray, pairs: list[tuple[date, date]],
 
     ramp, residual, jumps = _misfit_shape(misfit, valid, usable, size)
     ramp[bridge] = residual[bridge] = jumps[bridge] = np.nan
+    intervals = np.diff([decimal_year(d) for d in dates])
+    series = np.cumsum(intervals[:, None] * velocities, axis=0)  # phase of each later date
     atmosphere = _atmosphere(series, pairs, dates, wavelength_m)
     return NetworkEvidence(atmosphere, ramp, residual, jumps,
                            np.asarray(low_coherence_share, float))
 
 
-def _design(pairs: list[tuple[date, date]], dates: list[date]) -> np.ndarray:
-    """SBAS design matrix (n_pairs, n_dates - 1): phase of each date relative to the first."""
-    index = {d: k for k, d in enumerate(dates)}
-    design = np.zeros((len(pairs), len(dates)))
-    for p, (first, second) in enumerate(pairs):
-        design[p, index[first]] -= 1.0
-        design[p, index[second]] += 1.0
-    return design[:, 1:]
-
-
-def _leverage(design: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Diagonal of the weighted hat matrix, shape (n_pairs,) (1 for a bridge pair)."""
+def _hat_diagonal(design: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Diagonal of the weighted hat matrix, shape (n_pairs,) (1 for a bridge pair), and the
+    pseudo-inverse of the normal matrix it came from."""
     normal_inverse = np.linalg.pinv(design.T @ (weights[:, None] * design))
-    return weights * np.einsum("ij,jk,ik->i", design, normal_inverse, design)
+    return weights * np.einsum("ij,jk,ik->i", design, normal_inverse, design), normal_inverse
 
 
 def _misfit_shape(misfit: np.ndarray, valid: np.ndarray, usable: np.ndarray,
@@ -250,15 +244,10 @@ def _atmosphere(series: np.ndarray, pairs: list[tuple[date, date]], dates: list[
     full = np.vstack([np.zeros((1, series.shape[1])), series])
     index = {d: k for k, d in enumerate(dates)}
     edges = np.array([[index[a], index[b]] for a, b in pairs])
-    from scipy.sparse import coo_matrix
-
-    graph = coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])),
-                       shape=(len(dates), len(dates)))
-    _, piece = connected_components(graph, directed=False)
     years = np.array([(d - dates[0]).days / 365.25 for d in dates])
     departure = np.full_like(full, np.nan)
-    for label in np.unique(piece):
-        members = np.flatnonzero(piece == label)
+    for piece in date_components(dates, pairs):
+        members = np.array([index[d] for d in piece])
         if len(members) < MIN_DATES_FOR_ATMOSPHERE:
             continue
         t = years[members]

@@ -280,6 +280,5 @@ def apply_classification(store: LabelsStore, result, threshold: float) -> None:
     model["provider"] = result.provider
     model["threshold"] = threshold
     model["no_data"] = list(result.no_data)
-    evidence = dict(getattr(result, "evidence", {}) or {})
-    evidence.update({p: "no data" for p in result.no_data})
+    evidence = {**result.evidence, **{p: "no data" for p in result.no_data}}
     store.set_predictions(result.probabilities, threshold, model, evidence)

@@ -28,7 +28,6 @@ from dataset import SPLITS, stack_config
 
 from sbas_selector.core import open_stack
 from sbas_selector.core.classify import Classifier
-from sbas_selector.core.evidence import FEATURES, noisy_or
 from sbas_selector.core.inversion import run_inversion
 from sbas_selector.core.network import loop_closure
 from sbas_selector.core.simulation import CAUSES, simulate
@@ -103,6 +102,8 @@ def main() -> None:
         ablation = json.loads(args.evidence_record.read_text()).get(
             "validation_network_without_cnn")
         if ablation and "params" in ablation:
+            from fit_evidence import network_only_probability  # it imports this module
+
             rows["network_without_cnn"] = []
     truth_high, causes, rmse = [], [], {"all": [], "model": [], "truth": []}
     work = Path(tempfile.mkdtemp(prefix="sbas-eval-"))
@@ -116,9 +117,8 @@ def main() -> None:
                                             for pid in stack.pair_ids]))
         if "network_without_cnn" in rows:
             image = np.array([result.image_probabilities[pid] for pid in stack.pair_ids])
-            features = result.network_evidence.features(image)
-            q = noisy_or(features, ablation["params"])
-            q[~np.isfinite(features[:, FEATURES.index("ramp")])] = 1.0
+            q = network_only_probability(result.network_evidence.features(image),
+                                         ablation["params"])
             rows["network_without_cnn"].append(q >= ablation["threshold"])
         rows["coherence"].append(np.array([t.mean_coherence >= coh_threshold
                                            for t in sim.truth]))

@@ -22,11 +22,12 @@ from scipy.optimize import minimize
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dataset import SPLITS, SPLITS_AFTER_TRAINING, stack_config
+from evaluate import scores
 
 from sbas_selector.core import open_stack
 from sbas_selector.core.classify import Classifier
-from sbas_selector.core.evidence import FEATURES, noisy_or
-from sbas_selector.core.simulation import CAUSES, simulate
+from sbas_selector.core.evidence import FEATURES, EvidenceModel, noisy_or
+from sbas_selector.core.simulation import simulate
 
 ROOT = Path(__file__).resolve().parent.parent
 NETWORK_FEATURES = FEATURES
@@ -84,19 +85,20 @@ def fit(features: np.ndarray, high: np.ndarray, names: tuple[str, ...],
 
 
 def probability(model: dict, features: np.ndarray) -> np.ndarray:
-    has_network = np.isfinite(features[:, FEATURES.index("ramp")])
-    out = noisy_or(features, model["image"])
-    out[has_network] = noisy_or(features[has_network], model["network"])
-    return out
+    return EvidenceModel.from_card(model).probability_high(features)
+
+
+def network_only_probability(features: np.ndarray, params: dict) -> np.ndarray:
+    """The ablation's P(high): the noisy-OR without the CNN; a pair without network evidence
+    has nothing to go on and is kept (also used by ``evaluate.py``)."""
+    p = noisy_or(features, params)
+    p[~np.isfinite(features[:, FEATURES.index("ramp")])] = 1.0
+    return p
 
 
 def figures(keep: np.ndarray, data: dict) -> dict:
-    high, causes = data["high"], data["causes"]
-    out = {"high_kept": float(keep[high].mean()), "low_caught": float((~keep[~high]).mean())}
-    for cause in CAUSES:
-        mask = np.array([cause in c for c in causes])
-        if mask.any():
-            out[f"caught_{cause}"] = float((~keep[mask]).mean())
+    """``evaluate.scores`` plus, where the real stack is among the rows, how many it kept."""
+    out = scores(keep, data["high"], list(data["causes"]))
     real = data["stack"] == "real_mexico_city"
     if real.any():
         out["real_kept"] = int(keep[real].sum())
@@ -119,9 +121,7 @@ def without_cnn(calibration: dict, validation: dict) -> dict:
     """The ablation: the same noisy-OR without the CNN's logit (what the ResNet adds)."""
     names = tuple(n for n in NETWORK_FEATURES if n != "image_logit")
     params = fit(calibration["features"], calibration["high"], names)
-    features = validation["features"]
-    p = noisy_or(features, params)
-    p[~np.isfinite(features[:, FEATURES.index("ramp")])] = 1.0  # nothing to go on: kept
+    p = network_only_probability(validation["features"], params)
     threshold = choose_threshold(p, validation)
     return {"threshold": threshold, "params": params, **figures(p >= threshold, validation)}
 

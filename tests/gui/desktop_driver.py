@@ -12,12 +12,11 @@ from qgis.PyQt.QtTest import QTest
 from qgis.utils import iface, plugins
 
 sys.path.insert(0, os.environ["SBAS_GUI_DIR"])
-from driver_common import OUT, finish, settle
+from driver_common import OUT, finish, give_up_after, once, settle
 
 STACK = os.environ["SBAS_GUI_STACK"]
 PAIR = "20180307_20180611"
 result = {"started": True}
-state = {"ran": False}
 
 
 def review(stack):
@@ -74,10 +73,8 @@ def review(stack):
     finish(result)
 
 
+@once
 def run():
-    if state["ran"]:
-        return
-    state["ran"] = True
     try:
         plugin = plugins.get("sbas_selector")
         result["loaded"] = plugin is not None
@@ -89,7 +86,7 @@ def run():
         result["dock_visible"] = dock.isVisible()
         dock.stack_opened.connect(review)
         dock.open_stack(STACK)
-        QTimer.singleShot(90000, finish)  # give up if the stack never opens
+        give_up_after(90000, result)  # give up if the stack never opens
     except Exception:
         result["error"] = traceback.format_exc()
         finish(result)

@@ -9,15 +9,37 @@ from qgis.PyQt.QtCore import QCoreApplication, QTimer
 from qgis.PyQt.QtTest import QTest
 
 OUT = os.environ["SBAS_GUI_OUT"]
+_finished = []
 
 
 def finish(result):
-    """Write the result, clear the project and quit QGIS (hard exit if it hangs)."""
+    """Write the result, clear the project and quit QGIS (hard exit if it hangs); only the
+    first call counts (a give-up timer may fire after the work finished)."""
+    if _finished:
+        return
+    _finished.append(True)
     with open(os.path.join(OUT, "result.json"), "w") as handle:
         json.dump(result, handle)
     QgsProject.instance().clear()
     QTimer.singleShot(500, lambda: QCoreApplication.exit(0))
     QTimer.singleShot(5000, lambda: os._exit(0))
+
+
+def give_up_after(ms, result):
+    """Finish with what ``result`` holds if the work has not finished within ``ms``."""
+    QTimer.singleShot(ms, lambda: finish(result))
+
+
+def once(function):
+    """``function`` runs on its first call only (QGIS may signal start-up and the fallback
+    timer may fire too)."""
+    ran = []
+
+    def wrapper(*args):
+        if not ran:
+            ran.append(True)
+            function(*args)
+    return wrapper
 
 
 def settle(ms=300):

@@ -16,12 +16,11 @@ from qgis.PyQt.QtWidgets import QApplication
 from qgis.utils import iface, plugins
 
 sys.path.insert(0, os.environ["SBAS_GUI_DIR"])
-from driver_common import OUT, finish, settle
+from driver_common import OUT, finish, give_up_after, once, settle
 
 ZIP = os.environ["SBAS_GUI_ZIP"]
 SITE = os.environ["SBAS_GUI_SITE"]
 result = {"started": True}
-state = {"ran": False}
 
 
 def wait_until(condition, seconds):
@@ -78,10 +77,8 @@ def after_open(stack):
     finish(result)
 
 
+@once
 def run():
-    if state["ran"]:
-        return
-    state["ran"] = True
     try:
         window = iface.mainWindow()
         window.resize(1600, 1000)
@@ -121,7 +118,7 @@ def run():
         dock.setMinimumWidth(620)
         dock.stack_opened.connect(after_open)
         QTest.mouseClick(dock.sample_button, Qt.MouseButton.LeftButton)
-        QTimer.singleShot(180000, finish)
+        give_up_after(180000, result)
     except Exception:
         result["error"] = traceback.format_exc()
         finish(result)
