@@ -10,6 +10,8 @@ CAUSES = ("unwrapping_error", "decorrelation", "strong_atmosphere", "orbital_ram
 
 #: Thresholds that decide a pair's label from its measured ground truth.
 UNWRAP_AREA_MIN = 0.02          # share of valid pixels offset by 2 pi k
+SMALL_ERROR_MIN_PIXELS = 12     # smallest simulated local unwrapping error
+SMALL_ERROR_MAX_SHARE = 0.01    # largest, share of the land
 DECORRELATED_LAND_MIN = 0.60    # share of land with true coherence < 0.3
 LOW_COHERENCE = 0.3
 ATMOSPHERE_STD_MAX_MM = 11.0    # pair's atmospheric delay, std over the scene
@@ -71,6 +73,11 @@ class SimulationConfig:
         Share of the scene under water (masked, no data).
     low_quality_fraction
         Target share of low-quality pairs.
+    small_error_fraction
+        Share of the otherwise clean pairs that carry 1-2 small local unwrapping errors
+        (about 12 pixels to 1% of the land, +-1 cycle, next to decorrelated ground): still
+        high quality, but to be repaired (drawn from their own random stream, so the rest of
+        the stack is the same with or without them).
     cause_weights
         Relative frequency of each degradation cause (keys from CAUSES).
     """
@@ -101,6 +108,7 @@ class SimulationConfig:
     looks: float = 40.0
     water_fraction: float = 0.05
     low_quality_fraction: float = 0.3
+    small_error_fraction: float = 0.12
     cause_weights: dict[str, float] = field(default_factory=lambda: {
         "unwrapping_error": 0.3, "decorrelation": 0.25, "strong_atmosphere": 0.2,
         "orbital_ramp": 0.25})
@@ -112,6 +120,8 @@ class SimulationConfig:
             raise ValueError(f"grid must be at least 16x16 pixels, got {self.rows}x{self.cols}")
         if not 0.0 <= self.low_quality_fraction <= 0.9:
             raise ValueError("low_quality_fraction must be within 0..0.9")
+        if not 0.0 <= self.small_error_fraction <= 1.0:
+            raise ValueError("small_error_fraction must be within 0..1")
         if not 0.0 <= self.water_fraction <= 0.5:
             raise ValueError("water_fraction must be within 0..0.5")
         for name in ("missing_probability", "long_gap_probability"):

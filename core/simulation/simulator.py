@@ -38,6 +38,7 @@ class PairTruth:
     unwrapping_error_fraction: float
     ramp_fringes: float
     mean_coherence: float
+    small_error_pixels: int = 0
 
 
 @dataclass
@@ -72,6 +73,9 @@ class SimulatedStack:
     incidence_rad: np.ndarray
     date_bperp_m: np.ndarray
     extras: dict[str, np.ndarray] = field(default_factory=dict)
+    small_errors: dict[int, np.ndarray] = field(default_factory=dict)
+    """Per pair index with small local unwrapping errors, the cycles added per pixel, int8,
+    shape (rows, cols) (0 elsewhere): the per-pixel truth of what a repair should undo."""
 
     @property
     def labels(self) -> list[str]:
@@ -262,6 +266,14 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
 
     gamma0, gamma_inf, tau_days = _coherence_model(cfg, rng)
     degradations = _assign_degradations(cfg, rng, index_pairs, stormy)
+    # Small local errors have their own random stream: the rest of the stack is unchanged.
+    small_rng = np.random.default_rng([cfg.seed, 12])
+    stormy_set = set(stormy.tolist())
+    small_error_pairs = {p for p, (i, j) in enumerate(index_pairs)
+                         if p not in degradations and i not in stormy_set
+                         and j not in stormy_set
+                         and small_rng.random() < cfg.small_error_fraction}
+    small_errors: dict[int, np.ndarray] = {}
 
     n = len(pairs)
     phase = np.empty((n, *shape), dtype=np.float32)
@@ -301,6 +313,11 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
                                           bias=-2.0 * gamma, allowed=~holes)
             k = int(rng.choice([-2, -1, 1, 1, 2]))
             signal = signal + 2 * np.pi * k * unwrap_mask
+        if p in small_error_pairs:
+            small = small_unwrapping_errors(gamma, holes, water, small_rng)
+            if small.any():
+                small_errors[p] = small
+                signal = signal + 2 * np.pi * small
         signal += 2 * np.pi * int(rng.integers(-8, 9))  # the unwrapper's constant ambiguity
         signal[holes] = np.nan
         observed = _observed_coherence(gamma, rng)
@@ -310,7 +327,7 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
 
         valid = ~holes
         truth.append(_measure(pair.pair_id, valid, land, gamma, delay_mm, unwrap_mask,
-                              fringes, observed))
+                              fringes, observed, small_errors.get(p)))
 
     velocity = np.where(water, np.nan, velocity)
     series = np.where(water[None], np.nan, series)
@@ -322,7 +339,73 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
         date_bperp_m=date_bperp,
         extras={"dem_error_m": dem_error.astype(np.float32),
                 "atmosphere_std_mm": atmosphere_std},
+        small_errors=small_errors,
     )
+
+
+def small_unwrapping_errors(gamma: np.ndarray, holes: np.ndarray, water: np.ndarray,
+                            rng: np.random.Generator) -> np.ndarray:
+    """1-2 small patches of +-1 cycle, grown from decorrelated ground (next to the
+    unwrapper's holes, or where coherence is lowest) along the least coherent pixels, as MCF
+    and SNAPHU leave them.
+
+    Parameters
+    ----------
+    gamma
+        True coherence, shape (rows, cols).
+    holes
+        Pixels without phase (unwrapper mask and water), shape (rows, cols).
+    water
+        Water, shape (rows, cols): its shores are not decorrelated land.
+
+    Returns
+    -------
+    numpy.ndarray
+        Cycles added per pixel, int8, shape (rows, cols).
+    """
+    import heapq
+
+    rows, cols = gamma.shape
+    valid = ~holes
+    n_valid = int(valid.sum())
+    largest = max(thresholds.SMALL_ERROR_MIN_PIXELS,
+                  int(thresholds.SMALL_ERROR_MAX_SHARE * n_valid))
+    out = np.zeros(gamma.shape, dtype=np.int8)
+    edge = ndimage.binary_dilation(holes & ~water, iterations=2) & valid
+    # Seeds: the less coherent half of the decorrelated holes' edges, or else the least
+    # coherent tenth of the ground.
+    seeds = np.flatnonzero(edge.ravel())
+    if seeds.size >= 10:
+        values = gamma.ravel()[seeds]
+        seeds = seeds[values <= np.median(values)]
+    else:
+        ranked = np.argsort(np.where(valid, gamma, np.inf).ravel())
+        seeds = ranked[:max(10, n_valid // 10)]
+    cost = np.where(valid, gamma + rng.uniform(0, 0.15, gamma.shape), np.inf)
+    for _ in range(int(rng.integers(1, 3))):
+        size = int(np.exp(rng.uniform(np.log(thresholds.SMALL_ERROR_MIN_PIXELS),
+                                      np.log(largest + 1))))
+        start = int(rng.choice(seeds))
+        if out.ravel()[start]:
+            continue
+        cycles = int(rng.choice([-1, 1]))
+        grown = np.zeros(gamma.shape, dtype=bool)
+        frontier = [(0.0, start)]
+        seen = {start}
+        while frontier and grown.sum() < size:
+            _, index = heapq.heappop(frontier)
+            r, c = divmod(index, cols)
+            if out[r, c] or not valid[r, c]:
+                continue
+            grown[r, c] = True
+            for dr, dc in ((1, 0), (-1, 0), (0, 1), (0, -1)):
+                rr, cc = r + dr, c + dc
+                if 0 <= rr < rows and 0 <= cc < cols and rr * cols + cc not in seen:
+                    seen.add(rr * cols + cc)
+                    heapq.heappush(frontier, (float(cost[rr, cc]), rr * cols + cc))
+        if grown.sum() >= thresholds.SMALL_ERROR_MIN_PIXELS:
+            out[grown] = cycles
+    return out
 
 
 def _choose_stormy_dates(cfg: SimulationConfig, rng: np.random.Generator, n_dates: int,
@@ -367,7 +450,7 @@ def _assign_degradations(cfg: SimulationConfig, rng: np.random.Generator,
 
 def _measure(pair_id: str, valid: np.ndarray, land: np.ndarray, gamma: np.ndarray,
              delay_mm: np.ndarray, unwrap_mask: np.ndarray, fringes: float,
-             observed: np.ndarray) -> PairTruth:
+             observed: np.ndarray, small_errors: np.ndarray | None = None) -> PairTruth:
     """Label a pair from what was actually simulated, with the thresholds of DESIGN.md."""
     n_valid = max(int(valid.sum()), 1)
     unwrap_fraction = float((unwrap_mask & valid).sum() / n_valid)
@@ -392,4 +475,5 @@ def _measure(pair_id: str, valid: np.ndarray, land: np.ndarray, gamma: np.ndarra
         unwrapping_error_fraction=unwrap_fraction,
         ramp_fringes=float(fringes),
         mean_coherence=float(np.nanmean(observed)),
+        small_error_pixels=0 if small_errors is None else int((small_errors != 0).sum()),
     )

@@ -22,8 +22,10 @@ from sbas_selector.core.simulation import SimulationConfig, simulate
 
 @pytest.fixture(scope="module")
 def degraded():
-    """A stack with every degradation, dense enough for a time series (24 dates)."""
+    """A stack with every degradation, dense enough for a time series (24 dates); no small
+    local errors (the closure check repairs those before the evidence is measured)."""
     config = SimulationConfig(seed=11, n_dates=24, rows=96, cols=96, low_quality_fraction=0.3,
+                              small_error_fraction=0.0,
                               cause_weights={"unwrapping_error": 1.0, "decorrelation": 0.2,
                                              "strong_atmosphere": 1.0, "orbital_ramp": 1.0})
     sim = simulate(config)

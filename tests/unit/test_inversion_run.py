@@ -33,7 +33,8 @@ def test_noise_free_stack_inverts_exactly(tmp_path):
     sim = simulate(SimulationConfig(seed=12, n_dates=16, rows=32, cols=32,
                                     low_quality_fraction=0.0, atmosphere_median_mm=1e-6,
                                     stratified_mm_per_km=0.0, dem_error_std_m=0.0, looks=1e9,
-                                    orbit_ramp_max_fringes=0.0, water_fraction=0.0))
+                                    orbit_ramp_max_fringes=0.0, water_fraction=0.0,
+                                    small_error_fraction=0.0))
     result = run_inversion(sim.to_stack(), tmp_path)
     series, n_pairs = _read(result.files["timeseries"]), _read(result.files["n_pairs"])
     row, col = result.reference_pixel

@@ -125,3 +125,31 @@ def test_config_validation():
         SimulationConfig(n_dates=2)
     with pytest.raises(ValueError, match="unknown causes"):
         SimulationConfig(cause_weights={"aliens": 1.0})
+
+
+def test_small_local_unwrapping_errors_with_per_pixel_truth():
+    from sbas_selector.core.simulation import SimulationConfig, simulate
+    from sbas_selector.core.simulation.config import SMALL_ERROR_MAX_SHARE, SMALL_ERROR_MIN_PIXELS
+
+    config = SimulationConfig(seed=21, n_dates=20, rows=96, cols=96, small_error_fraction=0.3)
+    with_errors = simulate(config)
+    without = simulate(SimulationConfig(**{**config.__dict__, "small_error_fraction": 0.0}))
+    assert len(with_errors.small_errors) >= 5 and not without.small_errors
+    for p, cycles in with_errors.small_errors.items():
+        truth = with_errors.truth[p]
+        error = cycles != 0
+        assert truth.label == "high" and truth.small_error_pixels == int(error.sum())
+        assert set(np.unique(cycles[error])) <= {-1, 1}
+        valid = np.isfinite(with_errors.phase[p])
+        assert error.sum() >= SMALL_ERROR_MIN_PIXELS
+        assert error.sum() <= 2 * max(SMALL_ERROR_MIN_PIXELS, SMALL_ERROR_MAX_SHARE * valid.sum())
+        assert valid[error].all()  # where the unwrapper gave phase
+        # Exactly the patch differs, by whole cycles; the rest of the stack is unchanged.
+        difference = with_errors.phase[p] - without.phase[p]
+        np.testing.assert_allclose(difference[error], 2 * np.pi * cycles[error], atol=1e-3)
+        np.testing.assert_array_equal(difference[valid & ~error], 0)
+        # Next to decorrelated ground: the patch's coherence is below the pair's median.
+        coherence = with_errors.coherence[p]
+        assert np.nanmedian(coherence[error]) < np.nanmedian(coherence[valid])
+    others = [p for p in range(len(with_errors.pairs)) if p not in with_errors.small_errors]
+    np.testing.assert_array_equal(with_errors.phase[others], without.phase[others])
