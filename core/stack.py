@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy as _copy
 import logging
 from collections.abc import Sequence
 from datetime import date
@@ -154,6 +155,17 @@ class Stack:
         if referenced:
             phase -= np.float32(self.reference_values[index])
         return phase
+
+    def with_phase_sources(self, sources: Sequence[RasterSource]) -> Stack:
+        """A copy of the stack that reads each pair's phase from ``sources`` (same order as
+        :attr:`pairs`): e.g. the same files with repairs applied on the fly. The reference
+        pixel is kept; its values are read again."""
+        if len(sources) != self.n_pairs:
+            raise ValueError("one phase source per pair is required")
+        copy = _copy.copy(self)
+        copy._phase = list(sources)
+        copy._reference_values = None
+        return copy
 
     def source(self, index: int, kind: str = "phase") -> RasterSource | None:
         """The raster source of a pair's "phase" or "coherence" (None without coherence)."""

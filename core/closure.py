@@ -1,0 +1,668 @@
+"""Per-pixel triplet closure: find small local unwrapping errors, attribute each to the pair
+that carries it, and propose its repair.
+
+For a closed triplet of pairs (ij, jk, ik) the unwrapped phases must satisfy
+``phi_ij + phi_jk - phi_ik = 0`` up to noise and a smooth, non-integer part (multilooking,
+soil moisture). An unwrapping error of ``k`` cycles in one pair shows as a misclosure of
+``+-2 pi k`` over the error's pixels in every triplet that pair closes, and in no other. So:
+
+1. every triplet's closure, minus its median and its smooth part (block means of the wrapped
+   residual), is rounded to whole cycles; a pixel counts as misclosed where that is non-zero
+   and the residual is close to a whole cycle (noise misclosing by half a cycle does not count);
+2. pixel by pixel, the pair whose closed triplets agree best on one integer error is credited
+   with it (its triplets corrected and the search repeated, so two pairs erring at the same
+   pixels are both found): "correct" where at least two triplets agree, "mask" where the
+   evidence is a single triplet or ambiguous;
+3. per pair, connected pixels with the same cycles make patches; a pair with errors over more
+   than :data:`MAX_REPAIR_SHARE` of its pixels is dropped rather than repaired.
+
+A pair in no closed triplet is "unchecked": nothing is guessed about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+from scipy import ndimage, sparse
+
+from .network import closed_triplets
+from .repairs import TWO_PI, Patch
+from .stack import Stack
+from .stack_types import Window
+
+#: A misclosure counts when its distance to the nearest non-zero whole cycle is below this,
+#: cycles (0.35: at least 0.65 cycle, about 4.1 rad).
+INTEGER_TOLERANCE = 0.35
+#: Side of the blocks on which each triplet's smooth non-integer closure is estimated, pixels.
+SMOOTH_BLOCK = 16
+#: Smallest patch that is repaired, pixels (smaller misclosed clusters are counted, not repaired).
+MIN_PATCH_PIXELS = 6
+#: Closed triplets that must agree on a pixel's error for a correction.
+MIN_SUPPORT_TO_CORRECT = 2
+#: Share of a pair's closed triplets (with data at the pixel) that must agree for a correction.
+MIN_AGREEMENT = 0.6
+#: A patch is corrected when at least this share of its pixels carries correction-grade evidence.
+CORRECT_SHARE = 0.8
+#: Above this share of its valid pixels in patches, a pair is dropped, not repaired.
+MAX_REPAIR_SHARE = 0.02
+#: Rounds of attribution (each removes the errors found so far and looks again).
+ROUNDS = 4
+#: Triplets closed at once (memory: this many float32 rasters).
+TRIPLET_CHUNK = 32
+
+VERDICTS = ("clean", "repaired", "dropped", "unchecked")
+
+
+@dataclass(frozen=True)
+class PairClosure:
+    """What the closure check says of one pair.
+
+    Attributes
+    ----------
+    verdict
+        "clean", "repaired" (has patches, corrected or masked), "dropped" (errors over too
+        large a share to repair) or "unchecked" (in no closed triplet).
+    triplets
+        Closed triplets the pair is in.
+    misclosed
+        Of those, how many miscloses by whole cycles over at least ``MIN_PATCH_PIXELS``.
+    patches
+        The pair's patches (empty unless repaired or dropped).
+    error_share
+        Share of the pair's valid pixels in patches.
+    """
+
+    verdict: str
+    triplets: int
+    misclosed: int
+    patches: tuple[Patch, ...] = ()
+    error_share: float = 0.0
+
+    def describe(self) -> str:
+        if self.verdict == "unchecked":
+            return "closure unchecked (in no closed triplet)"
+        if self.verdict == "clean":
+            return f"closes in {self.triplets} triplet(s)"
+        if self.verdict == "dropped":
+            return (f"unwrapping errors over {self.error_share:.1%} of the pair in "
+                    f"{len(self.patches)} patch(es): too large to repair, dropped")
+        return "; ".join(f"unwrapping error: {p.describe()}" for p in self.patches)
+
+
+@dataclass(frozen=True)
+class ClosureCheck:
+    """The closure check of a whole stack.
+
+    Attributes
+    ----------
+    pair_ids
+        Pairs, in the stack's order.
+    pairs
+        Per pair, its :class:`PairClosure`.
+    triplets
+        Pair indices (ij, jk, ik) of every closed triplet.
+    triplet_misclosed
+        Pixels misclosed by whole cycles per triplet (after the size filter), shape (n_triplets,).
+    triplet_valid
+        Pixels with data in all three pairs per triplet, shape (n_triplets,).
+    misclosed_count
+        Per pixel, closed triplets misclosed by whole cycles, int16, shape (rows, cols).
+    triplet_count
+        Per pixel, closed triplets with data, int16, shape (rows, cols).
+    unexplained_pixels
+        Misclosed triplet-pixels that no pair could be credited with.
+    """
+
+    pair_ids: tuple[str, ...]
+    pairs: dict[str, PairClosure]
+    triplets: tuple[tuple[int, int, int], ...]
+    triplet_misclosed: np.ndarray
+    triplet_valid: np.ndarray
+    misclosed_count: np.ndarray
+    triplet_count: np.ndarray
+    unexplained_pixels: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def n_checked(self) -> int:
+        return sum(p.verdict != "unchecked" for p in self.pairs.values())
+
+    def repairs(self) -> dict[str, tuple[Patch, ...]]:
+        """Patches of the pairs that are repaired (not of dropped ones)."""
+        return {pid: c.patches for pid, c in self.pairs.items() if c.verdict == "repaired"}
+
+    def summary(self) -> str:
+        """One line: checked pairs, repaired, dropped, unchecked."""
+        counts = {v: sum(p.verdict == v for p in self.pairs.values()) for v in VERDICTS}
+        n_patches = sum(len(p.patches) for p in self.pairs.values() if p.verdict == "repaired")
+        return (f"closure: {self.n_checked} of {len(self.pair_ids)} pairs checked in "
+                f"{len(self.triplets)} triplets; {counts['repaired']} repaired "
+                f"({n_patches} patch(es)), {counts['dropped']} dropped, "
+                f"{counts['unchecked']} unchecked")
+
+
+# ---- per-triplet closure -----------------------------------------------------------------------
+def _block_mean(values: np.ndarray, block: int) -> np.ndarray:
+    """NaN-aware mean over ``block`` x ``block`` tiles, broadcast back to the input's shape.
+
+    ``values`` has shape (n, rows, cols)."""
+    n, rows, cols = values.shape
+    pad_r, pad_c = (-rows) % block, (-cols) % block
+    padded = np.pad(values, ((0, 0), (0, pad_r), (0, pad_c)), constant_values=np.nan)
+    tiles = padded.reshape(n, (rows + pad_r) // block, block, (cols + pad_c) // block, block)
+    finite = np.isfinite(tiles)
+    total = np.where(finite, tiles, 0.0).sum(axis=(2, 4))
+    count = finite.sum(axis=(2, 4))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
+    full = np.repeat(np.repeat(mean, block, axis=1), block, axis=2)
+    return full[:, :rows, :cols]
+
+
+def _smooth_surface(residual: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """A robust quadratic surface of each closure (orbital-like trends close badly in real
+    stacks), fitted on a decimated grid with pixels far from it left out, radians, same shape
+    as ``residual`` (n, rows, cols)."""
+    n, rows, cols = residual.shape
+    step = max(1, int(np.sqrt(rows * cols / 4096)))
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    y, x = yy / max(rows - 1, 1) - 0.5, xx / max(cols - 1, 1) - 0.5
+    basis = np.stack([np.ones_like(y), y, x, y * y, x * x, x * y])  # (6, rows, cols)
+    coarse = basis[:, ::step, ::step].reshape(6, -1).T
+    out = np.zeros_like(residual)
+    for t in range(n):
+        values = residual[t, ::step, ::step].ravel()
+        use = valid[t, ::step, ::step].ravel()
+        if use.sum() < 24:
+            continue
+        for _ in range(3):
+            design = coarse[use]
+            coefficients = np.linalg.lstsq(design.T @ design, design.T @ values[use],
+                                           rcond=None)[0]
+            misfit = np.abs(values - coarse @ coefficients)
+            keep = use & (misfit < np.pi / 2)
+            if keep.sum() < 24 or np.array_equal(keep, use):
+                break
+            use = keep
+        out[t] = np.tensordot(coefficients, basis, axes=1)
+    return out
+
+
+def integer_misclosure(closure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-cycle misclosure per pixel of a batch of triplet closures.
+
+    The triplet's median, a robust quadratic trend and, locally, the block means of what is
+    left (wrapped) are removed first: misclosures that are smooth or not whole cycles are not
+    unwrapping errors.
+
+    Parameters
+    ----------
+    closure
+        ``phi_ij + phi_jk - phi_ik``, radians, shape (n_triplets, rows, cols), NaN missing.
+
+    Returns
+    -------
+    cycles
+        Integer cycles per pixel, int8, shape (n_triplets, rows, cols); 0 where the closure is
+        not near a non-zero whole cycle or is missing.
+    valid
+        Pixels with data in all three pairs, bool, same shape.
+    """
+    valid = np.isfinite(closure)
+    n = len(closure)
+    median = np.zeros(n, dtype=np.float32)
+    for t in range(n):
+        if valid[t].any():
+            median[t] = np.median(closure[t][valid[t]])
+    residual = closure - median[:, None, None]
+    residual = residual - _smooth_surface(residual, valid).astype(residual.dtype)
+    first = np.rint(residual / TWO_PI)
+    wrapped = residual - TWO_PI * first
+    residual = residual - _block_mean(wrapped, SMOOTH_BLOCK).astype(residual.dtype)
+    cycles_float = residual / TWO_PI
+    cycles = np.rint(np.nan_to_num(cycles_float))
+    integer = valid & (cycles != 0) & (np.abs(np.nan_to_num(cycles_float) - cycles)
+                                       < INTEGER_TOLERANCE)
+    return np.where(integer, np.clip(cycles, -100, 100), 0).astype(np.int8), valid
+
+
+def _drop_specks(cycles: np.ndarray, min_pixels: int) -> None:
+    """Zero, in place, connected misclosed areas smaller than ``min_pixels`` (per triplet)."""
+    for t in np.flatnonzero(cycles.reshape(len(cycles), -1).any(axis=1)):
+        labels, count = ndimage.label(cycles[t] != 0)
+        if not count:
+            continue
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        small = sizes < min_pixels
+        small[0] = False
+        cycles[t][small[labels]] = 0
+
+
+# ---- attribution ---------------------------------------------------------------------------------
+def _incidence(triplets: list[tuple[int, int, int]], n_pairs: int) -> np.ndarray:
+    """Sign of each pair in each triplet's closure, shape (n_triplets, n_pairs), int8."""
+    sign = np.zeros((len(triplets), n_pairs), dtype=np.int8)
+    for t, (a, b, c) in enumerate(triplets):
+        sign[t, a] += 1
+        sign[t, b] += 1
+        sign[t, c] -= 1
+    return sign
+
+
+def attribute(cycles: np.ndarray, valid: np.ndarray, sign: np.ndarray,
+              pixels: np.ndarray | None = None, shape: tuple[int, int] | None = None
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Credit each misclosed pixel's error to pairs, peeling the best explanation first.
+
+    Each round credits, pixel by pixel, the pair and cycles that lower the triplets' total
+    misclosure most (ties go to the pair whose triplets agree best). From the second round
+    on, where ``pixels`` and ``shape`` are given, a pixel next to pixels already credited to
+    a pair with the same cycles leans to that pair: an error is a patch, and a pixel that only
+    one triplet tests (all three of its pairs equally suspect) belongs to the patch it
+    touches.
+
+    Parameters
+    ----------
+    cycles
+        Whole-cycle misclosure per triplet, shape (n_triplets, n_pixels), int.
+    valid
+        Triplet has data at the pixel, shape (n_triplets, n_pixels), bool.
+    sign
+        :func:`_incidence`, shape (n_triplets, n_pairs).
+    pixels
+        Flat index of each pixel in the grid, shape (n_pixels,).
+    shape
+        The grid, (rows, cols).
+
+    Returns
+    -------
+    correction
+        Cycles credited to each pair at each pixel, int8, shape (n_pairs, n_pixels).
+    grade
+        2 where correction-grade (at least two agreeing triplets, or every triplet agreeing
+        next to a patch), 1 where mask-grade, shape (n_pairs, n_pixels).
+    support, checked
+        Agreeing triplets and triplets with data, for the credited pair, (n_pairs, n_pixels).
+    remaining
+        The misclosure nothing explained, same shape as ``cycles``.
+    """
+    n_tri, n_pix = cycles.shape
+    n_pairs = sign.shape[1]
+    correction = np.zeros((n_pairs, n_pix), dtype=np.int8)
+    grade = np.zeros((n_pairs, n_pix), dtype=np.int8)
+    support_out = np.zeros((n_pairs, n_pix), dtype=np.int16)
+    checked_out = np.zeros((n_pairs, n_pix), dtype=np.int16)
+    remaining = cycles.astype(np.int16).copy()
+    if n_pix == 0 or n_tri == 0:
+        return correction, grade, support_out, checked_out, remaining
+    # Sparse: each triplet has three pairs.
+    plus = sparse.csr_matrix((sign > 0).T.astype(np.float32))    # (n_pairs, n_tri)
+    minus = sparse.csr_matrix((sign < 0).T.astype(np.float32))
+    member = sparse.csr_matrix((sign != 0).T.astype(np.float32))
+    valid_f = valid.astype(np.float32)
+    checked = np.asarray(member @ valid_f)  # (n_pairs, n_pix)
+    arrays = _Attribution(remaining, valid, valid_f, checked, sign, plus, minus, correction,
+                          grade, support_out, checked_out)
+    for round_number in range(ROUNDS + 2):
+        live = np.flatnonzero(remaining.any(axis=0))
+        if not len(live):
+            break
+        near = None
+        if round_number and pixels is not None and shape is not None:
+            near = _near_credited(correction, pixels, shape, live)
+        if not _attribution_round(arrays, live, near) and (near is None) == (round_number > 0):
+            break  # nothing credited, and no neighbours left to lean on
+    return correction, grade, support_out, checked_out, remaining
+
+
+@dataclass
+class _Attribution:
+    remaining: np.ndarray
+    valid: np.ndarray
+    valid_f: np.ndarray
+    checked: np.ndarray
+    sign: np.ndarray
+    plus: sparse.csr_matrix
+    minus: sparse.csr_matrix
+    correction: np.ndarray
+    grade: np.ndarray
+    support: np.ndarray
+    checked_out: np.ndarray
+
+
+def _near_credited(correction: np.ndarray, pixels: np.ndarray, shape: tuple[int, int],
+                   live: np.ndarray) -> np.ndarray:
+    """Per pair and live pixel, the cycles credited to that pair within two pixels (0 where
+    none or where they disagree), int8, shape (n_pairs, n_live)."""
+    near = np.zeros((correction.shape[0], len(live)), dtype=np.int8)
+    grid = np.zeros(shape[0] * shape[1], dtype=np.int8)
+    for p in np.flatnonzero(correction.any(axis=1)):
+        grid[:] = 0
+        grid[pixels] = correction[p]
+        full = grid.reshape(shape)
+        votes = np.zeros(len(live), dtype=np.int8)
+        for k in np.unique(full[full != 0]):
+            around = ndimage.binary_dilation(full == k, structure=np.ones((3, 3)),
+                                             iterations=2).ravel()[pixels[live]]
+            votes = np.where(around & (votes == 0), k, np.where(around & (votes != k), 0,
+                                                                   votes))
+        near[p] = votes
+    return near
+
+
+def _attribution_round(a: _Attribution, live: np.ndarray, near: np.ndarray | None) -> bool:
+    """One round of :func:`attribute` on the pixels ``live`` (updates ``a`` in place).
+    Returns whether any pixel was credited."""
+    rem = a.remaining[:, live]
+    valid_f = a.valid_f[:, live]
+    checked = a.checked[:, live]
+    n_pix = len(live)
+    columns = np.arange(n_pix)
+    magnitude = np.abs(rem).astype(np.float32)
+    best = np.full(n_pix, -np.inf)
+    second = np.full(n_pix, -np.inf)
+    best_pair = np.zeros(n_pix, dtype=int)
+    best_k = np.zeros(n_pix, dtype=int)
+    best_support = np.zeros(n_pix)
+    best_gain = np.zeros(n_pix)
+    best_near = np.zeros(n_pix, dtype=bool)
+    for k in (1, -1, 2, -2, 3, -3):
+        if not (magnitude == abs(k)).any():
+            continue
+        # How much crediting k cycles to each pair lowers its triplets' total misclosure (an
+        # L1 norm), and how many of its triplets show exactly that error.
+        gain = np.asarray(a.plus @ ((magnitude - np.abs(rem - k)) * valid_f)
+                          + a.minus @ ((magnitude - np.abs(rem + k)) * valid_f))
+        support = np.asarray(a.plus @ (rem == k).astype(np.float32)
+                             + a.minus @ (rem == -k).astype(np.float32))
+        agreement = support / np.maximum(checked, 1)
+        beside = (near == k) & (support > 0) & (gain >= 0) if near is not None \
+            else np.zeros_like(support, dtype=bool)
+        eligible = (support > 0) & ((gain >= 1) | beside)
+        score = np.where(eligible, gain + 0.5 * agreement + 2.0 * beside, -np.inf)
+        top = np.argmax(score, axis=0)
+        top_score = score[top, columns]
+        score[top, columns] = -np.inf
+        runner = score.max(axis=0)
+        better = top_score > best
+        second = np.where(better, np.maximum(best, runner), np.maximum(second, top_score))
+        best = np.where(better, top_score, best)
+        best_pair = np.where(better, top, best_pair)
+        best_k = np.where(better, k, best_k)
+        best_support = np.where(better, support[top, columns], best_support)
+        best_gain = np.where(better, gain[top, columns], best_gain)
+        best_near = np.where(better, beside[top, columns], best_near)
+    credited = np.isfinite(best) & (best > second + 1e-6)
+    if not credited.any():
+        return False
+    local = np.flatnonzero(credited)
+    pix = live[local]
+    pairs = best_pair[local]
+    k = best_k[local]
+    n_checked = checked[pairs, local]
+    agreeing = best_support[local] >= MIN_AGREEMENT * n_checked
+    strong = agreeing & ((best_support[local] >= MIN_SUPPORT_TO_CORRECT)
+                         | (best_near[local] & (best_gain[local] >= 1)))
+    a.correction[pairs, pix] += k.astype(np.int8)
+    a.grade[pairs, pix] = np.maximum(a.grade[pairs, pix], np.where(strong, 2, 1))
+    a.support[pairs, pix] = best_support[local]
+    a.checked_out[pairs, pix] = n_checked
+    a.remaining[:, pix] -= a.sign[:, pairs] * k[None, :].astype(np.int16)
+    a.remaining[:, pix] *= a.valid[:, pix]
+    return True
+
+
+# ---- the check -----------------------------------------------------------------------------------
+def check_closure(stack: Stack, *, progress: Callable[[float], None] | None = None,
+                  min_patch_pixels: int = MIN_PATCH_PIXELS) -> ClosureCheck:
+    """Run the per-pixel closure check on every closed triplet of the stack.
+
+    Reads every pair's phase once (unreferenced: a pair's constant offset only shifts a
+    triplet's closure by a constant, which its median removes).
+
+    Parameters
+    ----------
+    progress
+        Called with 0..1 as pairs are read and triplets closed.
+    """
+    pairs = [(p.date1, p.date2) for p in stack.pairs]
+    triplets = closed_triplets(pairs)
+    rows, cols = stack.grid.height, stack.grid.width
+    n = stack.n_pairs
+    phase = np.empty((n, rows, cols), dtype=np.float32)
+    for i in range(n):
+        phase[i] = stack.read_phase(i, referenced=False)
+        if progress:
+            progress(0.5 * (i + 1) / n)
+    return check_phase(phase, pairs, stack.pair_ids, triplets=triplets,
+                       min_patch_pixels=min_patch_pixels,
+                       progress=(lambda f: progress(0.5 + 0.5 * f)) if progress else None)
+
+
+def check_phase(phase: np.ndarray, pairs: list[tuple[date, date]], pair_ids: list[str], *,
+                triplets: list[tuple[int, int, int]] | None = None,
+                min_patch_pixels: int = MIN_PATCH_PIXELS,
+                progress: Callable[[float], None] | None = None) -> ClosureCheck:
+    """The closure check on phase already in memory.
+
+    Parameters
+    ----------
+    phase
+        Unwrapped phase, radians, shape (n_pairs, rows, cols), NaN missing; any constant
+        offset per pair.
+    pairs
+        (date1, date2) per pair.
+    pair_ids
+        Id per pair.
+    """
+    triplets = closed_triplets(pairs) if triplets is None else triplets
+    closures = _close_triplets(phase, triplets, min_patch_pixels, progress)
+    valid_pixels = np.isfinite(phase).reshape(len(phase), -1).sum(axis=1)
+    use = np.ones(len(triplets), dtype=bool)
+    results, unexplained = _attribute_pass(closures, use, pair_ids, valid_pixels,
+                                           min_patch_pixels)
+    notes: list[str] = []
+    # Pairs with errors too large to repair are left out and the rest attributed again:
+    # their errors overlap the small ones of others and blur who carries what.
+    dropped: set[int] = set()
+    for _ in range(2):
+        more = {i for i, pid in enumerate(pair_ids)
+                if results[pid].verdict == "dropped"} - dropped
+        if not more:
+            break
+        dropped |= more
+        use = np.array([not dropped & set(t) for t in triplets], dtype=bool)
+        again, unexplained = _attribute_pass(closures, use, pair_ids, valid_pixels,
+                                             min_patch_pixels)
+        for i, pid in enumerate(pair_ids):
+            if i not in dropped:
+                results[pid] = again[pid]
+    if dropped:
+        notes.append(f"{len(dropped)} pair(s) with errors too large to repair were left out "
+                     "when attributing the others' errors")
+    if progress:
+        progress(1.0)
+    return ClosureCheck(
+        pair_ids=tuple(pair_ids), pairs=results, triplets=tuple(triplets),
+        triplet_misclosed=closures.misclosed, triplet_valid=closures.valid_pixels,
+        misclosed_count=closures.misclosed_count, triplet_count=closures.triplet_count,
+        unexplained_pixels=unexplained, notes=tuple(notes))
+
+
+@dataclass
+class _Closures:
+    """Every triplet's whole-cycle misclosure, kept compactly for the attribution passes."""
+
+    triplets: list[tuple[int, int, int]]
+    shape: tuple[int, int]
+    n_pairs: int
+    pixels: np.ndarray          # flat indices of pixels misclosed in some triplet
+    cycles: np.ndarray          # (n_triplets, n_pixels) int16 at those pixels
+    valid: np.ndarray           # (n_triplets, n_pixels) bool at those pixels
+    misclosed: np.ndarray       # (n_triplets,) misclosed pixels
+    valid_pixels: np.ndarray    # (n_triplets,) pixels with data
+    misclosed_count: np.ndarray  # (rows, cols)
+    triplet_count: np.ndarray    # (rows, cols)
+
+
+def _close_triplets(phase: np.ndarray, triplets: list[tuple[int, int, int]],
+                    min_patch_pixels: int, progress: Callable[[float], None] | None
+                    ) -> _Closures:
+    n, rows, cols = phase.shape
+    misclosed_count = np.zeros((rows, cols), dtype=np.int16)
+    triplet_count = np.zeros((rows, cols), dtype=np.int16)
+    tri_misclosed = np.zeros(len(triplets), dtype=np.int64)
+    tri_valid = np.zeros(len(triplets), dtype=np.int64)
+    flagged_cycles: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # flat index, cycles
+    valid_maps: list[np.ndarray] = []
+    chunk_size = max(1, min(TRIPLET_CHUNK, int(2**25 // max(rows * cols, 1))))
+    for start in range(0, len(triplets), chunk_size):
+        chunk = triplets[start:start + chunk_size]
+        a, b, c = (np.array(x) for x in zip(*chunk))
+        cycles, valid = integer_misclosure(phase[a] + phase[b] - phase[c])
+        _drop_specks(cycles, min(3, min_patch_pixels))
+        misclosed_count += (cycles != 0).sum(axis=0, dtype=np.int16)
+        triplet_count += valid.sum(axis=0, dtype=np.int16)
+        tri_misclosed[start:start + len(chunk)] = (cycles != 0).reshape(len(chunk), -1).sum(1)
+        tri_valid[start:start + len(chunk)] = valid.reshape(len(chunk), -1).sum(1)
+        flat = cycles.reshape(len(chunk), -1)
+        for k in np.flatnonzero(flat.any(axis=1)):
+            where = np.flatnonzero(flat[k])
+            flagged_cycles[start + int(k)] = (where, flat[k, where])
+        valid_maps.append(np.packbits(valid.reshape(len(chunk), -1), axis=1))
+        if progress:
+            progress(0.8 * min(1.0, (start + len(chunk)) / max(len(triplets), 1)))
+    pixels = np.flatnonzero(misclosed_count.ravel() > 0)
+    cycles_f = np.zeros((len(triplets), len(pixels)), dtype=np.int16)
+    valid_f = np.zeros((len(triplets), len(pixels)), dtype=bool)
+    if len(pixels) and triplets:
+        for t, (where, values) in flagged_cycles.items():
+            cycles_f[t, np.searchsorted(pixels, where)] = values
+        packed = np.concatenate(valid_maps, axis=0)
+        valid_f = np.unpackbits(packed, axis=1, count=rows * cols)[:, pixels].astype(bool)
+    return _Closures(list(triplets), (rows, cols), n, pixels, cycles_f, valid_f,
+                     tri_misclosed, tri_valid, misclosed_count, triplet_count)
+
+
+def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
+                    valid_pixels: np.ndarray, min_patch_pixels: int
+                    ) -> tuple[dict[str, PairClosure], int]:
+    """Credit the misclosures of the triplets in ``use`` to pairs and make their patches."""
+    n = closures.n_pairs
+    rows, cols = closures.shape
+    triplets = [t for t, u in zip(closures.triplets, use) if u]
+    in_triplets = np.zeros(n, dtype=int)
+    misclosed_triplets = np.zeros(n, dtype=int)
+    for members, count in zip(triplets, closures.misclosed[use]):
+        for p in members:
+            in_triplets[p] += 1
+            misclosed_triplets[p] += int(count >= min_patch_pixels)
+    unexplained = 0
+    correction = grade = support = checked = None
+    pix = closures.pixels
+    if len(pix) and triplets:
+        cycles = closures.cycles[use]
+        active = cycles.any(axis=0)
+        pix = pix[active]
+        correction, grade, support, checked, remaining = attribute(
+            cycles[:, active], closures.valid[use][:, active], _incidence(triplets, n),
+            pix, (rows, cols))
+        unexplained = int((remaining != 0).sum())
+    results: dict[str, PairClosure] = {}
+    for p, pair_id in enumerate(pair_ids):
+        if in_triplets[p] == 0:
+            results[pair_id] = PairClosure("unchecked", 0, 0)
+            continue
+        patches: list[Patch] = []
+        if correction is not None and correction[p].any():
+            patches = _patches(correction[p], grade[p], support[p], checked[p], pix,
+                               rows, cols, min_patch_pixels)
+        share = sum(x.n_pixels for x in patches) / max(int(valid_pixels[p]), 1)
+        if not patches:
+            verdict = "clean"
+        elif share > MAX_REPAIR_SHARE:
+            verdict = "dropped"
+            patches = [Patch(**{**_fields(x), "action": "ignore"}) for x in patches]
+        else:
+            verdict = "repaired"
+        results[pair_id] = PairClosure(verdict, int(in_triplets[p]),
+                                       int(misclosed_triplets[p]), tuple(patches), share)
+    return results, unexplained
+
+
+def _fields(patch: Patch) -> dict:
+    return {name: getattr(patch, name) for name in patch.__dataclass_fields__}
+
+
+def _patches(correction: np.ndarray, grade: np.ndarray, support: np.ndarray,
+             checked: np.ndarray, pix: np.ndarray, rows: int, cols: int,
+             min_pixels: int) -> list[Patch]:
+    """Connected pixels of one pair with the same credited cycles, as patches."""
+    full = np.zeros(rows * cols, dtype=np.int8)
+    full[pix] = correction
+    full = full.reshape(rows, cols)
+    grade_full = np.zeros(rows * cols, dtype=np.int8)
+    grade_full[pix] = grade
+    support_full = np.zeros(rows * cols, dtype=np.int16)
+    support_full[pix] = support
+    checked_full = np.zeros(rows * cols, dtype=np.int16)
+    checked_full[pix] = checked
+    grade_full, support_full, checked_full = (x.reshape(rows, cols) for x in
+                                              (grade_full, support_full, checked_full))
+    patches: list[Patch] = []
+    for k in sorted({int(v) for v in np.unique(full) if v != 0}, key=lambda v: (abs(v), -v)):
+        pixels = full == k
+        # Fragments a pixel or two apart (pixels no triplet could test in between) are one
+        # patch: label the slightly grown pixels, keep only the credited ones.
+        grown = ndimage.binary_dilation(pixels, structure=np.ones((3, 3)))
+        labels, _ = ndimage.label(grown, structure=np.ones((3, 3)))
+        labels[~pixels] = 0
+        for box_index, box in enumerate(ndimage.find_objects(labels), start=1):
+            if box is None:
+                continue
+            mask = labels[box] == box_index
+            if mask.sum() < min_pixels:
+                continue
+            g = grade_full[box][mask]
+            s = support_full[box][mask]
+            c = checked_full[box][mask]
+            agreement = float(np.mean(s / np.maximum(c, 1)))
+            proposed = "correct" if np.mean(g == 2) >= CORRECT_SHARE else "mask"
+            patches.append(Patch(
+                patch_id=0, row0=int(box[0].start), col0=int(box[1].start), mask=mask,
+                cycles=k, confidence=round(min(1.0, agreement), 3),
+                support=int(np.median(s)), checked=int(np.median(c)), proposed=proposed,
+                action=proposed))
+    patches.sort(key=lambda x: (x.row0, x.col0))
+    return [Patch(**{**_fields(x), "patch_id": i + 1}) for i, x in enumerate(patches)]
+
+
+# ---- a user's correction, checked ----------------------------------------------------------------
+def correction_effect(stack: Stack, pair_index: int, patch: Patch) -> tuple[int, int]:
+    """Whole cycles of misclosure inside ``patch`` (summed over its pixels and the closed
+    triplets of that pair) before and after correcting it by its cycles. A correction that
+    does not lower the sum makes closure worse (or no better) and should be refused."""
+    pairs = [(p.date1, p.date2) for p in stack.pairs]
+    triplets = [t for t in closed_triplets(pairs) if pair_index in t]
+    if not triplets:
+        return 0, 0
+    r0, r1 = patch.rows
+    c0, c1 = patch.cols
+    pad = SMOOTH_BLOCK
+    window = Window(max(0, r0 - pad), max(0, c0 - pad),
+                    min(stack.grid.height, r1 + 1 + pad) - max(0, r0 - pad),
+                    min(stack.grid.width, c1 + 1 + pad) - max(0, c0 - pad))
+    members = sorted({p for t in triplets for p in t})
+    phase = {p: stack.read_phase(p, window, referenced=False) for p in members}
+    inside = patch.window_mask(window)
+    counts = []
+    for shift in (0.0, TWO_PI * patch.cycles):
+        corrected = dict(phase)
+        corrected[pair_index] = np.where(inside, phase[pair_index] - shift, phase[pair_index])
+        closure = np.stack([corrected[a] + corrected[b] - corrected[c] for a, b, c in triplets])
+        cycles, _ = integer_misclosure(closure)
+        counts.append(int(np.abs(cycles[:, inside]).sum()))
+    return counts[0], counts[1]
