@@ -87,8 +87,8 @@ class PairClosure:
         if self.verdict == "clean":
             return f"closes in {self.triplets} triplet(s)"
         if self.verdict == "dropped":
-            return (f"unwrapping errors over {self.error_share:.1%} of the pair in "
-                    f"{len(self.patches)} patch(es): too large to repair, dropped")
+            return (f"unwrapping errors over {self.error_share:.1%} of the pair or more: too "
+                    "large to repair, dropped")
         return "; ".join(f"unwrapping error: {p.describe()}" for p in self.patches)
 
 
@@ -165,17 +165,18 @@ def _block_mean(values: np.ndarray, block: int) -> np.ndarray:
 def _smooth_surface(residual: np.ndarray, valid: np.ndarray) -> np.ndarray:
     """A robust quadratic surface of each closure (orbital-like trends close badly in real
     stacks), fitted on a decimated grid with pixels far from it left out, radians, same shape
-    as ``residual`` (n, rows, cols)."""
+    as ``residual`` (n, rows, cols). Subtracted in place from ``residual``, which is
+    returned."""
     n, rows, cols = residual.shape
-    step = max(1, int(np.sqrt(rows * cols / 4096)))
-    yy, xx = np.mgrid[0:rows, 0:cols]
-    y, x = yy / max(rows - 1, 1) - 0.5, xx / max(cols - 1, 1) - 0.5
-    basis = np.stack([np.ones_like(y), y, x, y * y, x * x, x * y])  # (6, rows, cols)
-    coarse = basis[:, ::step, ::step].reshape(6, -1).T
-    out = np.zeros_like(residual)
+    step = max(1, int(np.sqrt(rows * cols / 1024)))
+    y = (np.arange(rows) / max(rows - 1, 1) - 0.5).astype(np.float32)
+    x = (np.arange(cols) / max(cols - 1, 1) - 0.5).astype(np.float32)
+    yc, xc = np.meshgrid(y[::step], x[::step], indexing="ij")
+    coarse = np.stack([np.ones_like(yc), yc, xc, yc * yc, xc * xc, xc * yc],
+                      axis=-1).reshape(-1, 6).astype(np.float64)
     for t in range(n):
-        values = residual[t, ::step, ::step].ravel()
-        use = valid[t, ::step, ::step].ravel()
+        values = residual[t, ::step, ::step].reshape(-1)
+        use = valid[t, ::step, ::step].reshape(-1)
         if use.sum() < 24:
             continue
         for _ in range(3):
@@ -187,8 +188,12 @@ def _smooth_surface(residual: np.ndarray, valid: np.ndarray) -> np.ndarray:
             if keep.sum() < 24 or np.array_equal(keep, use):
                 break
             use = keep
-        out[t] = np.tensordot(coefficients, basis, axes=1)
-    return out
+        c0, cy, cx, cyy, cxx, cxy = coefficients.astype(np.float32)
+        # Separable: (c0 + cy y + cyy y^2) + (cx x + cxx x^2) + cxy y x.
+        residual[t] -= (c0 + cy * y + cyy * y * y)[:, None]
+        residual[t] -= (cx * x + cxx * x * x)[None, :]
+        residual[t] -= cxy * np.outer(y, x)
+    return residual
 
 
 def integer_misclosure(closure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -214,11 +219,16 @@ def integer_misclosure(closure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     valid = np.isfinite(closure)
     n = len(closure)
     median = np.zeros(n, dtype=np.float32)
+    step = max(1, int(np.sqrt(closure.shape[1] * closure.shape[2] / 4096)))
     for t in range(n):
-        if valid[t].any():
-            median[t] = np.median(closure[t][valid[t]])
+        sample = closure[t, ::step, ::step]  # the triplet's offset: a sample is enough
+        sample = sample[np.isfinite(sample)]
+        if sample.size == 0 and valid[t].any():
+            sample = closure[t][valid[t]]
+        if sample.size:
+            median[t] = np.median(sample)
     residual = closure - median[:, None, None]
-    residual = residual - _smooth_surface(residual, valid).astype(residual.dtype)
+    residual = _smooth_surface(residual.astype(np.float32), valid)
     first = np.rint(residual / TWO_PI)
     wrapped = residual - TWO_PI * first
     residual = residual - _block_mean(wrapped, SMOOTH_BLOCK).astype(residual.dtype)
@@ -306,14 +316,19 @@ def attribute(cycles: np.ndarray, valid: np.ndarray, sign: np.ndarray,
     checked = np.asarray(member @ valid_f)  # (n_pairs, n_pix)
     arrays = _Attribution(remaining, valid, valid_f, checked, sign, plus, minus, correction,
                           grade, support_out, checked_out)
-    for round_number in range(ROUNDS + 2):
+    for round_number in range(ROUNDS):
         live = np.flatnonzero(remaining.any(axis=0))
         if not len(live):
             break
         near = None
         if round_number and pixels is not None and shape is not None:
             near = _near_credited(correction, pixels, shape, live)
-        if not _attribution_round(arrays, live, near) and (near is None) == (round_number > 0):
+            beside = near.any(axis=0)  # only pixels next to a patch can change now
+            live, near = live[beside], near[:, beside]
+            if not len(live):
+                break
+        credited = _attribution_round(arrays, live, near)
+        if not credited and (round_number > 0 or pixels is None or shape is None):
             break  # nothing credited, and no neighbours left to lean on
     return correction, grade, support_out, checked_out, remaining
 
@@ -338,18 +353,26 @@ def _near_credited(correction: np.ndarray, pixels: np.ndarray, shape: tuple[int,
     """Per pair and live pixel, the cycles credited to that pair within two pixels (0 where
     none or where they disagree), int8, shape (n_pairs, n_live)."""
     near = np.zeros((correction.shape[0], len(live)), dtype=np.int8)
-    grid = np.zeros(shape[0] * shape[1], dtype=np.int8)
+    rows_live, cols_live = np.divmod(pixels[live], shape[1])
+    all_rows, all_cols = np.divmod(pixels, shape[1])
     for p in np.flatnonzero(correction.any(axis=1)):
-        grid[:] = 0
-        grid[pixels] = correction[p]
-        full = grid.reshape(shape)
-        votes = np.zeros(len(live), dtype=np.int8)
-        for k in np.unique(full[full != 0]):
-            around = ndimage.binary_dilation(full == k, structure=np.ones((3, 3)),
-                                             iterations=2).ravel()[pixels[live]]
-            votes = np.where(around & (votes == 0), k, np.where(around & (votes != k), 0,
-                                                                   votes))
-        near[p] = votes
+        credited = np.flatnonzero(correction[p])
+        r, c = all_rows[credited], all_cols[credited]
+        r0, c0 = max(int(r.min()) - 2, 0), max(int(c.min()) - 2, 0)
+        r1, c1 = min(int(r.max()) + 3, shape[0]), min(int(c.max()) + 3, shape[1])
+        box = np.zeros((r1 - r0, c1 - c0), dtype=np.int8)
+        box[r - r0, c - c0] = correction[p, credited]
+        inside = (rows_live >= r0) & (rows_live < r1) & (cols_live >= c0) & (cols_live < c1)
+        if not inside.any():
+            continue
+        local_r, local_c = rows_live[inside] - r0, cols_live[inside] - c0
+        votes = np.zeros(int(inside.sum()), dtype=np.int8)
+        for k in np.unique(box[box != 0]):
+            around = ndimage.binary_dilation(box == k, structure=np.ones((3, 3)),
+                                             iterations=2)[local_r, local_c]
+            votes = np.where(around & (votes == 0), k,
+                             np.where(around & (votes != k), 0, votes))
+        near[p, inside] = votes
     return near
 
 
@@ -461,13 +484,21 @@ def check_phase(phase: np.ndarray, pairs: list[tuple[date, date]], pair_ids: lis
     triplets = closed_triplets(pairs) if triplets is None else triplets
     closures = _close_triplets(phase, triplets, min_patch_pixels, progress)
     valid_pixels = np.isfinite(phase).reshape(len(phase), -1).sum(axis=1)
-    use = np.ones(len(triplets), dtype=bool)
+    # A pair whose every closed triplet (two at least) miscloses over more than the share
+    # that can be repaired carries a large error itself: it is dropped up front, and its
+    # triplets are left out so that its errors do not blur who carries the small ones.
+    large = _large_error_pairs(closures, len(pair_ids))
+    dropped: set[int] = set(large)
+    use = np.array([not dropped & set(t) for t in triplets], dtype=bool)
     results, unexplained = _attribute_pass(closures, use, pair_ids, valid_pixels,
                                            min_patch_pixels)
+    for i, share in large.items():
+        mine = [t for t, members in enumerate(triplets) if i in members]
+        misclosed = int((closures.misclosed[mine] >= min_patch_pixels).sum())
+        results[pair_ids[i]] = PairClosure("dropped", len(mine), misclosed, (), share)
     notes: list[str] = []
-    # Pairs with errors too large to repair are left out and the rest attributed again:
-    # their errors overlap the small ones of others and blur who carries what.
-    dropped: set[int] = set()
+    # Pairs found with errors too large to repair are left out too and the rest attributed
+    # again.
     for _ in range(2):
         more = {i for i, pid in enumerate(pair_ids)
                 if results[pid].verdict == "dropped"} - dropped
@@ -490,6 +521,22 @@ def check_phase(phase: np.ndarray, pairs: list[tuple[date, date]], pair_ids: lis
         triplet_misclosed=closures.misclosed, triplet_valid=closures.valid_pixels,
         misclosed_count=closures.misclosed_count, triplet_count=closures.triplet_count,
         unexplained_pixels=unexplained, notes=tuple(notes))
+
+
+def _large_error_pairs(closures: _Closures, n_pairs: int) -> dict[int, float]:
+    """Pairs whose closed triplets (two at least) all miscloses over more than
+    :data:`MAX_REPAIR_SHARE` of their pixels, with the smallest such share (a lower bound of
+    the pair's own error share)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = closures.misclosed / np.maximum(closures.valid_pixels, 1)
+    lowest = np.full(n_pairs, np.inf)
+    count = np.zeros(n_pairs, dtype=int)
+    for t, members in enumerate(closures.triplets):
+        for p in members:
+            lowest[p] = min(lowest[p], share[t])
+            count[p] += 1
+    return {int(p): float(lowest[p]) for p in np.flatnonzero(
+        (count >= 2) & (lowest > MAX_REPAIR_SHARE))}
 
 
 @dataclass
@@ -617,7 +664,12 @@ def _patches(correction: np.ndarray, grade: np.ndarray, support: np.ndarray,
         pixels = full == k
         # Fragments a pixel or two apart (pixels no triplet could test in between) are one
         # patch: label the slightly grown pixels, keep only the credited ones.
-        grown = ndimage.binary_dilation(pixels, structure=np.ones((3, 3)))
+        rr, cc = np.nonzero(pixels)
+        r0, c0 = max(int(rr.min()) - 1, 0), max(int(cc.min()) - 1, 0)
+        r1, c1 = min(int(rr.max()) + 2, rows), min(int(cc.max()) + 2, cols)
+        grown = np.zeros_like(pixels)
+        grown[r0:r1, c0:c1] = ndimage.binary_dilation(pixels[r0:r1, c0:c1],
+                                                      structure=np.ones((3, 3)))
         labels, _ = ndimage.label(grown, structure=np.ones((3, 3)))
         labels[~pixels] = 0
         for box_index, box in enumerate(ndimage.find_objects(labels), start=1):
