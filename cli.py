@@ -1,5 +1,5 @@
-"""Command line: ``sbas-selector info|simulate|select|network|export|classify|invert|pipeline|
-doctor ...``.
+"""Command line: ``sbas-selector info|simulate|select|network|repair|export|classify|invert|
+pipeline|doctor ...``.
 
 Errors print one line naming the file and the problem and exit with status 2; set
 ``SBAS_SELECTOR_DEBUG=1`` for the traceback.
@@ -75,6 +75,9 @@ def _add_invert(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--points", action="store_true",
                         help="also write insar_explorer.gpkg (points with VEL and DYYYYMMDD "
                              "fields, for the InSAR Explorer plugin)")
+    parser.add_argument("--no-repairs", action="store_true",
+                        help="ignore the repairs of unwrapping errors stored in the stack's "
+                             "labels (see 'repair')")
     parser.set_defaults(func=_run_invert)
 
 
@@ -99,11 +102,26 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
                          help="skip the loop-closure evidence (it reads every pair)")
     network.add_argument("--png", type=Path, help="also draw the baseline network to this PNG")
     network.set_defaults(func=_run_network)
-    export = sub.add_parser("export", help="write the selected pair list for another tool")
+    export = sub.add_parser("export", help="write the selected pair list for another tool, "
+                                           "or the kept pairs with their repairs applied")
     export.add_argument("stack")
-    export.add_argument("--format", required=True, choices=("csv", "mintpy", "licsbas"))
+    export.add_argument("--format", required=True,
+                        choices=("csv", "mintpy", "licsbas", "corrected"),
+                        help="corrected: a new GeoTIFF folder of the kept pairs with their "
+                             "repairs applied (for MintPy or LiCSBAS)")
     export.add_argument("--out", required=True, type=Path)
     export.set_defaults(func=_run_export)
+    repair = sub.add_parser("repair", help="find small local unwrapping errors by per-pixel "
+                                           "triplet closure and save their repairs in the "
+                                           "labels")
+    repair.add_argument("stack")
+    repair.add_argument("--apply", choices=("correct", "mask", "ignore"),
+                        help="set every automatic patch to this action (default: correct "
+                             "where the evidence is unambiguous, mask elsewhere)")
+    repair.add_argument("--set", action="append", default=[], metavar="PAIR:PATCH=ACTION",
+                        help="decide one patch, e.g. 20190104_20190116:1=mask (repeatable; a "
+                             "correction that would not improve closure is refused)")
+    repair.set_defaults(func=_run_repair)
 
 
 def _add_classify(sub: argparse._SubParsersAction) -> None:
@@ -117,6 +135,8 @@ def _add_classify(sub: argparse._SubParsersAction) -> None:
                              "(default: the model's)")
     parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--no-repairs", action="store_true",
+                        help="skip the closure check: classify the pairs as they are")
     parser.set_defaults(func=_run_classify)
 
 
@@ -132,6 +152,8 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-keep-connected", action="store_true",
                         help="do not re-admit pairs that reconnect a split network")
     parser.add_argument("--memory-gb", type=float, default=1.0)
+    parser.add_argument("--no-repairs", action="store_true",
+                        help="do not look for and repair small local unwrapping errors")
     parser.set_defaults(func=_run_pipeline)
 
 
@@ -150,7 +172,7 @@ def _run_pipeline(args: argparse.Namespace) -> int:
         raise ValueError("no stack given and no sample stack bundled")
     result = run_pipeline(stack, args.out, model=str(args.model) if args.model else None,
                           device=args.device, keep_connected=not args.no_keep_connected,
-                          memory_gb=args.memory_gb)
+                          memory_gb=args.memory_gb, repair=not args.no_repairs)
     print(f"summary: {result.summary_png}")
     print(f"         {result.summary_html} (open it in a web browser)")
     print(f"in QGIS: Layer > Add Layer > Add Raster Layer: {result.out_dir / 'inversion'}"
@@ -177,7 +199,8 @@ def _run_doctor(_args: argparse.Namespace) -> int:
 def _run_classify(args: argparse.Namespace) -> int:
     from .core.classify import Classifier
     from .core.exports import export_pairs
-    from .core.labels import apply_classification
+    from .core.labels import Label
+    from .core.repair_flow import classify_with_repairs
 
     classifier = Classifier(args.model, device=args.device)
     print(f"model {classifier.card.name} {classifier.card.version}; running on "
@@ -188,14 +211,21 @@ def _run_classify(args: argparse.Namespace) -> int:
         if args.verbose:
             print(f"  pair {done} of {total}", file=sys.stderr)
 
-    result = classifier.classify(stack, batch_size=args.batch, progress=progress)
     threshold = classifier.card.threshold if args.threshold is None else args.threshold
-    apply_classification(store, result, threshold)
-    kept = sum(result.probabilities[p] >= threshold for p in stack.pair_ids)
+    check, result = classify_with_repairs(classifier, stack, store, threshold,
+                                          batch_size=args.batch, progress=progress,
+                                          repair=not args.no_repairs)
+    kept = sum(store.final(p) is Label.HIGH for p in stack.pair_ids)
     print(f"classified {stack.n_pairs} pairs: {kept} high, {stack.n_pairs - kept} low "
           f"(threshold {threshold}); labels in {store.path}")
+    if check is not None:
+        print(f"  {check.summary()}")
     for pair_id in result.no_data:
         print(f"  {pair_id}: no data (labelled low)")
+    for pair_id in stack.pair_ids:
+        entry = store.labels[pair_id]
+        if entry.closure in ("repaired", "dropped"):
+            print(f"  {pair_id}: {entry.repair_text}")
     if args.verbose:
         for pair_id in stack.pair_ids:
             probability = result.probabilities[pair_id]
@@ -305,11 +335,49 @@ def _run_network(args: argparse.Namespace) -> int:
         return 0
     report = _print_health(stack, store, not args.no_closure)
     if "loop_closure" in report:
-        print(f"  loop closure: {report['n_triplets']} closed triplets")
+        print(f"  {report['closure_summary']}")
         for pair_id, evidence in report["loop_closure"].items():
-            if evidence["misclosed"]:
-                print(f"  {pair_id}: misclosed in {evidence['misclosed']} of "
-                      f"{evidence['triplets']} triplets (likely unwrapping error)")
+            if evidence["verdict"] in ("repaired", "dropped"):
+                print(f"  {pair_id}: {evidence['description']} (misclosed in "
+                      f"{evidence['misclosed']} of {evidence['triplets']} triplets; "
+                      f"{evidence['final']})")
+    return 0
+
+
+def _run_repair(args: argparse.Namespace) -> int:
+    from .core.closure import check_closure
+
+    stack, store = _open_with_labels(args.stack)
+    check = check_closure(stack)
+    store.set_closure(check)
+    print(check.summary())
+    for note in check.notes:
+        print(f"  note: {note}")
+    for pair_id in stack.pair_ids:
+        entry = store.labels[pair_id]
+        if entry.closure in ("repaired", "dropped") or (args.verbose and entry.repair_text):
+            print(f"  {pair_id}: {entry.repair_text}")
+    if args.apply is not None:
+        for pair_id, entry in store.labels.items():
+            for patch in entry.repairs:
+                if patch.source != "user":
+                    store.set_repair_action(pair_id, patch.patch_id, args.apply)
+        print(f"  every automatic patch set to {args.apply}")
+    for decision in args.set:
+        from .core.repair_flow import decide_patch
+
+        try:
+            target, action = decision.split("=")
+            pair_id, patch_id = target.split(":")
+            number = int(patch_id)
+        except ValueError:
+            raise ValueError(f"--set takes PAIR:PATCH=ACTION, got {decision!r}") from None
+        try:
+            print(f"  {pair_id}: {decide_patch(stack, store, pair_id, number, action)}")
+        except KeyError as exc:
+            raise ValueError(str(exc).strip("'\"")) from None
+    print(f"  repairs saved in {store.path}; 'invert' applies them, "
+          "'export --format corrected' writes the corrected stack")
     return 0
 
 
@@ -339,6 +407,8 @@ def _run_invert(args: argparse.Namespace) -> int:
 
     stack = open_stack(args.stack)
     keep = keep_from_labels_csv(args.labels, stack) if args.labels else None
+    if not args.no_repairs:
+        stack = _with_stored_repairs(stack)
     weights = None
     if args.soft:
         from .core.selection import probabilities_from_labels_csv
@@ -376,6 +446,19 @@ def _run_invert(args: argparse.Namespace) -> int:
     for name, path in result.files.items():
         print(f"  {name:18s} {path}")
     return 0
+
+
+def _with_stored_repairs(stack):
+    """The stack with the repairs its labels file holds applied (the files untouched)."""
+    from .core.labels import stored_repairs
+    from .core.repairs import repaired_stack
+
+    repairs = stored_repairs(stack)
+    if repairs:
+        n_patches = sum(len(p) for p in repairs.values())
+        print(f"  applying {n_patches} stored repair(s) in {len(repairs)} pair(s) "
+              "(--no-repairs to ignore them)", file=sys.stderr)
+    return repaired_stack(stack, repairs)
 
 
 def _run_info(args: argparse.Namespace) -> int:

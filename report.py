@@ -28,8 +28,12 @@ class PipelineResult:
 
 def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | None = None,
                  device: str = "auto", keep_connected: bool = True, memory_gb: float = 1.0,
-                 log: Any = print) -> PipelineResult:
+                 repair: bool = True, log: Any = print) -> PipelineResult:
     """Open, classify, select, export, invert and summarise one stack.
+
+    With ``repair`` (the default) small local unwrapping errors are found by per-pixel triplet
+    closure first and corrected or masked (on the fly: the stack's files are not touched), and
+    the classifier and the inversion read the repaired pairs.
 
     Labels go to ``out_dir/labels.json`` (the stack's own labels are left alone), pair lists
     to ``out_dir/exports/``, the inversion to ``out_dir/inversion/``, and the summary to
@@ -45,7 +49,9 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
     from .core.exports import export_pairs
     from .core.formats import open_stack
     from .core.inversion import InversionOptions, run_inversion
-    from .core.labels import Label, LabelsStore, apply_classification
+    from .core.labels import Label, LabelsStore
+    from .core.repair_flow import classify_with_repairs
+    from .core.repairs import repaired_stack
     from .core.review import baseline_graph
 
     out_dir = Path(out_dir)
@@ -62,12 +68,19 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
     labels_path.unlink(missing_ok=True)  # a fresh run, not the previous run's overrides
     store = LabelsStore.open(stack, labels_path)
     classifier = Classifier(model, device)
-    result = classifier.classify(stack)
-    apply_classification(store, result, classifier.card.threshold)
+    check, result = classify_with_repairs(classifier, stack, store, classifier.card.threshold,
+                                          repair=repair)
     seconds["classify"] = time.perf_counter() - start
     model_kept = sum(store.final(p) is Label.HIGH for p in stack.pair_ids)
+    if check is not None:
+        log(check.summary())
+        for pair_id in stack.pair_ids:
+            entry = store.labels[pair_id]
+            if entry.closure in ("repaired", "dropped"):
+                log(f"  {pair_id}: {entry.repair_text}")
     log(f"classified on {result.provider}: {model_kept} of {stack.n_pairs} pairs high quality "
         f"(threshold {classifier.card.threshold:.2f})")
+    repaired = repaired_stack(stack, store.active_repairs())
 
     plan = readmit_to_connect(stack, store) if keep_connected else None
     for proposal in plan.proposals if plan else ():
@@ -85,7 +98,7 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
     start = time.perf_counter()
     # Re-admission, then bridging of what stays split (pixels a few pairs miss): the best of
     # the strategies on both kinds of stack in docs/connectivity.md.
-    inversion = run_inversion(stack, out_dir / "inversion", keep=np.array(store.keep_mask()),
+    inversion = run_inversion(repaired, out_dir / "inversion", keep=np.array(store.keep_mask()),
                               options=InversionOptions(memory_gb=memory_gb, bridge_gaps=True))
     seconds["invert"] = time.perf_counter() - start
     files.update({f"inversion {k}": Path(v) for k, v in inversion.files.items()})
@@ -105,6 +118,8 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
         "inference": result.provider,
         "threshold": round(classifier.card.threshold, 3),
         "kept by the model": model_kept,
+        "pairs repaired (patches)": (
+            "{} ({})".format(*_repair_counts(store)) if check is not None else "not checked"),
         "re-admitted to keep the network connected": len(plan.proposals) if plan else 0,
         "kept in all": int(sum(store.keep_mask())),
         "network": ("connected" if graph.health.connected
@@ -126,6 +141,12 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
     page = write_summary_html(out_dir / "summary.html", png, figures, files, inversion.warnings,
                               out_dir)
     return PipelineResult(out_dir, png, page, figures, files)
+
+
+def _repair_counts(store) -> tuple[int, int]:
+    """Pairs with active repairs, and their patches."""
+    repairs = store.active_repairs()
+    return len(repairs), sum(len(p) for p in repairs.values())
 
 
 def write_summary_png(path: Path, graph: Any, velocity: np.ndarray, figures: dict[str, Any],

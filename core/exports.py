@@ -12,9 +12,9 @@ from .dates import format_yyyymmdd
 from .labels import Label, LabelsStore
 from .stack import Stack
 
-FORMATS = ("csv", "mintpy", "licsbas")
+FORMATS = ("csv", "mintpy", "licsbas", "corrected")
 CSV_COLUMNS = ("date1", "date2", "pair_id", "days", "bperp_m", "probability_high",
-               "predicted", "override", "label", "source", "evidence")
+               "predicted", "override", "label", "source", "closure", "repairs", "evidence")
 
 
 def _write_atomic(path: Path, text: str) -> Path:
@@ -43,7 +43,7 @@ def labels_csv_text(stack: Stack, store: LabelsStore) -> str:
             f"{pair.bperp_m:.3f}",
             "" if entry.probability_high is None else f"{entry.probability_high:.4f}",
             entry.predicted or "", entry.override or "", entry.final.value, entry.source.value,
-            entry.evidence or "",
+            entry.closure or "", entry.repair_text, entry.evidence or "",
         ])
     return buffer.getvalue()
 
@@ -57,6 +57,9 @@ def export_pairs(stack: Stack, store: LabelsStore, fmt: str, out: str | Path) ->
       ``<stem>_template.cfg`` the line ``mintpy.network.excludeDate12 = ...``.
     - ``licsbas``: ``out`` lists the dropped pairs, one ``YYYYMMDD_YYYYMMDD`` per line, for
       LiCSBAS's ``--rm_ifg_list``.
+    - ``corrected``: ``out`` is a new folder of GeoTIFFs (the kept pairs with their repairs
+      applied, ``baselines.csv`` and ``repairs.csv``) that this tool, MintPy's and LiCSBAS's
+      GeoTIFF loaders read; see :func:`export_corrected_stack`.
 
     Returns
     -------
@@ -68,6 +71,8 @@ def export_pairs(stack: Stack, store: LabelsStore, fmt: str, out: str | Path) ->
         raise ValueError(f"unknown export format {fmt!r}; choose from {', '.join(FORMATS)}")
     if fmt == "csv":
         return [_write_atomic(out, labels_csv_text(stack, store))]
+    if fmt == "corrected":
+        return [export_corrected_stack(stack, store, out)]
     dropped = [p for p in stack.pair_ids if store.final(p) is Label.LOW]
     kept = [p for p in stack.pair_ids if store.final(p) is Label.HIGH]
     written = [_write_atomic(out, "".join(f"{p}\n" for p in dropped))]
@@ -80,3 +85,61 @@ def export_pairs(stack: Stack, store: LabelsStore, fmt: str, out: str | Path) ->
             "## pairs dropped by sbas_selector; add to smallbaselineApp.cfg\n"
             f"mintpy.network.excludeDate12 = {value}\n"))
     return written
+
+
+def export_corrected_stack(stack: Stack, store: LabelsStore, out_dir: str | Path) -> Path:
+    """Write the kept pairs, with their stored repairs applied (corrected patches shifted by
+    whole cycles, masked ones NaN), as a GeoTIFF folder (``unw/``, ``cc/``,
+    ``baselines.csv``) plus ``repairs.csv`` (one row per patch applied). The user's files are
+    not touched; the folder appears complete or not at all (written beside it, then renamed).
+
+    Raises
+    ------
+    FileExistsError
+        When ``out_dir`` exists and is not empty.
+    """
+    from .formats.geotiff import write_geotiff_folder
+    from .repairs import repaired_stack
+    from .stack import Stack as _Stack
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise FileExistsError(f"{out_dir} exists and is not empty: choose a new folder")
+    keep = store.keep_mask()
+    indices = [i for i, kept in enumerate(keep) if kept]
+    if not indices:
+        raise ValueError("no pair is kept: nothing to export")
+    repaired = repaired_stack(stack, store.active_repairs())
+    kept = _Stack(path=stack.path, format_name=stack.format_name,
+                  pairs=[stack.pairs[i] for i in indices],
+                  phase_sources=[repaired.source(i) for i in indices],
+                  coherence_sources=None if not stack.has_coherence
+                  else [stack.source(i, "coherence") for i in indices],
+                  grid=stack.grid, wavelength_m=stack.wavelength_m)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # an ordinary folder once renamed, not mkdtemp's 0700
+    try:
+        write_geotiff_folder(kept, staging)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["pair_id", "patch_id", "row0", "row1", "col0", "col1", "n_pixels",
+                         "cycles", "action", "source", "confidence"])
+        for i in indices:
+            pair_id = stack.pair_ids[i]
+            for patch in store.labels[pair_id].active_repairs:
+                writer.writerow([pair_id, patch.patch_id, *patch.rows, *patch.cols,
+                                 patch.n_pixels, patch.cycles, patch.action, patch.source,
+                                 f"{patch.confidence:.3f}"])
+        (staging / "repairs.csv").write_text(buffer.getvalue(), encoding="utf-8")
+        if out_dir.exists():
+            out_dir.rmdir()
+        os.replace(staging, out_dir)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return out_dir

@@ -11,12 +11,13 @@ import json
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
 from .errors import StackError
 from .paths import is_writable_folder, user_data_folder
+from .repairs import Patch, describe_patches
 from .stack import Stack
 
 SIDECAR_NAME = "sbas_selector_labels.json"
@@ -36,6 +37,7 @@ class Source(StrEnum):
     USER = "user"          # the analyst's override
     BASELINE = "baseline"  # pre-selection by temporal / perpendicular baseline
     CONNECTIVITY = "connectivity"  # re-admitted to keep the network connected
+    CLOSURE = "closure"    # unwrapping errors too large to repair (triplet closure)
     FILE = "file"          # the stack's own keep/drop state (MintPy dropIfgram)
 
 
@@ -51,11 +53,19 @@ class PairLabel:
     readmitted: Label | None = None
     preselected: Label | None = None
     initial: Label | None = None
+    closure: str | None = None  # the closure check's verdict (None: not checked)
+    closure_share: float | None = None  # share of the pair in error, where dropped for it
+    repairs: list[Patch] = field(default_factory=list)
+
+    @property
+    def closure_label(self) -> Label | None:
+        """Low when the closure check found errors too large to repair."""
+        return Label.LOW if self.closure == "dropped" else None
 
     @property
     def final(self) -> Label:
-        for value in (self.override, self.readmitted, self.preselected, self.predicted,
-                      self.initial):
+        for value in (self.override, self.readmitted, self.preselected, self.closure_label,
+                      self.predicted, self.initial):
             if value is not None:
                 return Label(value)
         return Label.HIGH
@@ -63,7 +73,8 @@ class PairLabel:
     @property
     def final_before_readmission(self) -> Label:
         """The final label as if no pair had been re-admitted to reconnect the network."""
-        for value in (self.override, self.preselected, self.predicted, self.initial):
+        for value in (self.override, self.preselected, self.closure_label, self.predicted,
+                      self.initial):
             if value is not None:
                 return Label(value)
         return Label.HIGH
@@ -76,11 +87,35 @@ class PairLabel:
             return Source.CONNECTIVITY
         if self.preselected is not None:
             return Source.BASELINE
+        if self.closure_label is not None:
+            return Source.CLOSURE
         if self.predicted is not None:
             return Source.MODEL
         if self.initial is not None:
             return Source.FILE
         return Source.DEFAULT
+
+    @property
+    def repair_text(self) -> str:
+        """The closure check's word on the pair ("" when clean or not checked)."""
+        if self.closure == "dropped":
+            share = f"{self.closure_share:.1%}" if self.closure_share is not None else "a share"
+            return f"unwrapping errors over {share} of the pair or more: too large to repair"
+        if self.closure == "unchecked":
+            return "closure unchecked (in no closed triplet)"
+        return describe_patches(self.repairs)
+
+    @property
+    def description(self) -> str:
+        """Everything known of the pair in words: its repairs, then the network's evidence."""
+        return "; ".join(t for t in (self.repair_text, self.evidence or "") if t)
+
+    @property
+    def active_repairs(self) -> tuple[Patch, ...]:
+        """The patches that change the pair's phase (none for a pair dropped by closure)."""
+        if self.closure == "dropped":
+            return ()
+        return tuple(p for p in self.repairs if p.action != "ignore")
 
 
 def sidecar_path(stack_path: str | Path) -> Path:
@@ -110,7 +145,9 @@ class LabelsStore:
         self.labels = labels
         self.model = dict(model or {})
         self.notice = notice  # something the user should be told (file set aside, fallback)
-        self._undo: list[tuple[str, Label | None]] = []
+        # Undo entries: ("override", pair_id, previous label) or ("repairs", pair_id,
+        # previous patches).
+        self._undo: list[tuple[str, str, object]] = []
 
     # ---- opening -------------------------------------------------------------------------
     @classmethod
@@ -152,18 +189,64 @@ class LabelsStore:
     def set_override(self, pair_id: str, label: Label | str | None) -> None:
         """The analyst's decision (None clears it); undoable."""
         entry = self.labels[pair_id]
-        self._undo.append((pair_id, entry.override))
+        self._undo.append(("override", pair_id, entry.override))
         entry.override = None if label is None else Label(label)
         self.save()
 
+    def set_repair_action(self, pair_id: str, patch_id: int, action: str) -> Patch:
+        """The analyst's decision on one patch ("correct", "mask" or "ignore"); undoable.
+
+        Raises
+        ------
+        KeyError
+            When the pair has no such patch.
+        """
+        entry = self.labels[pair_id]
+        for k, patch in enumerate(entry.repairs):
+            if patch.patch_id == patch_id:
+                self._undo.append(("repairs", pair_id, list(entry.repairs)))
+                entry.repairs[k] = patch.with_action(action, "user")
+                self.save()
+                return entry.repairs[k]
+        raise KeyError(f"{pair_id} has no patch {patch_id}")
+
     def undo(self) -> str | None:
-        """Revert the last override; returns the pair it concerned."""
+        """Revert the last override or patch decision; returns the pair it concerned."""
         if not self._undo:
             return None
-        pair_id, previous = self._undo.pop()
-        self.labels[pair_id].override = previous
+        kind, pair_id, previous = self._undo.pop()
+        if kind == "override":
+            self.labels[pair_id].override = previous  # type: ignore[assignment]
+        else:
+            self.labels[pair_id].repairs = list(previous)  # type: ignore[call-overload]
         self.save()
         return pair_id
+
+    def set_closure(self, check) -> None:
+        """Store a :class:`~.closure.ClosureCheck`: each pair's verdict and patches. The
+        analyst's decisions on patches found again (same pixels) are kept."""
+        for pair_id, result in check.pairs.items():
+            entry = self.labels[pair_id]
+            previous = [p for p in entry.repairs if p.source == "user"]
+            patches = []
+            for patch in result.patches:
+                decided = next((p for p in previous if p.same_pixels(patch)), None)
+                patches.append(patch if decided is None
+                               else patch.with_action(decided.action, "user"))
+            entry.closure = result.verdict
+            entry.closure_share = (round(float(result.error_share), 4)
+                                   if result.verdict == "dropped" else None)
+            entry.repairs = patches
+        self.save()
+
+    def active_repairs(self) -> dict[str, tuple[Patch, ...]]:
+        """Per pair, the patches that change its phase (for :func:`.repairs.repaired_stack`)."""
+        out = {}
+        for pair_id, entry in self.labels.items():
+            patches = entry.active_repairs
+            if patches:
+                out[pair_id] = patches
+        return out
 
     def set_predictions(self, probabilities: dict[str, float], threshold: float,
                         model: dict | None = None,
@@ -249,7 +332,8 @@ def _check_same_pairs(path: Path, stored: set[str], expected: set[str]) -> None:
 
 
 def _pair_to_json(entry: PairLabel) -> dict:
-    data = asdict(entry)
+    data = {f.name: getattr(entry, f.name) for f in fields(entry)}
+    data["repairs"] = [p.to_json() for p in entry.repairs]
     data["final"] = entry.final.value
     data["source"] = entry.source.value
     return {k: (v.value if isinstance(v, StrEnum) else v) for k, v in data.items()}
@@ -270,7 +354,28 @@ def _pair_from_json(item: dict) -> PairLabel:
         readmitted=label("readmitted"),
         preselected=label("preselected"),
         initial=label("initial"),
+        closure=_closure_verdict(item.get("closure")),
+        closure_share=_share(item.get("closure_share")),
+        repairs=[Patch.from_json(r) for r in item.get("repairs") or []],
     )
+
+
+def _share(value) -> float | None:
+    if value is None:
+        return None
+    share = float(value)
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"closure_share {value!r} is not within 0..1")
+    return share
+
+
+def _closure_verdict(value) -> str | None:
+    """A stored closure verdict; files from before the closure check have none."""
+    if value in (None, ""):
+        return None
+    if value not in ("clean", "repaired", "dropped", "unchecked"):
+        raise ValueError(f"unknown closure verdict {value!r}")
+    return str(value)
 
 
 def apply_classification(store: LabelsStore, result, threshold: float) -> None:
@@ -282,3 +387,27 @@ def apply_classification(store: LabelsStore, result, threshold: float) -> None:
     model["no_data"] = list(result.no_data)
     evidence = {**result.evidence, **{p: "no data" for p in result.no_data}}
     store.set_predictions(result.probabilities, threshold, model, evidence)
+
+
+def stored_repairs(stack: Stack) -> dict[str, tuple[Patch, ...]]:
+    """The repairs a stack's labels file holds, read without creating or changing it (empty
+    when there is no labels file).
+
+    Raises
+    ------
+    StackError
+        When the labels file cannot be read or belongs to another stack.
+    """
+    for path in (sidecar_path(stack.path), fallback_path(stack.path)):
+        if not path.is_file():
+            continue
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            stored = {item["pair_id"]: _pair_from_json(item) for item in data["pairs"]}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StackError(path, f"cannot read the stored repairs ({exc}); open the stack "
+                                   "once to set the file aside, or pass --no-repairs") from exc
+        _check_same_pairs(path, set(stored), set(stack.pair_ids))
+        return {pid: entry.active_repairs for pid, entry in stored.items()
+                if entry.active_repairs}
+    return {}

@@ -15,7 +15,6 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
 from .stack import Stack
-from .stack_types import Window
 
 
 def _components(n_dates: int, edges: list[tuple[int, int]]) -> tuple[int, np.ndarray]:
@@ -153,8 +152,7 @@ class ClosureEvidence:
     triplets
         Closed triplets each pair is in, shape (n_pairs,).
     misclosed
-        Of those, how many misclose by 2 pi k over more than ``area_threshold`` of their
-        pixels, shape (n_pairs,).
+        Of those, how many misclose by whole cycles over a patch or more, shape (n_pairs,).
     triplet_pairs
         Pair indices (ij, jk, ik) of each closed triplet.
     triplet_misclosure
@@ -187,57 +185,27 @@ def closed_triplets(pairs: list[tuple[date, date]]) -> list[tuple[int, int, int]
     return found
 
 
-def loop_closure(stack: Stack, *, area_threshold: float = 0.02, step: int = 1,
-                 block_rows: int = 256) -> ClosureEvidence:
-    """Triplet closure phase of every closed triplet (each minus its median).
-
-    A pixel miscloses when its closure, minus the triplet's median (residual smooth
-    misclosures of real stacks are not unwrapping errors), is nearer a non-zero multiple of
-    2 pi than zero. A triplet misscloses when more than ``area_threshold`` of its valid pixels
-    do; each pair gets the count of such triplets it is in.
+def loop_closure(stack: Stack, check=None) -> ClosureEvidence:
+    """Per-pair triplet counts from the per-pixel closure check (:mod:`.closure`): closed
+    triplets each pair is in, and how many of them misclose by whole cycles over at least
+    :data:`~.closure.MIN_PATCH_PIXELS` pixels.
 
     Parameters
     ----------
-    step
-        Read every ``step``-th row and column (decimation for large stacks).
+    check
+        A :class:`~.closure.ClosureCheck` already run on this stack (else it is run).
     """
-    pairs = [(p.date1, p.date2) for p in stack.pairs]
-    triplets = closed_triplets(pairs)
-    counts = np.zeros((len(triplets), 2))  # misclosed pixels, valid pixels
-    medians = np.zeros(len(triplets))
-    if triplets:
-        # First pass on a coarse grid: each triplet's median closure (its smooth offset).
-        coarse = max(1, min(stack.grid.height, stack.grid.width) // 64)
-        sample = _read_all(stack, stack.grid.full_window, coarse)
-        for t, (a, b, c) in enumerate(triplets):
-            closure = sample[a] + sample[b] - sample[c]
-            medians[t] = np.nanmedian(closure) if np.isfinite(closure).any() else 0.0
-        for row in range(0, stack.grid.height, block_rows):
-            window = Window(row, 0, min(block_rows, stack.grid.height - row), stack.grid.width)
-            phase = _read_all(stack, window, step)
-            for t, (a, b, c) in enumerate(triplets):
-                closure = phase[a] + phase[b] - phase[c] - medians[t]
-                valid = np.isfinite(closure)
-                cycles = np.rint(closure[valid] / (2 * np.pi))
-                counts[t, 0] += np.count_nonzero(cycles)
-                counts[t, 1] += valid.sum()
+    from .closure import MIN_PATCH_PIXELS, check_closure
+
+    check = check_closure(stack) if check is None else check
+    triplets = np.array([check.pairs[p].triplets for p in stack.pair_ids], dtype=int)
+    misclosed = np.array([check.pairs[p].misclosed for p in stack.pair_ids], dtype=int)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(counts[:, 1] > 0, counts[:, 0] / counts[:, 1], 0.0)
-    in_triplets = np.zeros(stack.n_pairs, dtype=int)
-    misclosed = np.zeros(stack.n_pairs, dtype=int)
-    for t, members in enumerate(triplets):
-        for p in members:
-            in_triplets[p] += 1
-            misclosed[p] += int(share[t] > area_threshold)
-    return ClosureEvidence(triplets=in_triplets, misclosed=misclosed,
-                           triplet_pairs=tuple(triplets), triplet_misclosure=share)
-
-
-def _read_all(stack: Stack, window: Window, step: int) -> list[np.ndarray]:
-    # Unreferenced: a pair's constant offset only shifts a triplet's closure by a constant,
-    # which the triplet's median removes; referencing would read the whole stack once more.
-    return [stack.read_phase(i, window, referenced=False)[::step, ::step]
-            for i in range(stack.n_pairs)]
+        share = np.where(check.triplet_valid > 0,
+                         check.triplet_misclosed / np.maximum(check.triplet_valid, 1), 0.0)
+    share = np.where(check.triplet_misclosed >= MIN_PATCH_PIXELS, share, 0.0)
+    return ClosureEvidence(triplets=triplets, misclosed=misclosed,
+                           triplet_pairs=tuple(check.triplets), triplet_misclosure=share)
 
 
 def reconnecting_thresholds(stack: Stack, max_days: float | None,

@@ -9,6 +9,7 @@ from datetime import date
 
 import numpy as np
 
+from .closure import ClosureCheck, check_closure
 from .labels import Label, LabelsStore
 from .network import ClosureEvidence, NetworkHealth, loop_closure, network_health
 from .stack import Stack
@@ -22,6 +23,7 @@ class PairStatistics:
     mean_coherence: np.ndarray
     coverage: np.ndarray
     closure: ClosureEvidence
+    check: ClosureCheck | None = None
 
 
 def pair_statistics(stack: Stack, progress: Callable[[int, int], None] | None = None,
@@ -38,13 +40,15 @@ def pair_statistics(stack: Stack, progress: Callable[[int, int], None] | None = 
             mean_coherence[i] = float(np.nanmean(coherence))
         if progress is not None:
             progress(i + 1, 2 * n if closure else n)
+    check = None
     if closure:
-        evidence = loop_closure(stack)
+        check = check_closure(stack)
+        evidence = loop_closure(stack, check)
     else:
         evidence = ClosureEvidence(np.zeros(n, int), np.zeros(n, int), (), np.zeros(0))
     if progress is not None:
         progress(2 * n if closure else n, 2 * n if closure else n)
-    return PairStatistics(mean_coherence, coverage, evidence)
+    return PairStatistics(mean_coherence, coverage, evidence, check)
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,12 @@ def health_text(health: NetworkHealth) -> str:
 
 
 def health_report(stack: Stack, store: LabelsStore, closure: bool) -> dict:
-    """The network's health (and, with ``closure``, loop-closure evidence) as plain data."""
+    """The network's health (and, with ``closure``, the per-pixel closure check, stored in
+    the labels so that every command gives the same verdict) as plain data."""
+    check = None
+    if closure:
+        check = check_closure(stack)
+        store.set_closure(check)
     keep = np.array(store.keep_mask())
     health = network_health([(p.date1, p.date2) for p in stack.pairs], keep)
     report = {
@@ -137,10 +146,26 @@ def health_report(stack: Stack, store: LabelsStore, closure: bool) -> dict:
         "temporal_gaps": [[a.isoformat(), b.isoformat()] for a, b in health.temporal_gaps],
         "redundancy": dict(zip((d.isoformat() for d in health.dates), health.redundancy)),
     }
-    if closure:
-        evidence = loop_closure(stack)
+    if check is not None:
         report["loop_closure"] = {
-            pid: {"triplets": int(t), "misclosed": int(m)}
-            for pid, t, m in zip(stack.pair_ids, evidence.triplets, evidence.misclosed)}
-        report["n_triplets"] = len(evidence.triplet_pairs)
+            pid: {"triplets": check.pairs[pid].triplets,
+                  "misclosed": check.pairs[pid].misclosed,
+                  "verdict": store.labels[pid].closure,
+                  "final": store.labels[pid].final.value,
+                  "description": store.labels[pid].repair_text,
+                  "patches": [_patch_report(p) for p in store.labels[pid].repairs]}
+            for pid in stack.pair_ids}
+        report["n_triplets"] = len(check.triplets)
+        report["closure_summary"] = check.summary()
+        report["pairs_checked"] = check.n_checked
+        report["misclosed_pixels"] = int((check.misclosed_count > 0).sum())
     return report
+
+
+def _patch_report(patch) -> dict:
+    """A patch as plain data (no pixel mask: that stays in the labels file)."""
+    return {"patch_id": patch.patch_id, "rows": list(patch.rows), "cols": list(patch.cols),
+            "n_pixels": patch.n_pixels, "cycles": patch.cycles,
+            "confidence": patch.confidence, "support": patch.support,
+            "checked": patch.checked, "proposed": patch.proposed, "action": patch.action,
+            "source": patch.source}
