@@ -10,7 +10,16 @@ re-simulated from their seeds (never seen in training), and reports:
 - the same figures for two simple rules: a mean-coherence threshold (tuned on the validation
   stacks) and loop closure (a pair misclosed in most of its triplets is dropped);
 - velocity RMSE (mm/yr, coherent pixels) of the SBAS inversion with all pairs, with the
-  model's selection and with the true labels.
+  model's selection and with the true labels;
+- small local unwrapping errors (simulated in about 12% of the good pairs: 12 pixels to 1% of
+  the land): pairs repaired or dropped, good pairs touched, patch pixels corrected with the
+  right cycles (or masked), and the velocity RMSE inside the error patches for the pipeline
+  (closure check, repairs, classifier) against the true labels with those pairs dropped and
+  with them kept unrepaired.
+
+"model" is the whole selection as the plugin runs it (closure check and repairs first, then
+the classifier on the repaired pairs); "model_without_repairs" is the classifier alone on the
+pairs as they are.
 """
 
 from __future__ import annotations
@@ -29,7 +38,10 @@ from dataset import SPLITS, stack_config
 from sbas_selector.core import open_stack
 from sbas_selector.core.classify import Classifier
 from sbas_selector.core.inversion import run_inversion
+from sbas_selector.core.labels import LabelsStore
 from sbas_selector.core.network import loop_closure
+from sbas_selector.core.repair_flow import classify_with_repairs
+from sbas_selector.core.repairs import repaired_stack
 from sbas_selector.core.simulation import CAUSES, simulate
 
 
@@ -48,19 +60,88 @@ def scores(keep: np.ndarray, truth_high: np.ndarray, causes: list[str]) -> dict:
     return out
 
 
-def velocity_rmse(sim, keep: np.ndarray | None, folder: Path, options=None,
-                  weights: np.ndarray | None = None) -> float:
-    """Velocity RMSE against the truth (mm/yr, pixels of mean coherence > 0.4)."""
+def velocity_error(sim, keep: np.ndarray | None, folder: Path, options=None,
+                   weights: np.ndarray | None = None, stack=None) -> np.ndarray:
+    """Velocity minus the truth, both relative to the reference pixel, mm/yr, (rows, cols).
+
+    ``stack`` defaults to the simulated stack as it is (pass a repaired one to score repairs).
+    """
     from osgeo import gdal
 
-    result = run_inversion(sim.to_stack(), folder, keep=keep, options=options,
-                           pair_weights=weights)
+    stack = sim.to_stack() if stack is None else stack
+    result = run_inversion(stack, folder, keep=keep, options=options, pair_weights=weights)
     velocity = gdal.Open(str(result.files["velocity"])).ReadAsArray()
     row, col = result.reference_pixel
-    error = (velocity - velocity[row, col]) - (sim.velocity_mm_yr
-                                               - sim.velocity_mm_yr[row, col])
+    return (velocity - velocity[row, col]) - (sim.velocity_mm_yr - sim.velocity_mm_yr[row, col])
+
+
+def velocity_rmse(sim, keep: np.ndarray | None, folder: Path, options=None,
+                  weights: np.ndarray | None = None, stack=None) -> float:
+    """Velocity RMSE against the truth (mm/yr, pixels of mean coherence > 0.4)."""
+    error = velocity_error(sim, keep, folder, options, weights, stack)
     coherent = np.nan_to_num(sim.coherence).mean(axis=0) > 0.4
     return float(np.sqrt(np.nanmean(error[coherent] ** 2)))
+
+
+def small_error_scores(sim, store, keep: np.ndarray) -> dict:
+    """How the pipeline handled the simulated small local unwrapping errors of one stack."""
+    out = {"error_pairs": 0, "error_pairs_handled": 0, "error_pairs_repaired": 0,
+           "error_pairs_dropped": 0, "good_pairs": 0, "good_pairs_touched": 0,
+           "patch_pixels": 0, "pixels_corrected": 0, "pixels_masked": 0,
+           "pixels_wrongly_corrected": 0}
+    shape = sim.phase.shape[1:]
+    for p, (pair, truth) in enumerate(zip(sim.pairs, sim.truth)):
+        entry = store.labels[pair.pair_id]
+        applied = np.zeros(shape, dtype=np.int8)
+        masked = np.zeros(shape, dtype=bool)
+        for patch in entry.active_repairs:
+            inside = patch.full_mask(*shape)
+            if patch.action == "correct":
+                applied[inside] = patch.cycles
+            else:
+                masked |= inside
+        true = sim.small_errors.get(p)
+        if true is not None:
+            out["error_pairs"] += 1
+            repaired = bool(entry.active_repairs)
+            dropped = not keep[p]
+            out["error_pairs_repaired"] += repaired and not dropped
+            out["error_pairs_dropped"] += dropped
+            out["error_pairs_handled"] += repaired or dropped
+            error = true != 0
+            out["patch_pixels"] += int(error.sum())
+            out["pixels_corrected"] += int((error & (applied == true)).sum())
+            out["pixels_masked"] += int((error & masked & (applied != true)).sum())
+            out["pixels_wrongly_corrected"] += int(((applied != 0) & (applied != true)).sum())
+        elif truth.label == "high":
+            out["good_pairs"] += 1
+            touched = bool(entry.active_repairs) or entry.closure == "dropped"
+            out["good_pairs_touched"] += touched
+            out["pixels_wrongly_corrected"] += int((applied != 0).sum())
+    return out
+
+
+def perfectly_repaired(sim):
+    """The simulated stack with every small local error undone exactly (the oracle)."""
+    from sbas_selector.core.sources import ArraySource
+
+    phase = sim.phase.copy()
+    for p, cycles in sim.small_errors.items():
+        phase[p] -= (2 * np.pi * cycles).astype(phase.dtype)
+    return sim.to_stack().with_phase_sources([ArraySource(a) for a in phase])
+
+
+def patch_rmse(errors: dict[str, np.ndarray], sim) -> dict[str, tuple[float, int]]:
+    """Sum of squared velocity errors and pixel count inside the small-error patches (pixels
+    every run solved), per run name."""
+    patches = np.zeros(sim.phase.shape[1:], dtype=bool)
+    for cycles in sim.small_errors.values():
+        patches |= cycles != 0
+    solved = patches.copy()
+    for error in errors.values():
+        solved &= np.isfinite(error)
+    return {name: (float(np.sum(error[solved] ** 2)), int(solved.sum()))
+            for name, error in errors.items()}
 
 
 def coherence_threshold(seeds) -> float:
@@ -96,7 +177,11 @@ def main() -> None:
     threshold = classifier.card.threshold
     coh_threshold = coherence_threshold(SPLITS["val"])
     image_threshold = float(classifier.card.extra.get("image_threshold", threshold))
-    rows = {"model": [], "image_only": [], "coherence": [], "loop_closure": []}
+    rows = {"model": [], "model_without_repairs": [], "image_only": [], "coherence": [],
+            "loop_closure": []}
+    small: dict[str, int] = {}
+    patch_sums: dict[str, list[float]] = {}
+    patch_per_stack: dict[str, list[float]] = {}
     ablation = None
     if classifier.evidence_model is not None and args.evidence_record.exists():
         ablation = json.loads(args.evidence_record.read_text()).get(
@@ -110,9 +195,14 @@ def main() -> None:
     for seed in SPLITS["test"]:
         sim = simulate(stack_config(seed))
         stack = sim.to_stack()
-        result = classifier.classify(stack)
-        p = np.array([result.probabilities[pid] for pid in stack.pair_ids])
-        rows["model"].append(p >= threshold)
+        store = LabelsStore.open(stack, work / f"labels_{seed}.json")
+        _, result = classify_with_repairs(classifier, stack, store, threshold)
+        rows["model"].append(np.array(store.keep_mask()))
+        plain = classifier.classify(stack)
+        rows["model_without_repairs"].append(
+            np.array([plain.probabilities[pid] >= threshold for pid in stack.pair_ids]))
+        for key, value in small_error_scores(sim, store, rows["model"][-1]).items():
+            small[key] = small.get(key, 0) + value
         rows["image_only"].append(np.array([result.image_probabilities[pid] >= image_threshold
                                             for pid in stack.pair_ids]))
         if "network_without_cnn" in rows:
@@ -128,9 +218,33 @@ def main() -> None:
         truth_high.append(high)
         causes += [";".join(t.causes) for t in sim.truth]
         if not args.no_velocity:
-            rmse["all"].append(velocity_rmse(sim, np.ones(len(high), bool), work / "all"))
-            rmse["model"].append(velocity_rmse(sim, rows["model"][-1], work / "model"))
-            rmse["truth"].append(velocity_rmse(sim, high, work / "truth"))
+            repaired = repaired_stack(stack, store.active_repairs())
+            errors = {
+                "all": velocity_error(sim, np.ones(len(high), bool), work / "all"),
+                "model": velocity_error(sim, rows["model"][-1], work / "model",
+                                        stack=repaired),
+                "model_without_repairs": velocity_error(
+                    sim, rows["model_without_repairs"][-1], work / "plain"),
+                "truth": velocity_error(sim, high, work / "truth"),
+            }
+            has_small = np.array([p in sim.small_errors for p in range(len(high))])
+            errors["truth_small_errors_dropped"] = velocity_error(
+                sim, high & ~has_small, work / "truth_drop")
+            # The same true selection with our repairs, and with a perfect repair: the
+            # repairs' own effect, apart from which other pairs the classifier keeps.
+            errors["truth_with_our_repairs"] = velocity_error(sim, high, work / "truth_ours",
+                                                              stack=repaired)
+            errors["truth_with_perfect_repairs"] = velocity_error(
+                sim, high, work / "truth_perfect", stack=perfectly_repaired(sim))
+            coherent = np.nan_to_num(sim.coherence).mean(axis=0) > 0.4
+            for name in ("all", "model", "truth"):
+                rmse[name].append(float(np.sqrt(np.nanmean(errors[name][coherent] ** 2))))
+            for name, (total, count) in patch_rmse(errors, sim).items():
+                sums = patch_sums.setdefault(name, [0.0, 0])
+                sums[0] += total
+                sums[1] += count
+                patch_per_stack.setdefault(name, []).append(
+                    round(float(np.sqrt(total / max(count, 1))), 2))
     truth = np.concatenate(truth_high)
     report = {"classifier": {"name": classifier.card.name, "version": classifier.card.version,
                              "provider": classifier.provider, "threshold": threshold,
@@ -149,9 +263,20 @@ def main() -> None:
                                              >= image_threshold for p in real.pair_ids))
     report["real_probabilities"] = {p: round(real_result.probabilities[p], 3)
                                     for p in real.pair_ids}
+    small["share_handled"] = small["error_pairs_handled"] / max(small["error_pairs"], 1)
+    small["share_good_touched"] = small["good_pairs_touched"] / max(small["good_pairs"], 1)
+    small["share_pixels_corrected"] = small["pixels_corrected"] / max(small["patch_pixels"], 1)
+    small["share_pixels_masked"] = small["pixels_masked"] / max(small["patch_pixels"], 1)
+    report["small_errors"] = small
     if not args.no_velocity:
         report["velocity_rmse_mm_yr"] = {k: float(np.mean(v)) for k, v in rmse.items()}
         report["velocity_rmse_per_stack"] = rmse
+        report["velocity_rmse_in_patches_mm_yr"] = {
+            name: float(np.sqrt(total / max(count, 1))) for name, (total, count)
+            in patch_sums.items()}
+        report["velocity_rmse_in_patches_per_stack"] = patch_per_stack
+        report["patch_pixels_scored"] = int(next(iter(patch_sums.values()))[1]) \
+            if patch_sums else 0
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:
