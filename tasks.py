@@ -92,19 +92,21 @@ class InvertTask(BaseTask):
     def __init__(self, stack_path: str, out_dir: str, keep: Any, options: Any,
                  on_success: Callable[[Any], None],
                  on_failure: Callable[[BaseException | None], None],
-                 points: bool = False) -> None:
+                 points: bool = False, repairs: dict | None = None) -> None:
         super().__init__(f"SBAS inversion of {stack_path}", on_success, on_failure)
         self.stack_path = stack_path
         self.out_dir = out_dir
         self.keep = keep
         self.options = options
         self.points = points
+        self.repairs = dict(repairs or {})  # per pair, the patches applied on the fly
 
     def _run(self) -> Any:
         from .core import open_stack
         from .core.inversion import InversionCancelledError, run_inversion
+        from .core.repairs import repaired_stack
 
-        stack = open_stack(self.stack_path)
+        stack = repaired_stack(open_stack(self.stack_path), self.repairs)
         try:
             result = run_inversion(stack, self.out_dir, keep=self.keep, options=self.options,
                                    progress=self.tick, cancelled=self.isCanceled)
@@ -133,16 +135,20 @@ def shared_classifier(model_path: str | None, device: str) -> Any:
 
 
 class ClassifyTask(BaseTask):
-    """Score every pair of a stack; the labels are applied in ``finished`` (main thread), so
-    a cancelled run leaves the saved labels as they were."""
+    """Find and repair small unwrapping errors (per-pixel closure), then score every repaired
+    pair; the result is ``(closure check, classification)``, stored in ``finished`` (main
+    thread), so a cancelled run leaves the saved labels as they were."""
 
     def __init__(self, stack_path: str, model_path: str | None, device: str,
                  on_success: Callable[[Any], None],
-                 on_failure: Callable[[BaseException | None], None]) -> None:
+                 on_failure: Callable[[BaseException | None], None],
+                 decisions: dict | None = None, repair: bool = True) -> None:
         super().__init__(f"Classify interferograms of {stack_path}", on_success, on_failure)
         self.stack_path = stack_path
         self.model_path = model_path
         self.device = device
+        self.decisions = dict(decisions or {})  # the analyst's patch decisions so far
+        self.repair = repair
         self.done_text = ""
 
     def _progress(self, done: int, total: int) -> None:
@@ -152,11 +158,14 @@ class ClassifyTask(BaseTask):
     def _run(self) -> Any:
         from .core import open_stack
         from .core.classify import ClassificationCancelledError
+        from .core.repair_flow import check_and_classify
 
         classifier = shared_classifier(self.model_path, self.device)
         stack = open_stack(self.stack_path)
+        self.done_text = "checking closure"
         try:
-            return classifier.classify(stack, progress=self._progress,
-                                       cancelled=self.isCanceled)
+            return check_and_classify(classifier, stack, self.decisions,
+                                      progress=self._progress, cancelled=self.isCanceled,
+                                      repair=self.repair)
         except ClassificationCancelledError:
             raise TaskCancelledError from None

@@ -225,14 +225,12 @@ class LabelsStore:
     def set_closure(self, check) -> None:
         """Store a :class:`~.closure.ClosureCheck`: each pair's verdict and patches. The
         analyst's decisions on patches found again (same pixels) are kept."""
+        from .repair_flow import merged_repairs
+
+        merged = merged_repairs(check, {pid: e.repairs for pid, e in self.labels.items()})
         for pair_id, result in check.pairs.items():
             entry = self.labels[pair_id]
-            previous = [p for p in entry.repairs if p.source == "user"]
-            patches = []
-            for patch in result.patches:
-                decided = next((p for p in previous if p.same_pixels(patch)), None)
-                patches.append(patch if decided is None
-                               else patch.with_action(decided.action, "user"))
+            patches = merged[pair_id]
             entry.closure = result.verdict
             entry.closure_share = (round(float(result.error_share), 4)
                                    if result.verdict == "dropped" else None)

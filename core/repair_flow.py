@@ -5,12 +5,64 @@ mistaken by the classifier's network evidence for a bad pair."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from .closure import ClosureCheck, check_closure
 from .labels import LabelsStore, apply_classification
-from .repairs import repaired_stack
+from .repairs import Patch, repaired_stack
 from .stack import Stack
+
+
+def merged_repairs(check: ClosureCheck,
+                   decisions: Mapping[str, Sequence[Patch]] | None = None
+                   ) -> dict[str, list[Patch]]:
+    """Per pair, the check's patches with the analyst's earlier decisions on the same pixels
+    kept (``decisions``: per pair, the patches the analyst decided)."""
+    out: dict[str, list[Patch]] = {}
+    for pair_id, result in check.pairs.items():
+        previous = [p for p in (decisions or {}).get(pair_id, ()) if p.source == "user"]
+        patches = []
+        for patch in result.patches:
+            decided = next((p for p in previous if p.same_pixels(patch)), None)
+            patches.append(patch if decided is None
+                           else patch.with_action(decided.action, "user"))
+        out[pair_id] = patches
+    return out
+
+
+def active_from_check(check: ClosureCheck, decisions: Mapping[str, Sequence[Patch]] | None
+                      ) -> dict[str, tuple[Patch, ...]]:
+    """What :meth:`.labels.LabelsStore.active_repairs` will hold once ``check`` is stored:
+    the patches that change the phase, per repaired pair."""
+    merged = merged_repairs(check, decisions)
+    return {pid: tuple(p for p in merged[pid] if p.action != "ignore")
+            for pid, result in check.pairs.items() if result.verdict == "repaired"
+            and any(p.action != "ignore" for p in merged[pid])}
+
+
+def check_and_classify(classifier, stack: Stack,
+                       decisions: Mapping[str, Sequence[Patch]] | None = None, *,
+                       batch_size: int = 16,
+                       progress: Callable[[int, int], None] | None = None,
+                       cancelled: Callable[[], bool] | None = None, repair: bool = True
+                       ) -> tuple[ClosureCheck | None, object]:
+    """The closure check, then the classifier on the repaired pairs; nothing is stored (for
+    background tasks, which hand both results to the main thread).
+
+    Parameters
+    ----------
+    decisions
+        Per pair, the analyst's patch decisions so far (kept where the same patch is found).
+    """
+    check = None
+    source = stack
+    if repair:
+        check = check_closure(stack)
+        source = repaired_stack(stack, active_from_check(check, decisions))
+    kwargs: dict = {"batch_size": batch_size, "progress": progress}
+    if cancelled is not None:
+        kwargs["cancelled"] = cancelled
+    return check, classifier.classify(source, **kwargs)
 
 
 def classify_with_repairs(classifier, stack: Stack, store: LabelsStore, threshold: float, *,
@@ -19,8 +71,8 @@ def classify_with_repairs(classifier, stack: Stack, store: LabelsStore, threshol
                           repair: bool = True,
                           cancelled: Callable[[], bool] | None = None
                           ) -> tuple[ClosureCheck | None, object]:
-    """Check closure (unless ``repair`` is False), store its verdicts and patches, classify
-    the repaired stack and store the classification.
+    """Check closure (unless ``repair`` is False), classify the repaired pairs, and store
+    both (verdicts, patches, probabilities and labels).
 
     Returns
     -------
@@ -28,16 +80,11 @@ def classify_with_repairs(classifier, stack: Stack, store: LabelsStore, threshol
         The :class:`~.closure.ClosureCheck` (None without ``repair``) and the
         :class:`~.classify.ClassificationResult`.
     """
-    check = None
-    source = stack
-    if repair:
-        check = check_closure(stack)
+    decisions = {pid: entry.repairs for pid, entry in store.labels.items()}
+    check, result = check_and_classify(classifier, stack, decisions, batch_size=batch_size,
+                                       progress=progress, cancelled=cancelled, repair=repair)
+    if check is not None:
         store.set_closure(check)
-        source = repaired_stack(stack, store.active_repairs())
-    kwargs = {"batch_size": batch_size, "progress": progress}
-    if cancelled is not None:
-        kwargs["cancelled"] = cancelled
-    result = classifier.classify(source, **kwargs)
     apply_classification(store, result, threshold)
     return check, result
 

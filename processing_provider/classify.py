@@ -8,6 +8,7 @@ from qgis.core import (
     QgsProcessingException,
     QgsProcessingOutputNumber,
     QgsProcessingOutputString,
+    QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -25,6 +26,7 @@ class ClassifyAlgorithm(StackAlgorithm):
     MODEL = "MODEL"
     DEVICE = "DEVICE"
     THRESHOLD = "THRESHOLD"
+    REPAIR = "REPAIR"
 
     def name(self) -> str:
         return "classify"
@@ -41,7 +43,10 @@ class ClassifyAlgorithm(StackAlgorithm):
     def shortHelpString(self) -> str:
         return self.tr("Scores every pair of the stack with the shipped ResNet50 (or MODEL), "
                        "on CUDA when available (DEVICE auto), saves the probabilities and "
-                       "labels in the stack's labels, and optionally writes them as CSV.")
+                       "labels in the stack's labels, and optionally writes them as CSV. With "
+                       "REPAIR (default) small local unwrapping errors are found by per-pixel "
+                       "triplet closure first, stored as repairs, and the repaired pairs are "
+                       "classified.")
 
     def initAlgorithm(self, config: dict | None = None) -> None:
         self._stack_parameter()
@@ -53,6 +58,9 @@ class ClassifyAlgorithm(StackAlgorithm):
         self.addParameter(QgsProcessingParameterNumber(
             self.THRESHOLD, self.tr("Threshold (default: the model's)"),
             type=QgsProcessingParameterNumber.Double, optional=True, minValue=0, maxValue=1))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.REPAIR, self.tr("Find and repair small unwrapping errors first"),
+            defaultValue=True))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Labels (CSV)"), fileFilter="CSV (*.csv)", optional=True))
         self.addOutput(QgsProcessingOutputNumber("N_HIGH", self.tr("Pairs kept")))
@@ -62,6 +70,7 @@ class ClassifyAlgorithm(StackAlgorithm):
         from ..core.classify import ClassificationCancelledError, Classifier, ClassifierError
         from ..core.exports import export_pairs
         from ..core.labels import apply_classification
+        from ..core.repair_flow import check_and_classify
 
         stack, store = self._open(parameters, context, feedback)
         model = self.parameterAsFile(parameters, self.MODEL, context) or None
@@ -69,19 +78,24 @@ class ClassifyAlgorithm(StackAlgorithm):
             classifier = Classifier(model, device=DEVICES[self.parameterAsEnum(
                 parameters, self.DEVICE, context)])
             feedback.pushInfo(f"running on {classifier.provider}")
-            result = classifier.classify(
-                stack, progress=lambda d, t: feedback.setProgress(100.0 * d / t),
-                cancelled=feedback.isCanceled)
+            threshold = (self.parameterAsDouble(parameters, self.THRESHOLD, context)
+                         if parameters.get(self.THRESHOLD) not in (None, "")
+                         else classifier.card.threshold)
+            check, result = check_and_classify(
+                classifier, stack, {pid: e.repairs for pid, e in store.labels.items()},
+                progress=lambda d, t: feedback.setProgress(100.0 * d / t),
+                cancelled=feedback.isCanceled,
+                repair=self.parameterAsBool(parameters, self.REPAIR, context))
         except ClassifierError as exc:
             raise QgsProcessingException(str(exc)) from exc
         except ClassificationCancelledError:
             raise QgsProcessingException(self.tr("cancelled; labels unchanged")) from None
-        threshold = (self.parameterAsDouble(parameters, self.THRESHOLD, context)
-                     if parameters.get(self.THRESHOLD) not in (None, "")
-                     else classifier.card.threshold)
+        if check is not None:
+            store.set_closure(check)
+            feedback.pushInfo(check.summary())
         apply_classification(store, result, threshold)
         out: dict[str, Any] = {
-            "N_HIGH": sum(result.probabilities[p] >= threshold for p in stack.pair_ids),
+            "N_HIGH": sum(store.final(p).value == "high" for p in stack.pair_ids),
             "PROVIDER": result.provider}
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         if output:

@@ -33,6 +33,7 @@ class InvertAlgorithm(StackAlgorithm):
     MEMORY_GB = "MEMORY_GB"
     BRIDGE_GAPS = "BRIDGE_GAPS"
     ROBUST = "ROBUST"
+    APPLY_REPAIRS = "APPLY_REPAIRS"
 
     def name(self) -> str:
         return "invert"
@@ -52,7 +53,9 @@ class InvertAlgorithm(StackAlgorithm):
                        "velocity_std.tif, timeseries.tif (mm, one band per date), "
                        "temporal_coherence.tif, residual_rms.tif and n_pairs.tif, with a "
                        "QGIS style velocity.qml. Minimum-norm least squares, so a split "
-                       "network still inverts (a warning names the dates cut off).")
+                       "network still inverts (a warning names the dates cut off). The "
+                       "repairs of small unwrapping errors stored in the stack's labels are "
+                       "applied on the fly unless APPLY_REPAIRS is off.")
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         self._stack_parameter()
@@ -75,6 +78,9 @@ class InvertAlgorithm(StackAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.ROBUST, self.tr("Robust: down-weight pairs that disagree with the rest, per "
                                  "pixel (slower)"), defaultValue=False))
+        self.addParameter(QgsProcessingParameterBoolean(
+            self.APPLY_REPAIRS, self.tr("Apply the repairs of unwrapping errors stored in the "
+                                        "stack's labels"), defaultValue=True))
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputRasterLayer("VELOCITY", self.tr("Velocity")))
@@ -84,12 +90,19 @@ class InvertAlgorithm(StackAlgorithm):
     def processAlgorithm(self, parameters, context, feedback) -> dict[str, Any]:
         from ..core import StackError
         from ..core.inversion import InversionCancelledError, InversionOptions, run_inversion
+        from ..core.labels import stored_repairs
+        from ..core.repairs import repaired_stack
         from ..core.selection import keep_from_labels_csv
 
         try:
             stack = self._open_stack(parameters, context)
             labels = self.parameterAsFile(parameters, self.LABELS, context)
             keep = keep_from_labels_csv(labels, stack) if labels else None
+            if self.parameterAsBoolean(parameters, self.APPLY_REPAIRS, context):
+                repairs = stored_repairs(stack)
+                if repairs:
+                    feedback.pushInfo(f"applying the stored repairs of {len(repairs)} pair(s)")
+                stack = repaired_stack(stack, repairs)
             reference = None
             if parameters.get(self.REFERENCE):
                 crs = QgsCoordinateReferenceSystem.fromWkt(stack.grid.crs_wkt)

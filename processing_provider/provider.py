@@ -9,6 +9,7 @@ from qgis.PyQt.QtGui import QIcon
 
 from .classify import ClassifyAlgorithm
 from .invert import InvertAlgorithm
+from .repairs import CheckClosureAlgorithm, ExportCorrectedStackAlgorithm
 from .review import ExportPairsAlgorithm, NetworkReportAlgorithm, SelectByBaselineAlgorithm
 from .stack_info import StackInfoAlgorithm
 
@@ -32,3 +33,5 @@ class SbasSelectorProvider(QgsProcessingProvider):
         self.addAlgorithm(SelectByBaselineAlgorithm())
         self.addAlgorithm(ExportPairsAlgorithm())
         self.addAlgorithm(NetworkReportAlgorithm())
+        self.addAlgorithm(CheckClosureAlgorithm())
+        self.addAlgorithm(ExportCorrectedStackAlgorithm())

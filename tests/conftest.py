@@ -91,3 +91,31 @@ def make_tiny_model():
     """Factory of tiny ONNX classifiers (global average pool + linear; 'low' grows with the
     discontinuity channel): ``make_tiny_model(path, size=32, card=None)``."""
     return _tiny_model
+
+
+#: Rows, cols, height, width of the one small +1 cycle error of ``small_error_stack``'s 5th
+#: pair (16 pixels, like the real Envisat error of issue 12).
+SMALL_ERROR = (10, 20, 4, 4)
+
+
+@pytest.fixture()
+def small_error_stack(tmp_path) -> Path:
+    """A GeoTIFF folder stack (6 dates, 12 pairs, 48 x 64 px, UTM) whose 5th pair carries one
+    small +1 cycle unwrapping error at :data:`SMALL_ERROR`."""
+    from sbas_selector.core.formats.geotiff import write_geotiff_folder
+    from sbas_selector.core.raster_io import crs_wkt_from_epsg
+    from sbas_selector.core.sources import ArraySource
+    from sbas_selector.core.stack import Stack
+    from sbas_selector.core.stack_types import Grid, Pair
+    from tests.unit.test_closure import COLS, ROWS, TWO_PI, network, patch_mask, synthetic_phase
+
+    dates, pairs = network(6, 3)
+    phase = synthetic_phase(6, pairs, seed=11)
+    phase[4][patch_mask(*SMALL_ERROR)] += TWO_PI
+    grid = Grid(COLS, ROWS, (480_000.0, 80.0, 0.0, 2_160_000.0, 0.0, -80.0),
+                crs_wkt_from_epsg(32614))
+    stack = Stack(path="<memory>", format_name="memory",
+                  pairs=[Pair(dates[i], dates[j], 10.0 * (j - i)) for i, j in pairs],
+                  phase_sources=[ArraySource(a) for a in phase], coherence_sources=None,
+                  grid=grid, wavelength_m=0.0555)
+    return write_geotiff_folder(stack, tmp_path / "stack")

@@ -560,7 +560,8 @@ class SbasDock(QDockWidget):
             return None
         self._set_busy(True)
         task = ClassifyTask(str(self.stack.path), model_path, self.device_combo.currentData(),
-                            self._classified, self._failed)
+                            self._classified, self._failed,
+                            decisions={p: e.repairs for p, e in self.store.labels.items()})
         task.progressChanged.connect(lambda value: self._classify_progress(task, value))
         self._task = task
         self.status_label.setText(self.tr("Classifying…"))
@@ -572,13 +573,16 @@ class SbasDock(QDockWidget):
         if task.done_text:
             self.status_label.setText(self.tr("Classifying: {}").format(task.done_text))
 
-    def _classified(self, result: Any) -> None:
+    def _classified(self, outcome: Any) -> None:
         from ..core.labels import apply_classification
 
+        check, result = outcome
         self._set_busy(False)
         self._task = None
         threshold = self.threshold_spin.value() or float(result.model["threshold"])
         try:
+            if check is not None:
+                self.store.set_closure(check)
             apply_classification(self.store, result, threshold)
         except OSError as exc:
             self._message(self.tr("Could not save the labels"), str(exc),
@@ -673,7 +677,8 @@ class SbasDock(QDockWidget):
         self.status_label.setText(self.tr("Inverting {} kept pairs…").format(int(keep.sum())))
         self._set_busy(True)
         task = InvertTask(str(self.stack.path), self.output_folder(), keep, options,
-                          self._inverted, self._failed, points=self.points_check.isChecked())
+                          self._inverted, self._failed, points=self.points_check.isChecked(),
+                          repairs=self.store.active_repairs() if self.store else None)
         task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
         self._task = task
         QgsApplication.taskManager().addTask(task)

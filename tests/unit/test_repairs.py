@@ -11,31 +11,15 @@ import pytest
 from sbas_selector.cli import main
 from sbas_selector.core.closure import check_closure
 from sbas_selector.core.formats import open_stack
-from sbas_selector.core.formats.geotiff import write_geotiff_folder
 from sbas_selector.core.labels import Label, LabelsStore, Source
-from sbas_selector.core.raster_io import crs_wkt_from_epsg
 from sbas_selector.core.repairs import Patch, repaired_stack
-from sbas_selector.core.sources import ArraySource
-from sbas_selector.core.stack import Stack
-from sbas_selector.core.stack_types import Grid, Pair
-from tests.unit.test_closure import COLS, ROWS, TWO_PI, network, patch_mask, synthetic_phase
-
-ERROR = (10, 20, 4, 4)  # rows, cols of a 16-pixel +1 cycle patch in pair 4
+from tests.conftest import SMALL_ERROR as ERROR
+from tests.unit.test_closure import TWO_PI, patch_mask
 
 
 @pytest.fixture()
-def stack_folder(tmp_path) -> Path:
-    """A GeoTIFF folder stack of 6 dates with one small +1 cycle error in its 5th pair."""
-    dates, pairs = network(6, 3)
-    phase = synthetic_phase(6, pairs, seed=11)
-    phase[4][patch_mask(*ERROR)] += TWO_PI
-    grid = Grid(COLS, ROWS, (480_000.0, 80.0, 0.0, 2_160_000.0, 0.0, -80.0),
-                crs_wkt_from_epsg(32614))
-    stack = Stack(path="<memory>", format_name="memory",
-                  pairs=[Pair(dates[i], dates[j], 10.0 * (j - i)) for i, j in pairs],
-                  phase_sources=[ArraySource(a) for a in phase], coherence_sources=None,
-                  grid=grid, wavelength_m=0.0555)
-    return write_geotiff_folder(stack, tmp_path / "stack")
+def stack_folder(small_error_stack) -> Path:
+    return small_error_stack
 
 
 def test_repairs_are_stored_applied_on_the_fly_and_files_untouched(stack_folder):

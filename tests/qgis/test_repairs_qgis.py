@@ -1,0 +1,87 @@
+"""The repair algorithms through Processing, and repairs applied by the dock's tasks."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.conftest import SMALL_ERROR
+
+
+def test_processing_check_closure_then_export_and_invert(iface, small_error_stack, tmp_path,
+                                                         qgis_app):
+    import processing
+    from osgeo import gdal, ogr
+
+    import sbas_selector
+    from sbas_selector.core.formats import open_stack
+    from sbas_selector.core.labels import LabelsStore
+
+    plugin = sbas_selector.classFactory(iface)
+    plugin.initGui()
+    try:
+        result = processing.run("sbas_selector:check_closure", {
+            "STACK": str(small_error_stack),
+            "CLOSURE_RASTER": str(tmp_path / "closure.tif"),
+            "PATCHES": str(tmp_path / "patches.gpkg"),
+            "OUTPUT": str(tmp_path / "closure.json")})
+        assert (result["N_REPAIRED"], result["N_DROPPED"], result["N_CHECKED"]) == (1, 0, 12)
+        count = gdal.Open(result["CLOSURE_RASTER"]).ReadAsArray()
+        row, col, rows, cols = SMALL_ERROR
+        inside = np.zeros(count.shape[1:], bool)
+        inside[row:row + rows, col:col + cols] = True
+        assert count[0][inside].min() >= 2 and count[0][~inside].max() == 0
+        assert count[1].max() >= 3  # triplets with data
+        source = ogr.Open(result["PATCHES"])
+        features = list(source.GetLayer(0))
+        assert len(features) == 1
+        feature = features[0]
+        assert (feature["n_pixels"], feature["cycles"], feature["action"]) == (16, 1, "correct")
+        x0, x1, y0, y1 = feature.GetGeometryRef().GetEnvelope()
+        assert (x0, x1) == (480_000 + col * 80, 480_000 + (col + cols) * 80)
+        assert (y1, y0) == (2_160_000 - row * 80, 2_160_000 - (row + rows) * 80)
+        features = feature = source = None
+        stack = open_stack(small_error_stack)
+        store = LabelsStore.open(stack)
+        assert store.labels[stack.pair_ids[4]].closure == "repaired"
+        exported = processing.run("sbas_selector:export_corrected_stack", {
+            "STACK": str(small_error_stack), "OUTPUT": str(tmp_path / "corrected")})
+        assert open_stack(exported["OUTPUT"]).n_pairs == 12
+        velocities = {}
+        for apply in (True, False):
+            out = processing.run("sbas_selector:invert", {
+                "STACK": str(small_error_stack), "APPLY_REPAIRS": apply,
+                "OUTPUT": str(tmp_path / f"inv_{apply}")})
+            velocities[apply] = gdal.Open(out["VELOCITY"]).ReadAsArray()
+        difference = np.abs(velocities[True] - velocities[False])
+        assert difference[inside].min() > 1.0 and np.nanmedian(difference[~inside]) < 0.5
+    finally:
+        plugin.unload()
+
+
+def test_invert_task_applies_the_repairs_it_is_given(small_error_stack, tmp_path, wait_for):
+    from qgis.core import QgsApplication
+
+    from sbas_selector.core.closure import check_closure
+    from sbas_selector.core.formats import open_stack
+    from sbas_selector.core.inversion import InversionOptions
+    from sbas_selector.tasks import ClassifyTask, InvertTask
+
+    stack = open_stack(small_error_stack)
+    repairs = check_closure(stack).repairs()
+    done = []
+    task = InvertTask(str(small_error_stack), str(tmp_path / "out"), None,
+                      InversionOptions(reference_pixel=(40, 5)), done.append, done.append,
+                      repairs=repairs)
+    QgsApplication.taskManager().addTask(task)
+    wait_for(lambda: done)
+    from osgeo import gdal
+
+    from sbas_selector.core.inversion import run_inversion
+
+    plain = run_inversion(stack, tmp_path / "plain", options=InversionOptions(
+        reference_pixel=(40, 5)))
+    repaired = gdal.Open(str(done[0].files["velocity"])).ReadAsArray()
+    unrepaired = gdal.Open(str(plain.files["velocity"])).ReadAsArray()
+    row, col, rows, cols = SMALL_ERROR
+    assert np.abs(repaired - unrepaired)[row:row + rows, col:col + cols].min() > 1.0
+    assert ClassifyTask.__doc__ and "repair" in ClassifyTask.__doc__
