@@ -80,7 +80,8 @@ class ConnectPanel(QWidget):
             self.summary_label.setText(self.tr(
                 "The kept pairs split the network into {n} pieces, and no dropped pair that "
                 "you did not drop yourself can join them.").format(n=plan.pieces_before))
-        self.unreachable_label.setText("\n".join(self.unreachable_lines()))
+        unreachable = "\n".join(self.unreachable_lines())
+        self.unreachable_label.setText(unreachable)
         self.unreachable_label.setVisible(bool(plan.unreachable))
         self.proposals_list.setVisible(bool(plan.proposals))
         self.accept_button.setEnabled(bool(plan.proposals))

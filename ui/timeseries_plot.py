@@ -76,10 +76,12 @@ class TimeSeriesPlot(QWidget):
         else alone."""
         entry = PlottedSeries(series, where, fit_line(series.dates, series.displacement_mm))
         self.plotted = [self.plotted[0], entry] if compare and self.plotted else [entry]
+        self._update_tooltip()
         self.update()
 
     def clear(self) -> None:
         self.plotted = []
+        self._update_tooltip()
         self.update()
 
     def legend_lines(self) -> list[str]:
@@ -94,12 +96,18 @@ class TimeSeriesPlot(QWidget):
                     row=entry.series.row, col=entry.series.col),
                 velocity=entry.series.velocity_mm_yr)
             if entry.fit is not None and math.isfinite(entry.fit.velocity_std_mm_yr):
-                text += self.tr(" (line {v:.1f} ± {s:.1f} mm/yr, residual RMS {r:.1f} mm)"
-                                ).format(v=entry.fit.velocity_mm_yr,
-                                         s=entry.fit.velocity_std_mm_yr,
-                                         r=entry.fit.residual_rms_mm)
+                text += self.tr(" (line {v:.1f} ± {s:.1f})").format(
+                    v=entry.fit.velocity_mm_yr, s=entry.fit.velocity_std_mm_yr)
             lines.append(text)
         return lines
+
+    def _update_tooltip(self) -> None:
+        self.setToolTip("\n".join(
+            self.tr("{where}: line {v:.1f} ± {s:.1f} mm/yr (1 sigma), residual RMS {r:.1f} mm "
+                    "about it; the band is the line's 1-sigma uncertainty").format(
+                where=entry.where, v=entry.fit.velocity_mm_yr, s=entry.fit.velocity_std_mm_yr,
+                r=entry.fit.residual_rms_mm)
+            for entry in self.plotted if entry.fit is not None))
 
     def paintEvent(self, event: Any) -> None:
         painter = QPainter(self)
@@ -159,7 +167,7 @@ class TimeSeriesPlot(QWidget):
         painter.save()
         painter.translate(10, area.center().y())
         painter.rotate(-90)
-        painter.drawText(QRectF(-60, -8, 120, 16), int(Qt.AlignmentFlag.AlignCenter),
+        painter.drawText(QRectF(-100, -8, 200, 16), int(Qt.AlignmentFlag.AlignCenter),
                          self.tr("LOS displacement (mm)"))
         painter.restore()
         for k, entry in enumerate(self.plotted):

@@ -139,3 +139,69 @@ def test_install_from_zip_in_a_fresh_profile_then_the_whole_path(tmp_path, real_
         assert shot.stat().st_size > 10_000, name
         assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name
         shutil.copy(shot, SCREENSHOTS / name)
+
+
+def test_desktop_first_hour_crs_keys_groups_keep_connected_reference(tmp_path, real_stack_path):
+    """Issue 13's "done when", in the real desktop: a UTM stack in an EPSG:3857 project is in
+    view; K/D after filtering change only the highlighted pair; Keep connected accepts one
+    proposal of several; a reference point is chosen by clicking the map; two stacks inverted
+    one after another each have their velocity on top of their own group."""
+    if not (shutil.which("xvfb-run") and shutil.which("qgis")):
+        pytest.fail("xvfb-run and qgis are required (make setup installs them)")
+    from sbas_selector.core.formats.hyp3 import write_hyp3
+    from sbas_selector.core.simulation import SimulationConfig, simulate
+
+    utm_stack = write_hyp3(simulate(SimulationConfig(seed=7, n_dates=20, rows=96, cols=128))
+                           .to_stack(), tmp_path / "utm_hyp3")
+    out = tmp_path / "out"
+    out.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
+    env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_STACK": str(real_stack_path),
+                "SBAS_GUI_UTM_STACK": str(tmp_path / "utm_hyp3"),
+                "SBAS_GUI_DIR": str(REPO / "tests" / "gui"),
+                "XDG_DATA_HOME": str(tmp_path / "xdg")})
+    assert utm_stack
+    command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--nologo",
+               "--noversioncheck", "--profiles-path", str(_fresh_profile(tmp_path)),
+               "--profile", "default", "--code", str(REPO / "tests" / "gui" /
+                                                      "first_hour_driver.py")]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=330)
+    result_file = out / "result.json"
+    assert result_file.is_file(), completed.stdout[-2000:] + completed.stderr[-2000:]
+    result = json.loads(result_file.read_text())
+    assert "error" not in result, result.get("error")
+    # 1. The UTM stack, in a Web Mercator project, fills the view.
+    assert result["opened_utm"] and result["canvas_crs"] == "EPSG:3857"
+    assert result["layer_crs"].startswith("EPSG:326")
+    assert result["stack_in_view"] and 1.0 <= result["view_over_stack_width"] < 3.0
+    assert result["scale"] < 1e6  # the bug showed 1:1,465,194,624
+    # 2. After filtering, K then D: the highlighted pair, and only it.
+    assert result["first"] != result["second"]
+    assert result["current_after_k"] == result["highlighted_after_k"] == result["second"]
+    assert result["first_final"] == "high" and result["second_override"] == "low"
+    assert result["overridden"] == sorted([result["first"], result["second"]])
+    # 3. Keep connected: one proposal of several accepted alone.
+    assert result["n_proposals"] >= 3 and result["current_is_proposal"]
+    assert result["readmitted"] == [result["accepted"]]
+    assert result["still_proposed"] == result["n_proposals"] - 1
+    # 4. The reference point clicked on the map, shown, and used by the inversion.
+    assert result["reference_tool_active"] and result["marker_shown"]
+    assert result["reference_pixel"] == [10, 20] == result["first_reference"]
+    assert "row 10, col 20" in result["reference_label"]
+    # 5. Each stack's velocity on top of its own group, the newest stack on top.
+    assert result["opened_real"] and len(result["groups"]) == 2
+    assert result["groups"][0].endswith("mexico_city_cropA")
+    assert result["groups"][1].endswith("utm_hyp3")
+    for (inversion, source, visible), velocity in zip(result["tops"], result["velocity_files"]):
+        assert inversion == "SBAS inversion" and source == velocity and visible
+    assert result["plotted"] == [[8, 95], [50, 10]]
+    assert "±" in result["plot_legend"][0]
+    from osgeo import gdal
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name in ("utm_in_mercator.png", "dock_filtered.png", "keep_connected.png",
+                 "inverted_two_pixels.png", "dock_inversion.png"):
+        shot = out / name
+        assert shot.stat().st_size > 10_000, name
+        assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name
+        shutil.copy(shot, SCREENSHOTS / name)

@@ -14,8 +14,9 @@ import pytest
 def open_dock(iface, wait_for, monkeypatch, tmp_path):
     """``open_dock(path)``: the plugin's dock with the stack at ``path`` open (the same dock
     for every call of one test)."""
-    import sbas_selector
     from qgis.core import QgsProject
+
+    import sbas_selector
 
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     plugin = sbas_selector.classFactory(iface)
