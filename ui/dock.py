@@ -4,6 +4,7 @@ mark them, watch the network's health, export the selection, invert."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from qgis.core import (
@@ -12,7 +13,6 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDockWidget,
@@ -26,7 +26,6 @@ from qgis.PyQt.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -40,7 +39,7 @@ from .connect_panel import ConnectPanel
 from .current_pair import CurrentPair
 from .invert_tab import InvertTab
 from .map_view import zoom_to_layer
-from .pair_table import PairFilterProxy, PairTableModel
+from .pair_table import PairFilterProxy, PairTableModel, PairTableView, pair_details
 
 logger = logging.getLogger(__name__)
 
@@ -155,13 +154,8 @@ class SbasDock(QDockWidget):
         self.table_model = PairTableModel(self)
         self.table_proxy = PairFilterProxy(self)
         self.table_proxy.setSourceModel(self.table_model)
-        self.table = QTableView(table_box)
+        self.table = PairTableView(table_box)
         self.table.setModel(self.table_proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
         table_layout.addWidget(self.table)
         splitter.addWidget(self.graph)
         splitter.addWidget(table_box)
@@ -373,14 +367,14 @@ class SbasDock(QDockWidget):
             self.store = None
             self._message(self.tr("Labels not loaded"), str(exc), Qgis.MessageLevel.Critical)
         if self.store is not None and self.store.notice:
-            self._message(self.tr("Labels"), self.store.notice, Qgis.MessageLevel.Warning)
+            self._message(self.tr("Labels"), self.store.notice, Qgis.MessageLevel.Info)
         settings.remember_stack(str(stack.path))
         self._refresh_recent()
         self.status_label.setText(self.tr("{fmt} stack: {dates} dates, {pairs} pairs").format(
             fmt=stack.format_name, dates=stack.n_dates, pairs=stack.n_pairs))
         self.summary_text.setPlainText(format_summary(stack.summary()))
         self.table_model.set_data(stack, self.store, statistics)
-        self.table.resizeColumnsToContents()
+        self.table.fit_columns()
         # The threshold shown is the one this stack's labels were made with, never the one
         # typed for the previous stack.
         threshold = (self.store.model or {}).get("threshold") if self.store is not None else None
@@ -464,18 +458,8 @@ class SbasDock(QDockWidget):
                                          if hidden else ""))
 
     def _edge_details(self) -> dict[int, str]:
-        details = {}
-        for i, pair in enumerate(self.stack.pairs):
-            entry = self.store.labels[pair.pair_id]
-            coherence = (float("nan") if self.statistics is None
-                         else self.statistics.mean_coherence[i])
-            score = "—" if entry.probability_high is None else f"{entry.probability_high:.2f}"
-            details[i] = (f"{pair.date1.isoformat()} – {pair.date2.isoformat()} "
-                          f"({pair.days} days)\nBperp {pair.bperp_m:.1f} m, coherence "
-                          f"{coherence:.2f}\nscore {score}, label {entry.final.value} "
-                          f"({entry.source.value})"
-                          + (f"\nnetwork: {entry.evidence}" if entry.evidence else ""))
-        return details
+        return {i: pair_details(self.stack, self.store, self.statistics, i)
+                for i in range(self.stack.n_pairs)}
 
     def select_pair(self, index: int) -> None:
         """Make pair ``index`` the current pair: the graph, the table, the map and the keys
@@ -572,9 +556,25 @@ class SbasDock(QDockWidget):
     def _choose_export(self, fmt: str) -> None:
         names = {"csv": "labels.csv", "mintpy": "exclude_date12.txt",
                  "licsbas": "rm_ifg_list.txt"}
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export pairs"), names[fmt])
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export pairs"),
+                                              str(Path(self.export_folder()) / names[fmt]))
         if path:
+            settings.set_last_export_folder(str(Path(path).parent))
             self.export(fmt, path)
+
+    def export_folder(self) -> str:
+        """Where the export dialog starts: the last folder exported to, else the stack's
+        folder when it is writable, else the home folder (never QGIS's working folder)."""
+        from ..core.paths import is_writable_folder
+
+        last = settings.last_export_folder()
+        if last and Path(last).is_dir():
+            return last
+        if self.stack is not None:
+            folder = self.stack.path if self.stack.path.is_dir() else self.stack.path.parent
+            if is_writable_folder(folder):
+                return str(folder)
+        return str(Path.home())
 
     def export(self, fmt: str, path: str) -> list:
         """Write the selection in ``fmt`` (csv, mintpy, licsbas) to ``path``."""

@@ -324,3 +324,86 @@ def test_time_series_plot_has_fit_uncertainty_coordinates_and_a_second_pixel(
     image = standalone.grab().toImage()
     colours = {image.pixelColor(x, y).name() for x in range(0, 600, 2) for y in range(0, 260, 2)}
     assert {QColor(c).name() for c in COLOURS} <= colours
+
+
+def test_table_columns_tooltips_and_chooser(open_dock, real_stack_path):
+    from qgis.PyQt.QtCore import Qt
+
+    from sbas_selector import settings
+    from sbas_selector.ui.pair_table import COLUMNS
+
+    settings.set_hidden_pair_columns([])
+    dock = open_dock(real_stack_path)
+    header = dock.table.horizontalHeader()
+    # The deciding columns come right after the pair id.
+    assert [COLUMNS[header.logicalIndex(k)] for k in range(4)] == ["Pair", "Label", "Score",
+                                                                    "Source"]
+    row = dock.table_proxy.index(0, COLUMNS.index("Bperp (m)"))
+    value = dock.table_proxy.data(row, Qt.ItemDataRole.UserRole)
+    assert dock.table_proxy.data(row) == f"{value:.1f}"  # as rounded
+    tooltip = dock.table_proxy.data(row, Qt.ItemDataRole.ToolTipRole)
+    assert "Bperp" in tooltip and "coherence" in tooltip and "label high" in tooltip
+    menu = dock.table.column_menu()
+    coverage = next(a for a in menu.actions() if a.text() == "Coverage")
+    coverage.setChecked(False)
+    assert dock.table.isColumnHidden(COLUMNS.index("Coverage"))
+    assert settings.hidden_pair_columns() == ["Coverage"]
+    coverage.setChecked(True)
+    assert not dock.table.isColumnHidden(COLUMNS.index("Coverage"))
+
+
+def test_graph_dropped_on_top_zoom_pan_and_ticks(open_dock, real_stack_path):
+    from qgis.PyQt.QtCore import QEvent, QPoint, QPointF, Qt
+    from qgis.PyQt.QtGui import QMouseEvent
+    from qgis.PyQt.QtTest import QTest
+
+    dock = open_dock(real_stack_path)
+    dock.confirm = lambda title, text: True
+    graph = dock.graph
+    graph.resize(600, 300)
+    index = dock.stack.index_of("20180106_20180412")
+    dock.mark("low", index)
+    drawn = []
+    original = graph._draw_edge
+    graph._draw_edge = lambda painter, edge, many=False: (drawn.append(edge.index),
+                                                          original(painter, edge, many))
+    graph.grab()
+    dropped = [i for i in drawn if dock.graph_model.edges[i].label.value == "low"]
+    assert dropped == [index] and drawn.index(index) > max(
+        drawn.index(i) for i in drawn if i not in (index, dock.current))
+    # Zoom about a point keeps that point; a drag pans; a double click shows all again.
+    full = graph.full_view()
+    centre = QPointF(300, 150)
+    before = graph.from_screen(centre)
+    graph.zoom(2.0, centre)
+    t0, t1, _, _ = graph.current_view()
+    assert (t1 - t0) == pytest.approx((full[1] - full[0]) / 2)
+    assert graph.from_screen(centre)[0] == pytest.approx(before[0])
+    QTest.mousePress(graph, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(300, 20))
+    move = QMouseEvent(QEvent.Type.MouseMove, QPointF(200, 20), Qt.MouseButton.LeftButton,
+                       Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    graph.mouseMoveEvent(move)
+    assert graph.current_view()[0] > t0  # dragged left: later dates come into view
+    graph.reset_view()
+    assert graph.current_view() == full
+
+
+def test_help_back_and_export_folder(open_dock, stack_copy, tmp_path):
+    from sbas_selector import settings
+
+    dock = open_dock(stack_copy)
+    dialog = dock.show_help("review")
+    assert not dialog.back_button.isEnabled()
+    dialog.show_page("invert")
+    assert dialog.back_button.isEnabled()
+    dialog.back_button.click()
+    assert dialog.browser.source().toLocalFile().endswith("docs/review.md")
+    assert dialog.forward_button.isEnabled()
+    dialog.close()
+    # The export dialog starts in the stack's (writable) folder, then where the last went.
+    settings.set_last_export_folder("")
+    assert dock.export_folder() == str(stack_copy)
+    settings.set_last_export_folder(str(tmp_path))
+    assert dock.export_folder() == str(tmp_path)
+    settings.set_last_export_folder("")
