@@ -74,12 +74,14 @@ class TimeSeriesPlot(QWidget):
         return lines
 
     def _update_tooltip(self) -> None:
-        self.setToolTip("\n".join(
+        lines = [
             self.tr("{where}: line {v:.1f} ± {s:.1f} mm/yr (1 sigma), residual RMS {r:.1f} mm "
                     "about it; the band is the line's 1-sigma uncertainty").format(
                 where=entry.where, v=entry.fit.velocity_mm_yr, s=entry.fit.velocity_std_mm_yr,
                 r=entry.fit.residual_rms_mm)
-            for entry in self.plotted if entry.fit is not None))
+            for entry in self.plotted if entry.fit is not None]
+        tooltip = "\n".join(lines)
+        self.setToolTip(tooltip)
 
     def paintEvent(self, event: Any) -> None:
         painter = QPainter(self)
