@@ -182,7 +182,6 @@ def steps():
     dock.zoom_to_stack()
     settle(1500)
     shot(window, "inverted_two_pixels.png")
-    shot(dock, "dock_inversion.png")
 
 
 def after_start():

@@ -192,7 +192,7 @@ def test_desktop_first_hour_crs_keys_groups_keep_connected_reference(tmp_path, r
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name in ("utm_in_mercator.png", "dock_filtered.png", "keep_connected.png",
-                 "inverted_two_pixels.png", "dock_inversion.png"):
+                 "inverted_two_pixels.png"):
         shot = out / name
         assert shot.stat().st_size > 10_000, name
         assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name
