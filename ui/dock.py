@@ -13,19 +13,15 @@ from qgis.core import (
 )
 from qgis.PyQt.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QDockWidget,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -34,12 +30,10 @@ from qgis.PyQt.QtWidgets import (
 
 from .. import settings
 from ..tasks import BaseTask, ClassifyTask, InvertTask, OpenStackTask
-from .baseline_graph import BaselineGraphWidget
-from .connect_panel import ConnectPanel
 from .current_pair import CurrentPair
 from .invert_tab import InvertTab
 from .map_view import zoom_to_layer
-from .pair_table import PairFilterProxy, PairTableModel, PairTableView, pair_details
+from .pair_table import pair_details
 
 logger = logging.getLogger(__name__)
 
@@ -133,98 +127,20 @@ class SbasDock(QDockWidget):
 
     # ---- building --------------------------------------------------------------------------
     def _build_review_tab(self) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        splitter = QSplitter(Qt.Orientation.Vertical, tab)
-        self.graph = BaselineGraphWidget(splitter)
-        table_box = QWidget(splitter)
-        table_layout = QVBoxLayout(table_box)
-        table_layout.setContentsMargins(0, 0, 0, 0)
-        self.pair_label = QLabel("", table_box)
-        table_layout.addWidget(self.pair_label)
-        self.counts_label = QLabel("", table_box)
-        self.counts_label.setWordWrap(True)
-        table_layout.addWidget(self.counts_label)
-        self.health_label = QLabel("", table_box)
-        self.health_label.setWordWrap(True)
-        table_layout.addWidget(self.health_label)
-        self.filter_edit = QLineEdit(table_box)
-        self.filter_edit.setPlaceholderText(self.tr("Filter pairs (id, label, source…)"))
-        table_layout.addWidget(self.filter_edit)
-        self.table_model = PairTableModel(self)
-        self.table_proxy = PairFilterProxy(self)
-        self.table_proxy.setSourceModel(self.table_model)
-        self.table = PairTableView(table_box)
-        self.table.setModel(self.table_proxy)
-        table_layout.addWidget(self.table)
-        splitter.addWidget(self.graph)
-        splitter.addWidget(table_box)
-        layout.addWidget(splitter)
-        classify_row = QHBoxLayout()
-        self.classify_button = QPushButton(self.tr("Classify"), tab)
-        self.classify_button.setToolTip(self.tr(
-            "Score every pair with the CNN, weighed against what the rest of the network "
-            "says of it"))
-        self.device_combo = QComboBox(tab)
-        for device in ("auto", "cpu", "cuda"):
-            self.device_combo.addItem(device, device)
-        self.threshold_spin = QDoubleSpinBox(tab)
-        self.threshold_spin.setRange(0.0, 1.0)
-        self.threshold_spin.setSingleStep(0.05)
-        self.threshold_spin.setSpecialValueText(self.tr("model's"))
-        self.threshold_spin.setValue(0.0)  # 0 shows "model's": the threshold in its card
-        self.threshold_spin.setToolTip(self.tr("Probability of high quality above which a "
-                                               "pair is kept (default: the model's)"))
-        self.connect_button = QPushButton(self.tr("Keep connected…"), tab)
-        self.connect_button.setToolTip(self.tr("Propose the fewest dropped pairs that reconnect "
-                                               "the network"))
-        self.accept_button = QPushButton(self.tr("Accept all"), tab)
-        self.accept_button.setToolTip(self.tr("Clear your overrides: every pair takes the "
-                                              "model's label"))
-        classify_row.addWidget(self.classify_button)
-        classify_row.addWidget(QLabel(self.tr("on"), tab))
-        classify_row.addWidget(self.device_combo)
-        classify_row.addWidget(QLabel(self.tr("threshold"), tab))
-        classify_row.addWidget(self.threshold_spin)
-        classify_row.addWidget(self.accept_button)
-        classify_row.addWidget(self.connect_button)
-        layout.addLayout(classify_row)
-        classify_row.addWidget(self._help_button("classify"))
-        self.connect_panel = ConnectPanel(tab)
-        layout.addWidget(self.connect_panel)
+        from .review_tab import WIDGETS, ReviewTab
+
+        tab = ReviewTab(self._help_button, self)
+        for name in WIDGETS:  # the dock's logic reaches them by name
+            setattr(self, name, getattr(tab, name))
         self.connect_panel.proposal_selected.connect(self.select_pair)
         self.connect_panel.accept_requested.connect(self.readmit)
-        self.provider_label = QLabel(self.tr("Inference: not run yet"), tab)
-        self.provider_label.setWordWrap(True)
-        layout.addWidget(self.provider_label)
         self.device_combo.currentIndexChanged.connect(self.update_planned_provider)
         QTimer.singleShot(0, self.update_planned_provider)
         self.classify_button.clicked.connect(self.classify)
         self.accept_button.clicked.connect(self.accept_all)
         self.connect_button.clicked.connect(self.keep_connected)
-        marks = QHBoxLayout()
-        self.keep_button = QPushButton(self.tr("Keep (K)"), tab)
-        self.drop_button = QPushButton(self.tr("Drop (D)"), tab)
-        self.clear_button = QPushButton(self.tr("Clear (C)"), tab)
-        self.undo_button = QPushButton(self.tr("Undo"), tab)
-        self.wrapped_check = QCheckBox(self.tr("Re-wrapped"), tab)
-        self.wrapped_check.setChecked(True)
-        self.wrapped_check.setToolTip(self.tr("Show phase re-wrapped (fringes) or unwrapped"))
-        for widget in (self.keep_button, self.drop_button, self.clear_button, self.undo_button,
-                       self.wrapped_check):
-            marks.addWidget(widget)
-        layout.addLayout(marks)
-        exports = QHBoxLayout()
-        exports.addWidget(QLabel(self.tr("Export:"), tab))
-        self.export_buttons = {}
-        for fmt, text in (("csv", "CSV…"), ("mintpy", "MintPy…"), ("licsbas", "LiCSBAS…")):
-            button = QPushButton(self.tr(text), tab)
+        for fmt, button in self.export_buttons.items():
             button.clicked.connect(lambda _checked=False, f=fmt: self._choose_export(f))
-            exports.addWidget(button)
-            self.export_buttons[fmt] = button
-        exports.addWidget(self._help_button("review"))
-        layout.addLayout(exports)
-
         self.graph.pair_clicked.connect(self.select_pair)
         self.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
         self.filter_edit.textChanged.connect(self.table_proxy.setFilterFixedString)
