@@ -83,7 +83,7 @@ def write_display_raster(stack: Stack, index: int,
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{stack.pairs[index].pair_id}_{tag}.tif"
     if not path.exists():
-        write_geotiff(path, bands, stack.grid, compress=False,
+        write_geotiff(path, bands, stack.grid,
                       band_descriptions=("unwrapped phase, re-referenced (rad)",
                                          "phase re-wrapped to -pi..pi (rad)"))
     return path, symmetric_phase_limit(bands[0])
