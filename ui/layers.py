@@ -17,6 +17,7 @@ from qgis.core import (
     QgsSingleBandGrayRenderer,
     QgsSingleBandPseudoColorRenderer,
 )
+from qgis.PyQt import sip
 from qgis.PyQt.QtGui import QColor
 
 from ..core.phase_display import UNWRAPPED_BAND, WRAPPED_BAND, write_display_raster
@@ -82,6 +83,19 @@ def style_coherence(layer: QgsRasterLayer, band: int = 1) -> None:
     layer.setRenderer(renderer)
 
 
+def _find_stack_group(group: QgsLayerTreeGroup, key: str) -> QgsLayerTreeGroup | None:
+    """The group of the stack ``key`` anywhere under ``group`` (None if the analyst removed
+    it, or the project was cleared)."""
+    for node in group.children():
+        if isinstance(node, QgsLayerTreeGroup):
+            if node.customProperty(STACK_PROPERTY) == key:
+                return node
+            found = _find_stack_group(node, key)
+            if found is not None:
+                return found
+    return None
+
+
 def _stack_group(root: QgsLayerTreeGroup, key: str, name: str) -> QgsLayerTreeGroup:
     """The stack's group, moved (or created) at the top of the layer tree."""
     for node in root.children():
@@ -111,26 +125,53 @@ class StackLayers:
 
     def __init__(self, stack: Any, group_name: str) -> None:
         self.stack = stack
-        root = QgsProject.instance().layerTreeRoot()
-        self.group = _stack_group(root, str(stack.path), group_name)
-        for name in ("interferograms", "coherence"):  # left by an earlier opening
-            old = self.group.findGroup(name)
-            if old is not None:
-                self.group.removeChildNode(old)
-        self.phase_group = self.group.addGroup("interferograms")
-        self.phase_group.setIsMutuallyExclusive(True)
-        self.coherence_group = self.group.addGroup("coherence")
-        self.coherence_group.setIsMutuallyExclusive(True)
-        self.coherence_group.setItemVisibilityChecked(False)
-        self.coherence_group.setExpanded(False)
+        self.name, self.key = group_name, str(stack.path)
         self.phase_layers: dict[int, QgsRasterLayer] = {}
         self.coherence_layers: dict[int, QgsRasterLayer] = {}
         self.phase_limits: dict[int, float] = {}
         self.wrapped = True
         #: (row, col) the phase is referenced to; None: each pair's median.
         self.reference_pixel: tuple[int, int] | None = None
+        root = QgsProject.instance().layerTreeRoot()
+        self.group = _stack_group(root, self.key, group_name)
+        for name in ("interferograms", "coherence"):  # left by an earlier opening
+            old = self.group.findGroup(name)
+            if old is not None:
+                self.group.removeChildNode(old)
+        self._sub_groups()
+
+    def _sub_groups(self) -> None:
+        phase = self.group.findGroup("interferograms")
+        if phase is None:
+            phase = self.group.addGroup("interferograms")
+            phase.setIsMutuallyExclusive(True)
+        coherence = self.group.findGroup("coherence")
+        if coherence is None:
+            coherence = self.group.addGroup("coherence")
+            coherence.setIsMutuallyExclusive(True)
+            coherence.setItemVisibilityChecked(False)
+            coherence.setExpanded(False)
+        self.phase_group, self.coherence_group = phase, coherence
+
+    def _revive(self) -> bool:
+        """Follow what the analyst did to the layer tree (removed the group, cleared the
+        project): the group nodes are looked up again, never used once deleted, and layers
+        no longer in the project are forgotten. Returns whether the group was still there."""
+        project = QgsProject.instance()
+        for cache in (self.phase_layers, self.coherence_layers):
+            for index, layer in list(cache.items()):
+                if sip.isdeleted(layer) or project.mapLayer(layer.id()) is None:
+                    del cache[index]
+        group = _find_stack_group(project.layerTreeRoot(), self.key)
+        alive = group is not None
+        if group is None:
+            group = _stack_group(project.layerTreeRoot(), self.key, self.name)
+        self.group = group
+        self._sub_groups()
+        return alive
 
     def _layer(self, index: int, kind: str) -> QgsRasterLayer | None:
+        self._revive()
         cache = self.phase_layers if kind == "phase" else self.coherence_layers
         if index in cache:
             return cache[index]
@@ -174,6 +215,7 @@ class StackLayers:
 
     def set_wrapped(self, wrapped: bool) -> None:
         self.wrapped = wrapped
+        self._revive()
         for index, layer in self.phase_layers.items():
             style_phase(layer, wrapped, self.phase_limits[index], self.stack.wavelength_m)
 
@@ -183,12 +225,14 @@ class StackLayers:
         if pixel == self.reference_pixel:
             return
         self.reference_pixel = pixel
+        self._revive()
         self._remove_layers(self.phase_layers)
         self.phase_limits.clear()
 
     def add_result(self, layer: QgsRasterLayer) -> None:
         """Put an inversion output on top of this stack's "SBAS inversion" group, itself at
         the top of the stack's group."""
+        self._revive()
         group = self.group.findGroup(INVERSION_GROUP)
         if group is None:
             group = self.group.insertGroup(0, INVERSION_GROUP)
@@ -204,7 +248,14 @@ class StackLayers:
 
     def release(self) -> None:
         """Another stack takes the dock: remove the interferograms and coherence, keep the
-        group only if it holds inversion results."""
+        group only if it holds inversion results. Nothing to do for what the analyst already
+        removed (or a cleared project)."""
+        project = QgsProject.instance()
+        if _find_stack_group(project.layerTreeRoot(), self.key) is None:
+            self.phase_layers.clear()
+            self.coherence_layers.clear()
+            return
+        self._revive()
         self._remove_layers(self.phase_layers)
         self._remove_layers(self.coherence_layers)
         for group in (self.phase_group, self.coherence_group):

@@ -407,3 +407,19 @@ def test_help_back_and_export_folder(open_dock, stack_copy, tmp_path):
     settings.set_last_export_folder(str(tmp_path))
     assert dock.export_folder() == str(tmp_path)
     settings.set_last_export_folder("")
+
+
+def test_opening_after_the_project_was_cleared(open_dock, real_stack_path, utm_stack):
+    from qgis.core import QgsProject
+
+    open_dock(real_stack_path)
+    QgsProject.instance().clear()  # File > New, or the analyst removed the group
+    dock = open_dock(utm_stack)
+    assert dock.layers.group.findLayer(dock.layers.phase_layers[dock.current].id()).isVisible()
+    # The analyst removes the stack's group by hand, then steps to another pair.
+    root = QgsProject.instance().layerTreeRoot()
+    root.removeChildNode(dock.layers.group)
+    dock.select_pair(2)
+    layer = dock.layers.phase_layers[2]
+    assert root.findLayer(layer.id()).isVisible()
+    assert dock.layers.group.parent() is not None
