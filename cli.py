@@ -31,17 +31,21 @@ def _add_info(sub: argparse._SubParsersAction) -> None:
 def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("simulate", help="write a realistic simulated stack with truth")
     parser.add_argument("--out", required=True, type=Path, help="output folder")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed: the same seed writes the same stack (default: 0)")
     parser.add_argument("--format", default="hyp3",
                         help="comma-separated formats among hyp3, mintpy, licsbas, geotiff, or "
                              "'all' (default: hyp3)")
     parser.add_argument("--dates", type=int, default=30, help="number of acquisitions")
     parser.add_argument("--size", default="128x128", help="ROWSxCOLS pixels (80 m)")
-    parser.add_argument("--low-quality-fraction", type=float, default=0.3)
+    parser.add_argument("--low-quality-fraction", type=float, default=0.3,
+                        help="share of pairs degraded to low quality (unwrapping errors, "
+                             "decorrelation, strong atmosphere, orbital ramps), 0..1 "
+                             "(default: 0.3)")
     parser.add_argument("--max-days", type=int, default=72,
-                        help="network: longest temporal baseline, days")
+                        help="network: longest temporal baseline, days (default: 72)")
     parser.add_argument("--max-bperp", type=float, default=150.0,
-                        help="network: longest perpendicular baseline, m")
+                        help="network: longest perpendicular baseline, m (default: 150)")
     parser.set_defaults(func=_run_simulate)
 
 

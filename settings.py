@@ -33,3 +33,30 @@ def check_dependencies_at_start() -> bool:
 
 def set_check_dependencies_at_start(value: bool) -> None:
     QgsSettings().setValue(CHECK_DEPENDENCIES, bool(value))
+
+
+LAST_EXPORT_FOLDER = f"{PREFIX}/last_export_folder"
+
+
+def last_export_folder() -> str:
+    """The folder the analyst last exported a pair list to ("" before any)."""
+    return str(QgsSettings().value(LAST_EXPORT_FOLDER, "") or "")
+
+
+def set_last_export_folder(folder: str) -> None:
+    QgsSettings().setValue(LAST_EXPORT_FOLDER, folder)
+
+
+HIDDEN_PAIR_COLUMNS = f"{PREFIX}/hidden_pair_columns"
+
+
+def hidden_pair_columns() -> list[str]:
+    """Columns of the pair table the analyst hid (none by default)."""
+    value = QgsSettings().value(HIDDEN_PAIR_COLUMNS, [])
+    if isinstance(value, str):
+        value = [value] if value else []
+    return [str(v) for v in (value or [])]
+
+
+def set_hidden_pair_columns(names: list[str]) -> None:
+    QgsSettings().setValue(HIDDEN_PAIR_COLUMNS, list(names))

@@ -17,10 +17,18 @@ CSV_COLUMNS = ("date1", "date2", "pair_id", "days", "bperp_m", "probability_high
                "predicted", "override", "label", "source", "closure", "repairs", "evidence")
 
 
+def default_file_mode() -> int:
+    """The mode a plain ``open(path, "w")`` would give a new file: 0666 less the umask."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
 def _write_atomic(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.chmod(temporary, default_file_mode())  # mkstemp makes 0600: not what users expect
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             stream.write(text)
         os.replace(temporary, path)

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .errors import StackError
-from .paths import is_writable_folder, user_data_folder
+from .paths import in_sample_data, is_writable_folder, user_data_folder
 from .repairs import Patch, describe_patches
 from .stack import Stack
 
@@ -163,8 +163,10 @@ class LabelsStore:
         notice = None
         if path is None or not _writable_place(path):
             path = fallback_path(stack.path)
-            notice = (f"{sidecar_path(stack.path).parent} is not writable; labels are kept in "
-                      f"{path}")
+            beside = sidecar_path(stack.path).parent
+            why = ("the bundled sample stack stays as shipped" if in_sample_data(beside)
+                   else f"{beside} is not writable")
+            notice = f"{why}; labels are kept in {path}"
         if path.exists():
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))

@@ -25,10 +25,15 @@ def sample_stack() -> Path | None:
     return None
 
 
+def in_sample_data(folder: Path) -> bool:
+    """Whether ``folder`` is in the sample data bundled with the plugin."""
+    resolved = folder.resolve()
+    return resolved == SAMPLE_DATA or SAMPLE_DATA in resolved.parents
+
+
 def is_writable_folder(folder: Path) -> bool:
     """Whether files may be created in ``folder`` (never inside the bundled sample data)."""
-    resolved = folder.resolve()
-    if resolved == SAMPLE_DATA or SAMPLE_DATA in resolved.parents:
+    if in_sample_data(folder):
         return False
     return (folder.is_dir() and os.access(folder, os.W_OK)
             and bool(folder.stat().st_mode & 0o222))

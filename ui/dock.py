@@ -4,34 +4,24 @@ mark them, watch the network's health, export the selection, invert."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 from qgis.core import (
     Qgis,
     QgsApplication,
-    QgsCoordinateTransform,
-    QgsProject,
-    QgsRasterLayer,
 )
-from qgis.gui import QgsMapToolEmitPoint
 from qgis.PyQt.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, pyqtSignal
 from qgis.PyQt.QtWidgets import (
-    QAbstractItemView,
-    QCheckBox,
     QComboBox,
     QDockWidget,
-    QDoubleSpinBox,
     QFileDialog,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
-    QSplitter,
-    QTableView,
     QTabWidget,
     QToolButton,
     QVBoxLayout,
@@ -40,9 +30,10 @@ from qgis.PyQt.QtWidgets import (
 
 from .. import settings
 from ..tasks import BaseTask, ClassifyTask, InvertTask, OpenStackTask
-from .baseline_graph import BaselineGraphWidget
-from .pair_table import PairFilterProxy, PairTableModel
-from .timeseries_plot import TimeSeriesPlot
+from .current_pair import CurrentPair
+from .invert_tab import InvertTab
+from .map_view import zoom_to_layer
+from .pair_table import pair_details
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +65,9 @@ class SbasDock(QDockWidget):
         self.statistics = None
         self.graph_model = None
         self.layers = None
-        self.current: int | None = None
-        self.inversion = None
-        self.velocity_layer = None
+        #: The one current pair: table, graph, map and keys follow it.
+        self.current_pair = CurrentPair(self)
         self._task: BaseTask | None = None
-        self._map_tool: QgsMapToolEmitPoint | None = None
         #: Asks the user to confirm a risky drop; replaced in tests.
         self.confirm = self._ask
 
@@ -115,7 +104,10 @@ class SbasDock(QDockWidget):
         self.summary_text = QPlainTextEdit()
         self.summary_text.setReadOnly(True)
         self.tabs.addTab(self.summary_text, self.tr("Stack"))
-        self.tabs.addTab(self._build_inversion_tab(), self.tr("Inversion"))
+        self.invert_tab = InvertTab(self)
+        self.invert_tab.inversion_done.connect(self.inversion_done)
+        self.invert_tab.reference_changed.connect(self._reference_changed)
+        self.tabs.addTab(self.invert_tab, self.tr("Inversion"))
         self.setWidget(body)
 
         self.open_folder_button.clicked.connect(self._choose_folder)
@@ -126,99 +118,29 @@ class SbasDock(QDockWidget):
         self.cancel_button.clicked.connect(self._cancel)
         self._refresh_recent()
         self._set_review_enabled(False)
+        self.current_pair.changed.connect(self._show_current)
+
+    @property
+    def current(self) -> int | None:
+        """Index of the current pair (None before a stack is open)."""
+        return self.current_pair.index
 
     # ---- building --------------------------------------------------------------------------
     def _build_review_tab(self) -> QWidget:
-        tab = QWidget()
-        layout = QVBoxLayout(tab)
-        splitter = QSplitter(Qt.Orientation.Vertical, tab)
-        self.graph = BaselineGraphWidget(splitter)
-        table_box = QWidget(splitter)
-        table_layout = QVBoxLayout(table_box)
-        table_layout.setContentsMargins(0, 0, 0, 0)
-        self.pair_label = QLabel("", table_box)
-        table_layout.addWidget(self.pair_label)
-        self.health_label = QLabel("", table_box)
-        self.health_label.setWordWrap(True)
-        table_layout.addWidget(self.health_label)
-        self.filter_edit = QLineEdit(table_box)
-        self.filter_edit.setPlaceholderText(self.tr("Filter pairs (id, label, source…)"))
-        table_layout.addWidget(self.filter_edit)
-        self.table_model = PairTableModel(self)
-        self.table_proxy = PairFilterProxy(self)
-        self.table_proxy.setSourceModel(self.table_model)
-        self.table = QTableView(table_box)
-        self.table.setModel(self.table_proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.verticalHeader().setVisible(False)
-        table_layout.addWidget(self.table)
-        splitter.addWidget(self.graph)
-        splitter.addWidget(table_box)
-        layout.addWidget(splitter)
-        classify_row = QHBoxLayout()
-        self.classify_button = QPushButton(self.tr("Classify"), tab)
-        self.classify_button.setToolTip(self.tr(
-            "Score every pair with the CNN, weighed against what the rest of the network "
-            "says of it"))
-        self.device_combo = QComboBox(tab)
-        for device in ("auto", "cpu", "cuda"):
-            self.device_combo.addItem(device, device)
-        self.threshold_spin = QDoubleSpinBox(tab)
-        self.threshold_spin.setRange(0.0, 1.0)
-        self.threshold_spin.setSingleStep(0.05)
-        self.threshold_spin.setSpecialValueText(self.tr("model's"))
-        self.threshold_spin.setValue(0.0)  # 0 shows "model's": the threshold in its card
-        self.threshold_spin.setToolTip(self.tr("Probability of high quality above which a "
-                                               "pair is kept (default: the model's)"))
-        self.connect_button = QPushButton(self.tr("Keep connected…"), tab)
-        self.connect_button.setToolTip(self.tr("Propose the fewest dropped pairs that reconnect "
-                                               "the network"))
-        self.accept_button = QPushButton(self.tr("Accept all"), tab)
-        self.accept_button.setToolTip(self.tr("Clear your overrides: every pair takes the "
-                                              "model's label"))
-        classify_row.addWidget(self.classify_button)
-        classify_row.addWidget(QLabel(self.tr("on"), tab))
-        classify_row.addWidget(self.device_combo)
-        classify_row.addWidget(QLabel(self.tr("threshold"), tab))
-        classify_row.addWidget(self.threshold_spin)
-        classify_row.addWidget(self.accept_button)
-        classify_row.addWidget(self.connect_button)
-        layout.addLayout(classify_row)
-        classify_row.addWidget(self._help_button("classify"))
-        self.provider_label = QLabel(self.tr("Inference: not run yet"), tab)
-        self.provider_label.setWordWrap(True)
-        layout.addWidget(self.provider_label)
+        from .review_tab import WIDGETS, ReviewTab
+
+        tab = ReviewTab(self._help_button, self)
+        for name in WIDGETS:  # the dock's logic reaches them by name
+            setattr(self, name, getattr(tab, name))
+        self.connect_panel.proposal_selected.connect(self.select_pair)
+        self.connect_panel.accept_requested.connect(self.readmit)
         self.device_combo.currentIndexChanged.connect(self.update_planned_provider)
         QTimer.singleShot(0, self.update_planned_provider)
         self.classify_button.clicked.connect(self.classify)
         self.accept_button.clicked.connect(self.accept_all)
         self.connect_button.clicked.connect(self.keep_connected)
-        marks = QHBoxLayout()
-        self.keep_button = QPushButton(self.tr("Keep (K)"), tab)
-        self.drop_button = QPushButton(self.tr("Drop (D)"), tab)
-        self.clear_button = QPushButton(self.tr("Clear (C)"), tab)
-        self.undo_button = QPushButton(self.tr("Undo"), tab)
-        self.wrapped_check = QCheckBox(self.tr("Re-wrapped"), tab)
-        self.wrapped_check.setChecked(True)
-        self.wrapped_check.setToolTip(self.tr("Show phase re-wrapped (fringes) or unwrapped"))
-        for widget in (self.keep_button, self.drop_button, self.clear_button, self.undo_button,
-                       self.wrapped_check):
-            marks.addWidget(widget)
-        layout.addLayout(marks)
-        exports = QHBoxLayout()
-        exports.addWidget(QLabel(self.tr("Export:"), tab))
-        self.export_buttons = {}
-        for fmt, text in (("csv", "CSV…"), ("mintpy", "MintPy…"), ("licsbas", "LiCSBAS…")):
-            button = QPushButton(self.tr(text), tab)
+        for fmt, button in self.export_buttons.items():
             button.clicked.connect(lambda _checked=False, f=fmt: self._choose_export(f))
-            exports.addWidget(button)
-            self.export_buttons[fmt] = button
-        exports.addWidget(self._help_button("review"))
-        layout.addLayout(exports)
-
         self.graph.pair_clicked.connect(self.select_pair)
         self.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
         self.filter_edit.textChanged.connect(self.table_proxy.setFilterFixedString)
@@ -236,14 +158,24 @@ class SbasDock(QDockWidget):
 
     def eventFilter(self, watched: Any, event: Any) -> bool:
         """K keep, D drop, C clear, Ctrl+Z undo; arrows step through pairs on the graph."""
-        if event.type() != QEvent.Type.KeyPress:
-            return super().eventFilter(watched, event)
+        if event.type() == QEvent.Type.KeyPress and self._review_key(event, watched):
+            return True
+        return super().eventFilter(watched, event)
+
+    def keyPressEvent(self, event: Any) -> None:
+        """The review keys also work from any widget of the dock that does not take them
+        (a button, the tabs, the graph), not only from the table."""
+        if not self._review_key(event, self):
+            super().keyPressEvent(event)
+
+    def _review_key(self, event: Any, watched: Any) -> bool:
+        """Apply a review key to the current pair; whether the key was one."""
         key, modifiers = event.key(), event.modifiers()
         if key == Qt.Key.Key_Z and modifiers & Qt.KeyboardModifier.ControlModifier:
             self.undo()
             return True
         if modifiers & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
-            return super().eventFilter(watched, event)
+            return False
         actions = {Qt.Key.Key_K: "high", Qt.Key.Key_D: "low", Qt.Key.Key_C: None}
         if key in actions:
             self.mark(actions[key])
@@ -254,55 +186,7 @@ class SbasDock(QDockWidget):
             if self.stack is not None:
                 self.select_pair(((self.current or 0) + step) % self.stack.n_pairs)
             return True
-        return super().eventFilter(watched, event)
-
-    def _build_inversion_tab(self) -> QWidget:
-        tab = QWidget()
-        inversion_layout = QVBoxLayout(tab)
-        options_row = QHBoxLayout()
-        options_row.addWidget(QLabel(self.tr("Weights"), tab))
-        self.weights_combo = QComboBox(tab)
-        self.weights_combo.addItem(self.tr("none"), "none")
-        self.weights_combo.addItem(self.tr("coherence"), "coherence")
-        options_row.addWidget(self.weights_combo)
-        options_row.addWidget(QLabel(self.tr("Min. pairs"), tab))
-        self.min_pairs_spin = QSpinBox(tab)
-        self.min_pairs_spin.setRange(1, 10000)
-        options_row.addWidget(self.min_pairs_spin)
-        inversion_layout.addLayout(options_row)
-        output_row = QHBoxLayout()
-        self.output_edit = QLineEdit(tab)
-        self.output_edit.setPlaceholderText(self.tr("Output folder (default: next to the stack)"))
-        self.output_button = QPushButton(self.tr("…"), tab)
-        output_row.addWidget(self.output_edit)
-        output_row.addWidget(self.output_button)
-        inversion_layout.addLayout(output_row)
-        self.points_check = QCheckBox(self.tr("Also write points for InSAR Explorer (.gpkg)"),
-                                      tab)
-        inversion_layout.addWidget(self.points_check)
-        self.bridge_check = QCheckBox(self.tr("Bridge gaps between pieces of the network "
-                                              "(weak linear model)"), tab)
-        self.robust_check = QCheckBox(self.tr("Robust: down-weight pairs that disagree with "
-                                              "the rest (slower)"), tab)
-        inversion_layout.addWidget(self.bridge_check)
-        inversion_layout.addWidget(self.robust_check)
-        buttons_row = QHBoxLayout()
-        self.invert_button = QPushButton(self.tr("Invert kept pairs"), tab)
-        self.invert_button.setEnabled(False)
-        self.pick_button = QPushButton(self.tr("Plot pixel"), tab)
-        self.pick_button.setCheckable(True)
-        self.pick_button.setEnabled(False)
-        self.pick_button.setToolTip(self.tr("Click the map to plot a pixel's time series"))
-        buttons_row.addWidget(self.invert_button)
-        buttons_row.addWidget(self.pick_button)
-        buttons_row.addWidget(self._help_button("invert"))
-        inversion_layout.addLayout(buttons_row)
-        self.plot = TimeSeriesPlot(tab)
-        inversion_layout.addWidget(self.plot)
-        self.output_button.clicked.connect(self._choose_output)
-        self.invert_button.clicked.connect(self.invert)
-        self.pick_button.toggled.connect(self._toggle_pick)
-        return tab
+        return False
 
     def _help_button(self, page: str) -> QToolButton:
         button = QToolButton(self)
@@ -386,26 +270,34 @@ class SbasDock(QDockWidget):
         self._set_busy(False)
         self._task = None
         if self.layers is not None:
-            self.layers.remove()
+            self.layers.release()
             self.layers = None
-        self.stack, self.statistics, self.current = stack, statistics, None
+        self.stack, self.statistics = stack, statistics
+        self.current_pair.set(None)
+        self.graph.set_current(None)
+        self.connect_panel.setVisible(False)
+        self._forget_inversion()
         try:
             self.store = LabelsStore.open(stack)
         except StackError as exc:
             self.store = None
             self._message(self.tr("Labels not loaded"), str(exc), Qgis.MessageLevel.Critical)
         if self.store is not None and self.store.notice:
-            self._message(self.tr("Labels"), self.store.notice, Qgis.MessageLevel.Warning)
+            self._message(self.tr("Labels"), self.store.notice, Qgis.MessageLevel.Info)
         settings.remember_stack(str(stack.path))
         self._refresh_recent()
         self.status_label.setText(self.tr("{fmt} stack: {dates} dates, {pairs} pairs").format(
             fmt=stack.format_name, dates=stack.n_dates, pairs=stack.n_pairs))
         self.summary_text.setPlainText(format_summary(stack.summary()))
         self.table_model.set_data(stack, self.store, statistics)
-        self.table.resizeColumnsToContents()
+        self.table.fit_columns()
+        # The threshold shown is the one this stack's labels were made with, never the one
+        # typed for the previous stack.
+        threshold = (self.store.model or {}).get("threshold") if self.store is not None else None
+        self.threshold_spin.setValue(float(threshold) if threshold else 0.0)
         self.layers = _stack_layers(stack)
         self._set_review_enabled(self.store is not None)
-        self.invert_button.setEnabled(True)
+        self.invert_tab.invert_button.setEnabled(True)
         self.refresh()
         if stack.skipped:
             self._message(self.tr("Some files were skipped"),
@@ -413,7 +305,17 @@ class SbasDock(QDockWidget):
                           + (" …" if len(stack.skipped) > 3 else ""),
                           Qgis.MessageLevel.Warning)
         self.select_pair(0)
+        self.zoom_to_stack()
         self.stack_opened.emit(stack)
+
+    def zoom_to_stack(self) -> None:
+        """Show the whole stack on the map, through the project's CRS (the one place that
+        moves the map; opening a stack does it once, Classify and reviewing never)."""
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        layer = (self.layers.phase_layers.get(self.current)
+                 if self.layers is not None and self.current is not None else None)
+        if canvas is not None and layer is not None:
+            zoom_to_layer(canvas, layer)
 
     def _failed(self, error: BaseException | None) -> None:
         self._set_busy(False)
@@ -435,46 +337,73 @@ class SbasDock(QDockWidget):
         coherence = None if self.statistics is None else self.statistics.mean_coherence
         self.graph_model = baseline_graph(self.stack, self.store, coherence)
         self.graph.set_graph(self.graph_model, self._edge_details())
+        self.graph.set_proposed(self.connect_panel.pending())
         self.health_label.setText(health_text(self.graph_model.health))
+        self.counts_label.setText(self._counts_text())
         self.table_model.refresh()
+        self._update_pair_line()
+
+    def _counts_text(self) -> str:
+        """How many pairs are kept and dropped now, and by whom (updated on every change)."""
+        entries = [self.store.labels[p] for p in self.stack.pair_ids]
+        kept = sum(e.final.value == "high" for e in entries)
+        by_user = sum(e.override is not None for e in entries)
+        readmitted = sum(e.source.value == "connectivity" for e in entries)
+        text = self.tr("{n} pairs: {kept} kept, {dropped} dropped").format(
+            n=len(entries), kept=kept, dropped=len(entries) - kept)
+        if by_user:
+            text += self.tr("; {} decided by you").format(by_user)
+        if readmitted:
+            text += self.tr("; {} re-admitted to keep the network connected").format(readmitted)
+        return text
+
+    def _update_pair_line(self) -> None:
+        if self.stack is None or self.current is None:
+            self.pair_label.setText("")
+            return
+        pair_id = self.stack.pairs[self.current].pair_id
+        if self.store is None:
+            label = "?"
+        else:
+            entry = self.store.labels[pair_id]
+            label = f"{entry.final.value} ({entry.source.value})"
+        hidden = not self.table_proxy.mapFromSource(self.table_model.index(self.current,
+                                                                           0)).isValid()
+        self.pair_label.setText(self.tr("Current pair {pid}: {label}").format(
+            pid=pair_id, label=label) + (self.tr(" — hidden by the table's filter")
+                                         if hidden else ""))
 
     def _edge_details(self) -> dict[int, str]:
-        details = {}
-        for i, pair in enumerate(self.stack.pairs):
-            entry = self.store.labels[pair.pair_id]
-            coherence = (float("nan") if self.statistics is None
-                         else self.statistics.mean_coherence[i])
-            score = "—" if entry.probability_high is None else f"{entry.probability_high:.2f}"
-            details[i] = (f"{pair.date1.isoformat()} – {pair.date2.isoformat()} "
-                          f"({pair.days} days)\nBperp {pair.bperp_m:.1f} m, coherence "
-                          f"{coherence:.2f}\nscore {score}, label {entry.final.value} "
-                          f"({entry.source.value})"
-                          + (f"\nnetwork: {entry.evidence}" if entry.evidence else ""))
-        return details
+        return {i: pair_details(self.stack, self.store, self.statistics, i)
+                for i in range(self.stack.n_pairs)}
 
     def select_pair(self, index: int) -> None:
-        """Make pair ``index`` current: graph highlight, table row, map layer."""
+        """Make pair ``index`` the current pair: the graph, the table, the map and the keys
+        follow it."""
         if self.stack is None or not 0 <= index < self.stack.n_pairs:
             return
-        self.current = index
+        self.current_pair.set(index, force=True)
+
+    def _show_current(self, index: int) -> None:
+        """Every view follows the current pair; the table highlights it, or nothing when its
+        filter hides it (a highlight on another row would mislead the keys)."""
         self.graph.set_current(index)
-        source_index = self.table_model.index(index, 0)
-        proxy_index = self.table_proxy.mapFromSource(source_index)
-        if proxy_index.isValid() and self.table.currentIndex().row() != proxy_index.row():
-            self.table.selectionModel().setCurrentIndex(
-                proxy_index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-                | QItemSelectionModel.SelectionFlag.Rows)
+        proxy_index = self.table_proxy.mapFromSource(self.table_model.index(index, 0))
+        selection = self.table.selectionModel()
+        if proxy_index.isValid():
+            if self.table.currentIndex().row() != proxy_index.row():
+                selection.setCurrentIndex(proxy_index,
+                                          QItemSelectionModel.SelectionFlag.ClearAndSelect
+                                          | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.scrollTo(proxy_index)
+        else:
+            selection.clearSelection()
         if self.layers is not None:
-            layer = self.layers.show(index)
+            self.layers.show(index)
             canvas = self.iface.mapCanvas() if self.iface is not None else None
-            if layer is not None and canvas is not None and len(self.layers.phase_layers) == 1:
-                canvas.setExtent(layer.extent())
             if canvas is not None:
                 canvas.refresh()
-        self.pair_label.setText(self.tr("Pair {pid}: {label}").format(
-            pid=self.stack.pairs[index].pair_id,
-            label=self.store.final(self.stack.pairs[index].pair_id).value
-            if self.store is not None else "?"))
+        self._update_pair_line()
 
     def _table_row_changed(self, current: Any, _previous: Any) -> None:
         if current.isValid():
@@ -506,10 +435,26 @@ class SbasDock(QDockWidget):
             self._message(self.tr("Could not save the labels"), str(exc),
                           Qgis.MessageLevel.Critical)
             return False
-        self.refresh()
-        self.select_pair(index)
+        self.refresh()  # the filter may now hide the pair: the table then follows below
+        self._follow_table()
         self.labels_changed.emit()
         return True
+
+    def _follow_table(self) -> None:
+        """After a decision moved the current pair out of the table's filter, the current
+        pair becomes the row the table now highlights, so that the next key acts on what the
+        analyst sees; with no row left, the current pair stays and the table shows none."""
+        if self.current is None:
+            return
+        proxy_index = self.table_proxy.mapFromSource(self.table_model.index(self.current, 0))
+        if proxy_index.isValid():
+            return
+        current_row = self.table.currentIndex()
+        if current_row.isValid():
+            row = self.table_proxy.mapToSource(current_row).row()
+            self.select_pair(row)
+        else:
+            self._show_current(self.current)
 
     def undo(self) -> None:
         if self.store is None:
@@ -527,9 +472,25 @@ class SbasDock(QDockWidget):
     def _choose_export(self, fmt: str) -> None:
         names = {"csv": "labels.csv", "mintpy": "exclude_date12.txt",
                  "licsbas": "rm_ifg_list.txt"}
-        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export pairs"), names[fmt])
+        path, _ = QFileDialog.getSaveFileName(self, self.tr("Export pairs"),
+                                              str(Path(self.export_folder()) / names[fmt]))
         if path:
+            settings.set_last_export_folder(str(Path(path).parent))
             self.export(fmt, path)
+
+    def export_folder(self) -> str:
+        """Where the export dialog starts: the last folder exported to, else the stack's
+        folder when it is writable, else the home folder (never QGIS's working folder)."""
+        from ..core.paths import is_writable_folder
+
+        last = settings.last_export_folder()
+        if last and Path(last).is_dir():
+            return last
+        if self.stack is not None:
+            folder = self.stack.path if self.stack.path.is_dir() else self.stack.path.parent
+            if is_writable_folder(folder):
+                return str(folder)
+        return str(Path.home())
 
     def export(self, fmt: str, path: str) -> list:
         """Write the selection in ``fmt`` (csv, mintpy, licsbas) to ``path``."""
@@ -589,9 +550,9 @@ class SbasDock(QDockWidget):
                           Qgis.MessageLevel.Critical)
             return
         self.provider_label.setText(self.tr("Inference: {}").format(result.provider))
-        kept = sum(1 for p in self.stack.pair_ids if self.store.final(p).value == "high")
-        self.status_label.setText(self.tr("Classified {n} pairs: {kept} kept").format(
-            n=self.stack.n_pairs, kept=kept))
+        self.status_label.setText(self.tr("Classified {n} pairs with the model {name}")
+                                  .format(n=self.stack.n_pairs,
+                                          name=(result.model or {}).get("name", "")))
         for pair_id in result.no_data:
             self._message(self.tr("No data"), self.tr("{}: no data, labelled low")
                           .format(pair_id), Qgis.MessageLevel.Warning)
@@ -610,52 +571,52 @@ class SbasDock(QDockWidget):
         self.refresh()
         self.labels_changed.emit()
 
-    def keep_connected(self) -> list[str]:
-        """Show the re-admissions that reconnect the network on the graph; apply them if the
-        analyst accepts. Returns the pairs re-admitted."""
+    def keep_connected(self) -> Any:
+        """List the re-admissions that would reconnect the network (each shown on the graph
+        and the map when selected, re-admitted on its own), and the dates none can reconnect.
+        Returns the plan (None without a stack)."""
         from ..core.connectivity import plan_readmissions
 
         if self.stack is None or self.store is None:
-            return []
+            return None
         coherence = None if self.statistics is None else self.statistics.mean_coherence
         plan = plan_readmissions(self.stack, self.store, coherence)
         if plan.pieces_before <= 1:
+            self.connect_panel.setVisible(False)
             self._message(self.tr("Network"), self.tr("The kept network is connected."),
                           Qgis.MessageLevel.Info)
-            return []
-        self.graph.set_proposed({r.index for r in plan.proposals})
-        lines = [r.describe() for r in plan.proposals]
-        lines += [self.tr("cannot reconnect {}: no dropped pair links them").format(
-            ", ".join(d.isoformat() for d in piece)) for piece in plan.unreachable]
-        accepted = bool(plan.proposals) and self.confirm(
-            self.tr("Keep the network connected?"),
-            self.tr("The kept pairs split the network into {n} pieces.\n\n{lines}\n\n"
-                    "Re-admit these pairs?").format(n=plan.pieces_before, lines="\n".join(lines)))
-        self.graph.set_proposed(set())
-        if not accepted:
-            return []
-        pair_ids = [r.pair_id for r in plan.proposals]
-        self.store.set_readmitted(pair_ids)
+            return plan
+        self.connect_panel.set_plan(plan)
+        # Proposals already re-admitted earlier show as such.
+        for proposal in plan.proposals:
+            if self.store.labels[proposal.pair_id].source.value == "connectivity":
+                self.connect_panel.mark_accepted(proposal.index)
+        for line in self.connect_panel.unreachable_lines():
+            self._message(self.tr("Network"), line, Qgis.MessageLevel.Warning)
+        self.refresh()
+        return plan
+
+    def readmit(self, index: int) -> bool:
+        """Re-admit one proposed pair (others re-admitted before stay so); saved at once."""
+        if self.stack is None or self.store is None:
+            return False
+        pair_id = self.stack.pairs[index].pair_id
+        already = [p for p in self.stack.pair_ids
+                   if self.store.labels[p].readmitted is not None
+                   and self.store.labels[p].override is None]
+        try:
+            self.store.set_readmitted([*already, pair_id])
+        except (OSError, ValueError) as exc:
+            self._message(self.tr("Could not re-admit"), str(exc), Qgis.MessageLevel.Critical)
+            return False
+        self.connect_panel.mark_accepted(index)
         self.refresh()
         self.labels_changed.emit()
-        return pair_ids
+        return True
 
-    # ---- inversion ---------------------------------------------------------------------------
-    def _choose_output(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, self.tr("Inversion output folder"))
-        if path:
-            self.output_edit.setText(path)
-
-    def output_folder(self) -> str:
-        """Where the inversion writes: the chosen folder, or ``<stack>_sbas`` beside the stack
-        (in the user's data folder when the stack's folder is read-only)."""
-        if self.output_edit.text().strip():
-            return self.output_edit.text().strip()
-        from ..core.paths import default_inversion_folder
-
-        return str(default_inversion_folder(self.stack.path))
-
+    # ---- inversion (the Inversion tab holds it) ------------------------------------------
     def keep_mask(self) -> Any:
+        """The kept pairs, bool, shape (n_pairs,)."""
         import numpy as np
 
         if self.store is None:
@@ -663,80 +624,27 @@ class SbasDock(QDockWidget):
         return np.array(self.store.keep_mask(), dtype=bool)
 
     def invert(self) -> InvertTask | None:
-        """Run the inversion of the kept pairs in a background task."""
-        if self.stack is None:
-            return None
-        from ..core.inversion import InversionOptions
+        """Run the inversion of the kept pairs in a background task (see the Inversion tab)."""
+        return self.invert_tab.invert()
 
-        # The reference is chosen in the task (it reads the whole stack): never on this thread.
-        options = InversionOptions(weighting=self.weights_combo.currentData(),
-                                   min_pairs=self.min_pairs_spin.value(),
-                                   bridge_gaps=self.bridge_check.isChecked(),
-                                   robust=self.robust_check.isChecked())
-        keep = self.keep_mask()
-        self.status_label.setText(self.tr("Inverting {} kept pairs…").format(int(keep.sum())))
-        self._set_busy(True)
-        task = InvertTask(str(self.stack.path), self.output_folder(), keep, options,
-                          self._inverted, self._failed, points=self.points_check.isChecked(),
-                          repairs=self.store.active_repairs() if self.store else None)
-        task.progressChanged.connect(lambda value: self.progress.setValue(int(value)))
-        self._task = task
-        QgsApplication.taskManager().addTask(task)
-        return task
+    @property
+    def inversion(self) -> Any:
+        """The last inversion's result for the open stack (None before one)."""
+        return self.invert_tab.inversion
 
-    def _inverted(self, result: Any) -> None:
-        self._set_busy(False)
-        self._task = None
-        self.inversion = result
-        layer = QgsRasterLayer(str(result.files["velocity"]), self.tr("Velocity (mm/yr)"))
-        if layer.isValid():
-            layer.loadNamedStyle(str(result.files["style"]))
-            root = QgsProject.instance().layerTreeRoot()
-            group = root.findGroup(self.tr("SBAS inversion")) or root.insertGroup(
-                0, self.tr("SBAS inversion"))
-            QgsProject.instance().addMapLayer(layer, False)
-            group.insertLayer(0, layer)
-            self.velocity_layer = layer
-        self.pick_button.setEnabled(True)
-        self.status_label.setText(self.tr("Inverted {pairs} pairs over {dates} dates into {out}")
-                                  .format(pairs=result.n_pairs, dates=len(result.dates),
-                                          out=result.out_dir))
-        for warning in result.warnings:
-            self._message(self.tr("Inversion"), warning, Qgis.MessageLevel.Warning)
-        self.inversion_done.emit(result)
+    @property
+    def velocity_layer(self) -> Any:
+        return self.invert_tab.velocity_layer
 
-    def _toggle_pick(self, active: bool) -> None:
-        canvas = self.iface.mapCanvas() if self.iface is not None else None
-        if canvas is None:
-            return
-        if active:
-            self._map_tool = QgsMapToolEmitPoint(canvas)
-            self._map_tool.canvasClicked.connect(self.plot_at_map_point)
-            canvas.setMapTool(self._map_tool)
-        elif self._map_tool is not None:
-            canvas.unsetMapTool(self._map_tool)
-            self._map_tool = None
+    def _forget_inversion(self) -> None:
+        self.invert_tab.forget()
 
-    def plot_at_map_point(self, point: Any, _button: Any = None) -> None:
-        """Plot the time series of the pixel under a map-canvas point."""
-        if self.inversion is None or self.stack is None:
-            return
-        if self.velocity_layer is not None and self.iface is not None:
-            transform = QgsCoordinateTransform(
-                self.iface.mapCanvas().mapSettings().destinationCrs(), self.velocity_layer.crs(),
-                QgsProject.instance())
-            point = transform.transform(point)
-        row, col = self.stack.grid.xy_to_pixel(point.x(), point.y())
-        self.plot_pixel(row, col)
-
-    def plot_pixel(self, row: int, col: int) -> None:
-        from ..core import StackError
-        from ..core.inversion.outputs import read_pixel_series
-
-        try:
-            self.plot.set_series(read_pixel_series(self.inversion.out_dir, row, col))
-        except StackError as exc:
-            self._message(self.tr("Time series"), str(exc), Qgis.MessageLevel.Info)
+    def _reference_changed(self, pixel: Any) -> None:
+        """The map's interferograms follow the reference point chosen for the inversion."""
+        if self.layers is not None:
+            self.layers.set_reference(pixel)
+            if self.current is not None:
+                self._show_current(self.current)
 
     # ---- helpers ---------------------------------------------------------------------------
     def _message(self, title: str, text: str, level: Qgis.MessageLevel) -> None:
@@ -750,7 +658,7 @@ class SbasDock(QDockWidget):
         self.progress.setValue(0)
         for button in (self.open_folder_button, self.open_file_button, self.recent_combo):
             button.setEnabled(not busy)
-        self.invert_button.setEnabled(not busy and self.stack is not None)
+        self.invert_tab.invert_button.setEnabled(not busy and self.stack is not None)
 
     def _set_review_enabled(self, enabled: bool) -> None:
         for widget in (self.keep_button, self.drop_button, self.clear_button, self.undo_button,

@@ -7,7 +7,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from qgis.PyQt.QtCore import QUrl
-from qgis.PyQt.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
+from qgis.PyQt.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -33,6 +40,15 @@ class HelpDialog(QDialog):
         layout.addWidget(self.browser)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
+        self.back_button = QPushButton(self.tr("◀ Back"), self)
+        self.forward_button = QPushButton(self.tr("Forward ▶"), self)
+        for button in (self.back_button, self.forward_button):
+            button.setEnabled(False)
+            buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.back_button.clicked.connect(self.browser.backward)
+        self.forward_button.clicked.connect(self.browser.forward)
+        self.browser.backwardAvailable.connect(self.back_button.setEnabled)
+        self.browser.forwardAvailable.connect(self.forward_button.setEnabled)
         layout.addWidget(buttons)
         self.show_page(page)
 

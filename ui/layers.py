@@ -1,5 +1,6 @@
-"""Map layers of a stack: one group, a mutually exclusive sub-group of interferograms (only the
-current one visible) and one of coherence; phase shown unwrapped or re-wrapped."""
+"""Map layers of a stack: one group per stack (newest on top) holding its inversion results, a
+mutually exclusive sub-group of interferograms (only the current one visible) and one of
+coherence. Phase is shown re-referenced: re-wrapped on -pi..pi, or unwrapped centred on zero."""
 
 from __future__ import annotations
 
@@ -8,53 +9,31 @@ from typing import Any
 
 from qgis.core import (
     QgsColorRampShader,
+    QgsContrastEnhancement,
+    QgsLayerTreeGroup,
     QgsProject,
-    QgsRasterBandStats,
     QgsRasterLayer,
     QgsRasterShader,
     QgsSingleBandGrayRenderer,
     QgsSingleBandPseudoColorRenderer,
 )
+from qgis.PyQt import sip
 from qgis.PyQt.QtGui import QColor
 
-# A cyclic palette (colour at 0 == colour at 2 pi): how analysts read interferograms.
+from ..core.phase_display import UNWRAPPED_BAND, WRAPPED_BAND, write_display_raster
+
+# A cyclic palette (colour at -pi == colour at pi): how analysts read interferograms.
 CYCLIC = ("#e41a1c", "#ff7f00", "#ffff33", "#4daf4a", "#00bcd4", "#377eb8", "#984ea3",
           "#e41a1c")
 DIVERGING = ("#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b")
+STACK_PROPERTY = "sbas_selector/stack"
+INVERSION_GROUP = "SBAS inversion"
 
 
-def _range(layer: QgsRasterLayer, band: int = 1) -> tuple[float, float]:
-    stats = layer.dataProvider().bandStatistics(
-        band, QgsRasterBandStats.Min | QgsRasterBandStats.Max, layer.extent(), 250_000)
-    low, high = stats.minimumValue, stats.maximumValue
-    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
-        return -math.pi, math.pi
-    return low, high
-
-
-def style_phase(layer: QgsRasterLayer, wrapped: bool, band: int = 1) -> None:
-    """Re-wrapped: the cyclic palette repeats every 2 pi over the layer's range (integer
-    jumps vanish, fringes show); unwrapped: a diverging ramp over the whole range."""
-    low, high = _range(layer, band)
-    items = []
-    if wrapped:
-        step = 2 * math.pi / (len(CYCLIC) - 1)
-        first, last = math.floor(low / (2 * math.pi)), math.ceil(high / (2 * math.pi))
-        for cycle in range(first, last):
-            for k, colour in enumerate(CYCLIC[:-1]):
-                value = cycle * 2 * math.pi + k * step
-                items.append(QgsColorRampShader.ColorRampItem(value, QColor(colour),
-                                                              f"{value:.1f}"))
-        items.append(QgsColorRampShader.ColorRampItem(last * 2 * math.pi, QColor(CYCLIC[-1]),
-                                                      f"{last * 2 * math.pi:.1f}"))
-        low, high = first * 2 * math.pi, last * 2 * math.pi
-    else:
-        for k, colour in enumerate(DIVERGING):
-            value = low + (high - low) * k / (len(DIVERGING) - 1)
-            items.append(QgsColorRampShader.ColorRampItem(value, QColor(colour),
-                                                          f"{value:.1f} rad"))
+def _pseudocolor(layer: QgsRasterLayer, band: int, items: list, low: float,
+                 high: float) -> None:
     ramp = QgsColorRampShader(low, high)
-    ramp.setColorRampType(QgsColorRampShader.Interpolated)
+    ramp.setColorRampType(QgsColorRampShader.Type.Interpolated)
     ramp.setColorRampItemList(items)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(ramp)
@@ -65,12 +44,38 @@ def style_phase(layer: QgsRasterLayer, wrapped: bool, band: int = 1) -> None:
     layer.triggerRepaint()
 
 
+def style_phase(layer: QgsRasterLayer, wrapped: bool, limit_rad: float = math.pi,
+                wavelength_m: float | None = None) -> None:
+    """Style a display raster (:mod:`~sbas_selector.core.phase_display`).
+
+    Re-wrapped: band 2 with the cyclic palette over -pi..pi rad. Unwrapped: band 1 with a
+    diverging ramp over -``limit_rad``..``limit_rad``, zero (the reference) white, labelled
+    in radians and, with ``wavelength_m``, in mm of line-of-sight displacement.
+    """
+    items = []
+    if wrapped:
+        step = 2 * math.pi / (len(CYCLIC) - 1)
+        names = {0: "-π rad", len(CYCLIC) - 1: "π rad"}
+        for k, colour in enumerate(CYCLIC):
+            value = -math.pi + k * step
+            label = names.get(k, f"{value:.2f} rad")
+            items.append(QgsColorRampShader.ColorRampItem(value, QColor(colour), label))
+        _pseudocolor(layer, WRAPPED_BAND, items, -math.pi, math.pi)
+        return
+    for k, colour in enumerate(DIVERGING):
+        value = -limit_rad + 2 * limit_rad * k / (len(DIVERGING) - 1)
+        label = f"{value:.1f} rad"
+        if wavelength_m:
+            label += f" ({-wavelength_m / (4 * math.pi) * value * 1000:.0f} mm)"
+        items.append(QgsColorRampShader.ColorRampItem(value, QColor(colour), label))
+    _pseudocolor(layer, UNWRAPPED_BAND, items, -limit_rad, limit_rad)
+
+
 def style_coherence(layer: QgsRasterLayer, band: int = 1) -> None:
     renderer = QgsSingleBandGrayRenderer(layer.dataProvider(), band)
-    from qgis.core import QgsContrastEnhancement
-
     enhancement = QgsContrastEnhancement(layer.dataProvider().dataType(1))
-    enhancement.setContrastEnhancementAlgorithm(QgsContrastEnhancement.StretchToMinimumMaximum)
+    enhancement.setContrastEnhancementAlgorithm(
+        QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum)
     maximum = 255.0 if layer.dataProvider().dataType(1) == 1 else 1.0  # Byte (LiCSBAS)
     enhancement.setMinimumValue(0.0)
     enhancement.setMaximumValue(maximum)
@@ -78,46 +83,123 @@ def style_coherence(layer: QgsRasterLayer, band: int = 1) -> None:
     layer.setRenderer(renderer)
 
 
+def _find_stack_group(group: QgsLayerTreeGroup, key: str) -> QgsLayerTreeGroup | None:
+    """The group of the stack ``key`` anywhere under ``group`` (None if the analyst removed
+    it, or the project was cleared)."""
+    for node in group.children():
+        if isinstance(node, QgsLayerTreeGroup):
+            if node.customProperty(STACK_PROPERTY) == key:
+                return node
+            found = _find_stack_group(node, key)
+            if found is not None:
+                return found
+    return None
+
+
+def _stack_group(root: QgsLayerTreeGroup, key: str, name: str) -> QgsLayerTreeGroup:
+    """The stack's group, moved (or created) at the top of the layer tree."""
+    for node in root.children():
+        if isinstance(node, QgsLayerTreeGroup) and node.customProperty(STACK_PROPERTY) == key:
+            if root.children().index(node) == 0:
+                return node
+            moved = node.clone()
+            root.insertChildNode(0, moved)
+            root.removeChildNode(node)
+            return moved
+    group = root.insertGroup(0, name)
+    group.setCustomProperty(STACK_PROPERTY, key)
+    return group
+
+
 class StackLayers:
-    """Creates the stack's layers lazily (the current pair's first) and switches between them."""
+    """Creates the stack's layers lazily (the current pair's first) and switches between them.
+
+    Parameters
+    ----------
+    stack
+        The open :class:`~sbas_selector.core.Stack`.
+    group_name
+        Name of its group; a stack opened again finds its group (and its inversion results)
+        and moves it to the top.
+    """
 
     def __init__(self, stack: Any, group_name: str) -> None:
         self.stack = stack
-        root = QgsProject.instance().layerTreeRoot()
-        self.group = root.insertGroup(0, group_name)
-        self.phase_group = self.group.addGroup("interferograms")
-        self.phase_group.setIsMutuallyExclusive(True)
-        self.coherence_group = self.group.addGroup("coherence")
-        self.coherence_group.setIsMutuallyExclusive(True)
-        self.coherence_group.setItemVisibilityChecked(False)
+        self.name, self.key = group_name, str(stack.path)
         self.phase_layers: dict[int, QgsRasterLayer] = {}
         self.coherence_layers: dict[int, QgsRasterLayer] = {}
+        self.phase_limits: dict[int, float] = {}
         self.wrapped = True
+        #: (row, col) the phase is referenced to; None: each pair's median.
+        self.reference_pixel: tuple[int, int] | None = None
+        root = QgsProject.instance().layerTreeRoot()
+        self.group = _stack_group(root, self.key, group_name)
+        for name in ("interferograms", "coherence"):  # left by an earlier opening
+            old = self.group.findGroup(name)
+            if old is not None:
+                self.group.removeChildNode(old)
+        self._sub_groups()
+
+    def _sub_groups(self) -> None:
+        phase = self.group.findGroup("interferograms")
+        if phase is None:
+            phase = self.group.addGroup("interferograms")
+            phase.setIsMutuallyExclusive(True)
+        coherence = self.group.findGroup("coherence")
+        if coherence is None:
+            coherence = self.group.addGroup("coherence")
+            coherence.setIsMutuallyExclusive(True)
+            coherence.setItemVisibilityChecked(False)
+            coherence.setExpanded(False)
+        self.phase_group, self.coherence_group = phase, coherence
+
+    def _revive(self) -> bool:
+        """Follow what the analyst did to the layer tree (removed the group, cleared the
+        project): the group nodes are looked up again, never used once deleted, and layers
+        no longer in the project are forgotten. Returns whether the group was still there."""
+        project = QgsProject.instance()
+        for cache in (self.phase_layers, self.coherence_layers):
+            for index, layer in list(cache.items()):
+                if sip.isdeleted(layer) or project.mapLayer(layer.id()) is None:
+                    del cache[index]
+        group = _find_stack_group(project.layerTreeRoot(), self.key)
+        alive = group is not None
+        if group is None:
+            group = _stack_group(project.layerTreeRoot(), self.key, self.name)
+        self.group = group
+        self._sub_groups()
+        return alive
 
     def _layer(self, index: int, kind: str) -> QgsRasterLayer | None:
-        from ..core.layer_sources import layer_source
-
+        self._revive()
         cache = self.phase_layers if kind == "phase" else self.coherence_layers
         if index in cache:
             return cache[index]
-        source = layer_source(self.stack, index, kind)
-        if source is None:
-            return None
-        path, band = source
         pair_id = self.stack.pairs[index].pair_id
-        layer = QgsRasterLayer(path, f"{pair_id} {'phase' if kind == 'phase' else 'coherence'}")
-        if not layer.isValid():
-            return None
-        layer.setCustomProperty("sbas_selector/band", band)
         if kind == "phase":
-            style_phase(layer, self.wrapped, band)
+            path, limit = write_display_raster(self.stack, index, self.reference_pixel)
+            layer = QgsRasterLayer(str(path), f"{pair_id} phase (rad)")
+            if not layer.isValid():
+                return None
+            self.phase_limits[index] = limit
+            style_phase(layer, self.wrapped, limit, self.stack.wavelength_m)
         else:
+            from ..core.layer_sources import layer_source
+
+            source = layer_source(self.stack, index, kind)
+            if source is None:
+                return None
+            path, band = source
+            layer = QgsRasterLayer(path, f"{pair_id} coherence")
+            if not layer.isValid():
+                return None
             style_coherence(layer, band)
         QgsProject.instance().addMapLayer(layer, False)
         group = self.phase_group if kind == "phase" else self.coherence_group
         position = sum(1 for i in cache if i < index)
         node = group.insertLayer(position, layer)
         node.setItemVisibilityChecked(False)
+        node.setExpanded(False)
         cache[index] = layer
         return layer
 
@@ -133,15 +215,53 @@ class StackLayers:
 
     def set_wrapped(self, wrapped: bool) -> None:
         self.wrapped = wrapped
-        for layer in self.phase_layers.values():
-            style_phase(layer, wrapped, int(layer.customProperty("sbas_selector/band", 1)))
+        self._revive()
+        for index, layer in self.phase_layers.items():
+            style_phase(layer, wrapped, self.phase_limits[index], self.stack.wavelength_m)
 
-    def remove(self) -> None:
+    def set_reference(self, pixel: tuple[int, int] | None) -> None:
+        """Reference the phase to ``pixel`` (row, col): the interferogram layers are made
+        again, lazily, the next time they are shown."""
+        if pixel == self.reference_pixel:
+            return
+        self.reference_pixel = pixel
+        self._revive()
+        self._remove_layers(self.phase_layers)
+        self.phase_limits.clear()
+
+    def add_result(self, layer: QgsRasterLayer) -> None:
+        """Put an inversion output on top of this stack's "SBAS inversion" group, itself at
+        the top of the stack's group."""
+        self._revive()
+        group = self.group.findGroup(INVERSION_GROUP)
+        if group is None:
+            group = self.group.insertGroup(0, INVERSION_GROUP)
+        QgsProject.instance().addMapLayer(layer, False)
+        group.insertLayer(0, layer)
+
+    @staticmethod
+    def _remove_layers(cache: dict[int, QgsRasterLayer]) -> None:
         project = QgsProject.instance()
-        for layer in [*self.phase_layers.values(), *self.coherence_layers.values()]:
+        for layer in cache.values():
             project.removeMapLayer(layer.id())
+        cache.clear()
+
+    def release(self) -> None:
+        """Another stack takes the dock: remove the interferograms and coherence, keep the
+        group only if it holds inversion results. Nothing to do for what the analyst already
+        removed (or a cleared project)."""
+        project = QgsProject.instance()
+        if _find_stack_group(project.layerTreeRoot(), self.key) is None:
+            self.phase_layers.clear()
+            self.coherence_layers.clear()
+            return
+        self._revive()
+        self._remove_layers(self.phase_layers)
+        self._remove_layers(self.coherence_layers)
+        for group in (self.phase_group, self.coherence_group):
+            self.group.removeChildNode(group)
         parent = self.group.parent()
-        if parent is not None:
+        if parent is not None and not self.group.children():
             parent.removeChildNode(self.group)
-        self.phase_layers.clear()
-        self.coherence_layers.clear()
+
+    remove = release

@@ -6,9 +6,35 @@ import math
 from typing import Any
 
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
 
 COLUMNS = ("Pair", "Days", "Bperp (m)", "Coherence", "Coverage", "Loops bad/all", "Score",
            "Label", "Source", "Evidence")
+#: The order the view shows the columns in: what decides first, the measurements after.
+VISUAL_ORDER = ("Pair", "Label", "Score", "Source", "Days", "Bperp (m)", "Coherence",
+                "Coverage", "Loops bad/all", "Evidence")
+DECIMALS = {"Bperp (m)": 1}  # as the value is rounded; other numbers: 2
+
+
+def pair_details(stack: Any, store: Any, statistics: Any, index: int) -> str:
+    """Everything known of pair ``index``, in words (the graph's and the table's tooltip)."""
+    pair = stack.pairs[index]
+    lines = [f"{pair.pair_id}: {pair.date1.isoformat()} – {pair.date2.isoformat()} "
+             f"({pair.days} days), Bperp {pair.bperp_m:.1f} m"]
+    if statistics is not None:
+        lines.append(f"coherence {float(statistics.mean_coherence[index]):.2f}, coverage "
+                     f"{float(statistics.coverage[index]):.2f}, loops misclosed "
+                     f"{int(statistics.closure.misclosed[index])} of "
+                     f"{int(statistics.closure.triplets[index])}")
+    if store is not None:
+        entry = store.labels[pair.pair_id]
+        score = "—" if entry.probability_high is None else f"{entry.probability_high:.2f}"
+        lines.append(f"score {score}, label {entry.final.value} ({entry.source.value})")
+        if entry.repair_text:
+            lines.append(f"closure: {entry.repair_text}")
+        if entry.evidence:
+            lines.append(f"network: {entry.evidence}")
+    return "\n".join(lines)
 
 
 class PairTableModel(QAbstractTableModel):
@@ -67,8 +93,8 @@ class PairTableModel(QAbstractTableModel):
             return None if entry is None else entry.final.value
         if column == 8:
             return None if entry is None else entry.source.value
-        if column == 9:
-            return None if entry is None else entry.evidence
+        if column == 9:  # the closure check's repairs first, then the network's evidence
+            return None if entry is None else entry.description
         return None
 
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -77,8 +103,11 @@ class PairTableModel(QAbstractTableModel):
         value = self.value(index.row(), index.column())
         if role == Qt.ItemDataRole.DisplayRole:
             if isinstance(value, float):
-                return "" if math.isnan(value) else f"{value:.2f}"
+                decimals = DECIMALS.get(COLUMNS[index.column()], 2)
+                return "" if math.isnan(value) else f"{value:.{decimals}f}"
             return "" if value is None else str(value)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return pair_details(self.stack, self.store, self.statistics, index.row())
         if role == Qt.ItemDataRole.UserRole:
             return value
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 7:
@@ -107,3 +136,73 @@ class PairFilterProxy(QSortFilterProxyModel):
             return a < b
         except TypeError:
             return str(a) < str(b)
+
+
+class PairTableView(QTableView):
+    """The pair table: the deciding columns first, one row selected at a time, and a
+    right-click on the header to choose the columns shown (remembered)."""
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setSortingEnabled(True)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.verticalHeader().setVisible(False)
+        self.setWordWrap(False)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        header = self.horizontalHeader()
+        header.setSectionsMovable(True)
+        header.setStretchLastSection(True)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._column_menu)
+
+    def setModel(self, model: Any) -> None:
+        super().setModel(model)
+        header = self.horizontalHeader()
+        for position, name in enumerate(VISUAL_ORDER):
+            header.moveSection(header.visualIndex(COLUMNS.index(name)), position)
+        self.apply_hidden_columns()
+        self.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+
+    def apply_hidden_columns(self) -> None:
+        from .. import settings
+
+        hidden = set(settings.hidden_pair_columns())
+        for column, name in enumerate(COLUMNS):
+            self.setColumnHidden(column, name in hidden)
+
+    def fit_columns(self) -> None:
+        """Columns as wide as their contents, the evidence (long) elided to what is left;
+        its full text is in the tooltip."""
+        header = self.horizontalHeader()
+        for column in range(len(COLUMNS)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
+        self.resizeColumnsToContents()
+        evidence = COLUMNS.index("Evidence")
+        self.setColumnWidth(evidence, min(self.columnWidth(evidence), 160))
+
+    def _column_menu(self, position: Any) -> None:
+        menu = self.column_menu()
+        menu.exec(self.horizontalHeader().mapToGlobal(position))
+
+    def column_menu(self) -> QMenu:
+        """A menu of every column, checked when shown; toggling one shows or hides it."""
+
+        menu = QMenu(self)
+        for column, name in enumerate(COLUMNS):
+            if name == "Pair":
+                continue
+            action = menu.addAction(self.tr(name))
+            action.setCheckable(True)
+            action.setChecked(not self.isColumnHidden(column))
+            action.toggled.connect(lambda shown, n=name: self.set_column_shown(n, shown))
+        return menu
+
+    def set_column_shown(self, name: str, shown: bool) -> None:
+        from .. import settings
+
+        hidden = [n for n in settings.hidden_pair_columns() if n != name]
+        if not shown:
+            hidden.append(name)
+        settings.set_hidden_pair_columns(hidden)
+        self.apply_hidden_columns()

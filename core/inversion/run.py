@@ -489,6 +489,7 @@ def run_inversion(
     gdal.SetCacheMax(int(max(8 * 2**20, min(previous_cache,
                                             0.1 * options.memory_gb * 1024**3))))
     rows_per_block = block_rows(stack, setup)
+    sample_step = max(1, stack.grid.height * stack.grid.width // 200_000)
     windows = [Window(r, 0, min(rows_per_block, stack.grid.height - r), stack.grid.width)
                for r in range(0, stack.grid.height, rows_per_block)]
     stack_bytes = 4.0 * len(setup.pair_indices) * stack.grid.height * stack.grid.width
@@ -520,7 +521,8 @@ def run_inversion(
             finite = np.isfinite(block["velocity"])
             solved += int(finite.sum())
             too_few += int(((block["n_pairs"] < options.min_pairs)).sum())
-            velocity_sample.append(block["velocity"][finite][::97])
+            # Every pixel up to ~200k in all: the colour ramp must see small fast bowls.
+            velocity_sample.append(block["velocity"][finite][::sample_step])
             if progress is not None:
                 progress(done + 1, len(windows))
         files = outputs.commit()
@@ -530,8 +532,10 @@ def run_inversion(
     finally:
         prefetch.shutdown(wait=True, cancel_futures=True)
         gdal.SetCacheMax(previous_cache)
-    if too_few:
-        warnings.append(f"{too_few} pixel(s) have fewer than {options.min_pairs} valid pair(s) "
+    if too_few and options.min_pairs <= 1:
+        warnings.append(f"{too_few} pixel(s) have no data in any kept pair and are left NaN")
+    elif too_few:
+        warnings.append(f"{too_few} pixel(s) have fewer than {options.min_pairs} valid pairs "
                         "and are left NaN")
     sample = np.concatenate(velocity_sample) if velocity_sample else np.zeros(0)
     files["style"] = write_velocity_style(out_dir / "velocity.qml", sample)

@@ -11,7 +11,7 @@ _DIVERGING = ("#b2182b", "#d6604d", "#f4a582", "#fddbc7", "#f7f7f7", "#d1e5f0", 
               "#4393c3", "#2166ac")
 
 
-def symmetric_limit(values: np.ndarray, percentile: float = 98.0) -> float:
+def symmetric_limit(values: np.ndarray, percentile: float = 99.9) -> float:
     """Half-width of a colour ramp centred on 0 that holds ``percentile`` % of |values|."""
     finite = np.abs(values[np.isfinite(values)])
     if finite.size == 0:

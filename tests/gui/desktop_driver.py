@@ -50,8 +50,7 @@ def review(stack):
                          QPoint(int(point.x()), int(point.y())))
         settle()
         result["clicked"] = stack.pairs[dock.current].pair_id
-        iface.mapCanvas().setExtent(dock.layers.phase_layers[dock.current].extent())
-        iface.mapCanvas().refresh()
+        dock.zoom_to_stack()
         settle(800)
         window.grab().save(os.path.join(OUT, "review_graph_click.png"))
         # Drop it with the keyboard (a bridge-free pair: no question asked), after keeping it.

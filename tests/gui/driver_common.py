@@ -46,3 +46,17 @@ def settle(ms=300):
     """Let Qt run for ``ms`` milliseconds."""
     QTest.qWait(ms)
     QCoreApplication.processEvents()
+
+
+def wait_until(condition, seconds):
+    """Let Qt run until ``condition()`` holds or ``seconds`` pass; whether it held."""
+    for _ in range(int(seconds * 10)):
+        if condition():
+            return True
+        settle(100)
+    return condition()
+
+
+def shot(widget, name):
+    """Save a picture of ``widget`` as ``name`` in the output folder."""
+    widget.grab().save(os.path.join(OUT, name))

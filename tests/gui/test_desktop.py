@@ -29,30 +29,38 @@ def _fresh_profile(root: Path) -> Path:
     return root  # QGIS looks for <root>/profiles/<name>
 
 
-def test_desktop_review_real_stack_click_mark_export(tmp_path, real_stack_path):
+def _run_desktop(tmp_path: Path, driver: str, extra_env: dict[str, str],
+                 timeout: int = 300) -> tuple[dict, Path]:
+    """Run ``driver`` in the QGIS desktop under Xvfb with the plugin in a fresh profile;
+    returns its JSON result (checked free of errors) and its output folder."""
     if not (shutil.which("xvfb-run") and shutil.which("qgis")):
         pytest.fail("xvfb-run and qgis are required (make setup installs them)")
+    import sysconfig
+
     out = tmp_path / "out"
     out.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "QT_QPA_PLATFORM"}
-    env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_STACK": str(real_stack_path),
-                "SBAS_GUI_DIR": str(REPO / "tests" / "gui"),
-                "XDG_DATA_HOME": str(tmp_path / "xdg")})
+    env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_DIR": str(REPO / "tests" / "gui"),
+                "XDG_DATA_HOME": str(tmp_path / "xdg"), **extra_env})
     # QGIS runs Debian's Python: give it the venv's packages (onnxruntime), as a user who
     # installed onnxruntime for QGIS would have them.
-    import sysconfig
-
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [sysconfig.get_paths()["purelib"],
                                                       env.get("PYTHONPATH")]))
     command = ["xvfb-run", "-a", "-s", "-screen 0 1600x1000x24", "qgis", "--nologo",
                "--noversioncheck", "--profiles-path", str(_fresh_profile(tmp_path)),
-               "--profile", "default", "--code", str(REPO / "tests" / "gui" /
-                                                      "desktop_driver.py")]
-    completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+               "--profile", "default", "--code", str(REPO / "tests" / "gui" / driver)]
+    completed = subprocess.run(command, env=env, capture_output=True, text=True,
+                               timeout=timeout)
     result_file = out / "result.json"
     assert result_file.is_file(), completed.stdout[-2000:] + completed.stderr[-2000:]
     result = json.loads(result_file.read_text())
     assert "error" not in result, result.get("error")
+    return result, out
+
+
+def test_desktop_review_real_stack_click_mark_export(tmp_path, real_stack_path):
+    result, out = _run_desktop(tmp_path, "desktop_driver.py",
+                               {"SBAS_GUI_STACK": str(real_stack_path)})
     assert result["loaded"] and result["dock_visible"]
     assert result["n_pairs"] == 30 and "30 pairs" in result["status"]
     assert result["classified"] and result["provider"].startswith("Inference: CPU: ")
@@ -135,6 +143,56 @@ def test_install_from_zip_in_a_fresh_profile_then_the_whole_path(tmp_path, real_
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for name in ("dependencies_dialog.png", "sample_loaded.png", "inverted.png", "help.png"):
+        shot = out / name
+        assert shot.stat().st_size > 10_000, name
+        assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name
+        shutil.copy(shot, SCREENSHOTS / name)
+
+
+def test_desktop_first_hour_crs_keys_groups_keep_connected_reference(tmp_path, real_stack_path):
+    """Issue 13's "done when", in the real desktop: a UTM stack in an EPSG:3857 project is in
+    view; K/D after filtering change only the highlighted pair; Keep connected accepts one
+    proposal of several; a reference point is chosen by clicking the map; two stacks inverted
+    one after another each have their velocity on top of their own group."""
+    from sbas_selector.core.formats.hyp3 import write_hyp3
+    from sbas_selector.core.simulation import SimulationConfig, simulate
+
+    utm_stack = write_hyp3(simulate(SimulationConfig(seed=7, n_dates=20, rows=96, cols=128))
+                           .to_stack(), tmp_path / "utm_hyp3")
+    result, out = _run_desktop(tmp_path, "first_hour_driver.py",
+                               {"SBAS_GUI_STACK": str(real_stack_path),
+                                "SBAS_GUI_UTM_STACK": str(utm_stack)}, timeout=330)
+    # 1. The UTM stack, in a Web Mercator project, fills the view.
+    assert result["opened_utm"] and result["canvas_crs"] == "EPSG:3857"
+    assert result["layer_crs"].startswith("EPSG:326")
+    assert result["stack_in_view"] and 1.0 <= result["view_over_stack_width"] < 3.0
+    assert result["scale"] < 1e6  # the bug showed 1:1,465,194,624
+    # 2. After filtering, K then D: the highlighted pair, and only it.
+    assert result["first"] != result["second"]
+    assert result["current_after_k"] == result["highlighted_after_k"] == result["second"]
+    assert result["first_final"] == "high" and result["second_override"] == "low"
+    assert result["overridden"] == sorted([result["first"], result["second"]])
+    # 3. Keep connected: one proposal of several accepted alone.
+    assert result["n_proposals"] >= 3 and result["current_is_proposal"]
+    assert result["readmitted"] == [result["accepted"]]
+    assert result["still_proposed"] == result["n_proposals"] - 1
+    # 4. The reference point clicked on the map, shown, and used by the inversion.
+    assert result["reference_tool_active"] and result["marker_shown"]
+    assert result["reference_pixel"] == [10, 20] == result["first_reference"]
+    assert "row 10, col 20" in result["reference_label"]
+    # 5. Each stack's velocity on top of its own group, the newest stack on top.
+    assert result["opened_real"] and len(result["groups"]) == 2
+    assert result["groups"][0].endswith("mexico_city_cropA")
+    assert result["groups"][1].endswith("utm_hyp3")
+    for (inversion, source, visible), velocity in zip(result["tops"], result["velocity_files"]):
+        assert inversion == "SBAS inversion" and source == velocity and visible
+    assert result["plotted"] == [[8, 95], [50, 10]]
+    assert "±" in result["plot_legend"][0]
+    from osgeo import gdal
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name in ("utm_in_mercator.png", "dock_filtered.png", "keep_connected.png",
+                 "inverted_two_pixels.png"):
         shot = out / name
         assert shot.stat().st_size > 10_000, name
         assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name

@@ -16,23 +16,11 @@ from qgis.PyQt.QtWidgets import QApplication
 from qgis.utils import iface, plugins
 
 sys.path.insert(0, os.environ["SBAS_GUI_DIR"])
-from driver_common import OUT, finish, give_up_after, once, settle
+from driver_common import OUT, finish, give_up_after, once, settle, shot, wait_until
 
 ZIP = os.environ["SBAS_GUI_ZIP"]
 SITE = os.environ["SBAS_GUI_SITE"]
 result = {"started": True}
-
-
-def wait_until(condition, seconds):
-    for _ in range(int(seconds * 10)):
-        if condition():
-            return True
-        settle(100)
-    return condition()
-
-
-def shot(widget, name):
-    widget.grab().save(os.path.join(OUT, name))
 
 
 def after_open(stack):

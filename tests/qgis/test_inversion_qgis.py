@@ -15,9 +15,9 @@ def test_dock_inverts_adds_styled_layer_and_plots_a_pixel(plugin, real_stack_pat
     dock.stack_opened.connect(opened.append)
     dock.open_stack(str(real_stack_path))
     wait_for(lambda: opened)
-    assert dock.invert_button.isEnabled()
-    dock.output_edit.setText(str(tmp_path / "sbas"))
-    dock.points_check.setChecked(True)
+    assert dock.invert_tab.invert_button.isEnabled()
+    dock.invert_tab.output_edit.setText(str(tmp_path / "sbas"))
+    dock.invert_tab.points_check.setChecked(True)
     done = []
     dock.inversion_done.connect(done.append)
     dock.invert()
@@ -30,13 +30,13 @@ def test_dock_inverts_adds_styled_layer_and_plots_a_pixel(plugin, real_stack_pat
     assert renderer.type() == "singlebandpseudocolor"
     shader = renderer.shader().rasterShaderFunction()
     assert shader.minimumValue() == pytest.approx(-shader.maximumValue())  # symmetric ramp
-    assert dock.pick_button.isEnabled()
+    assert dock.invert_tab.pick_button.isEnabled()
     # A click on the map at the bowl (upper right) plots that pixel's series.
     point = dock.stack.grid.pixel_to_xy(8, 95)
     from qgis.core import QgsPointXY
 
-    dock.plot_at_map_point(QgsPointXY(*point))
-    series = dock.plot.series
+    dock.invert_tab.plot_at_map_point(QgsPointXY(*point))
+    series = dock.invert_tab.plot.series
     assert series is not None and (series.row, series.col) == (8, 95)
     assert len(series.dates) == 13 and series.velocity_mm_yr < -100
     assert np.isfinite(series.displacement_mm).all()

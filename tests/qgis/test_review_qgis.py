@@ -171,17 +171,3 @@ def test_processing_classify(iface, stack_copy, tmp_path, qgis_app, make_tiny_mo
         assert len(rows) == 30 and result["N_HIGH"] == sum(r["label"] == "high" for r in rows)
     finally:
         plugin.unload()
-
-
-def test_keep_connected_proposes_shows_and_applies(dock):
-    keep = {p.pair_id: p.days <= 30 for p in dock.stack.pairs}  # the network splits
-    dock.store.set_preselection(keep)
-    dock.refresh()
-    assert not dock.graph_model.health.connected
-    shown = []
-    dock.confirm = lambda title, text: shown.append((set(dock.graph.proposed), text)) or True
-    readmitted = dock.keep_connected()
-    assert readmitted and shown and shown[0][0]  # highlighted on the graph while asking
-    assert "re-admit" in shown[0][1]
-    assert all(dock.store.labels[p].source.value == "connectivity" for p in readmitted)
-    assert dock.graph_model.health.connected
