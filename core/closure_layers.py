@@ -67,6 +67,14 @@ def write_patch_outlines(repairs: Mapping[str, Sequence[Patch]], grid: Grid,
     return path
 
 
+def patch_outline_wkt(patch: Patch, grid: Grid) -> str:
+    """The patch's outline as WKT (a multipolygon in the grid's coordinates)."""
+    from osgeo import gdal, ogr
+
+    gdal.UseExceptions()
+    return _outline(patch, grid, gdal.GetDriverByName("MEM"), ogr).ExportToWkt()
+
+
 def _outline(patch: Patch, grid: Grid, memory, ogr):
     """The patch's pixels as one multipolygon in the grid's coordinates."""
     rows, cols = patch.mask.shape

@@ -54,7 +54,8 @@ def pair_statistics(stack: Stack, progress: Callable[[int, int], None] | None = 
 @dataclass(frozen=True)
 class GraphEdge:
     """One pair as drawn: its node indices, score (probability of high quality, None before
-    classification), final label, whether the user decided it, and whether it is a bridge."""
+    classification), final label, whether the user decided it, whether it is a bridge, and
+    whether it carries repairs of unwrapping errors."""
 
     index: int
     pair_id: str
@@ -64,6 +65,7 @@ class GraphEdge:
     label: Label
     by_user: bool
     bridge: bool
+    repaired: bool = False  # has corrected or masked patches of unwrapping errors
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,7 @@ def baseline_graph(stack: Stack, store: LabelsStore,
         entry = store.labels[pair.pair_id]
         edges.append(GraphEdge(i, pair.pair_id, index[pair.date1], index[pair.date2],
                                entry.probability_high, entry.final, entry.override is not None,
-                               i in bridges))
+                               i in bridges, bool(entry.active_repairs)))
     return BaselineGraph(tuple(stack.dates), tuple(float(b) for b in stack.date_bperp_m),
                          tuple(edges), health)
 

@@ -2,7 +2,8 @@
 
 Kept pairs are solid lines coloured by the model's score (red low .. green high, grey before
 classification); dropped pairs are grey dashed lines drawn on top of them, so that a drop is
-never hidden. Date and baseline ticks with a light grid; the mouse wheel zooms (Shift: the
+never hidden; a pair whose unwrapping errors are repaired carries a small purple diamond.
+Date and baseline ticks with a light grid; the mouse wheel zooms (Shift: the
 baseline axis only), a drag pans, a double click shows the whole network again.
 The widget only draws a :class:`~sbas_selector.core.review.BaselineGraph`.
 """
@@ -14,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from qgis.PyQt.QtGui import QColor, QPainter, QPen
+from qgis.PyQt.QtGui import QColor, QPainter, QPen, QPolygonF
 from qgis.PyQt.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from .axis_ticks import month_ticks, value_ticks
@@ -272,3 +273,9 @@ class BaselineGraphWidget(QWidget):
             pen = QPen(colour, 3.2 if current else (1.0 if many else 1.6))
         painter.setPen(pen)
         painter.drawLine(a, b)
+        if edge.repaired:  # a pair with repaired patches: a small diamond at its middle
+            middle = (a + b) / 2
+            painter.setPen(QPen(QColor("#6a1b9a"), 1.2))
+            painter.setBrush(QColor("#ce93d8"))
+            painter.drawPolygon(QPolygonF([middle + QPointF(0, -4), middle + QPointF(4, 0),
+                                           middle + QPointF(0, 4), middle + QPointF(-4, 0)]))

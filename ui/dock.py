@@ -127,11 +127,14 @@ class SbasDock(QDockWidget):
 
     # ---- building --------------------------------------------------------------------------
     def _build_review_tab(self) -> QWidget:
+        from .repairs_panel import RepairView
         from .review_tab import WIDGETS, ReviewTab
 
         tab = ReviewTab(self._help_button, self)
         for name in WIDGETS:  # the dock's logic reaches them by name
             setattr(self, name, getattr(tab, name))
+        self.repairs = RepairView(self.repairs_panel)
+        self.repairs_panel.decision_requested.connect(self.decide_patch)
         self.connect_panel.proposal_selected.connect(self.select_pair)
         self.connect_panel.accept_requested.connect(self.readmit)
         self.device_combo.currentIndexChanged.connect(self.update_planned_provider)
@@ -269,6 +272,7 @@ class SbasDock(QDockWidget):
         stack, statistics = result
         self._set_busy(False)
         self._task = None
+        self.repairs.release()
         if self.layers is not None:
             self.layers.release()
             self.layers = None
@@ -284,6 +288,9 @@ class SbasDock(QDockWidget):
             self._message(self.tr("Labels not loaded"), str(exc), Qgis.MessageLevel.Critical)
         if self.store is not None and self.store.notice:
             self._message(self.tr("Labels"), self.store.notice, Qgis.MessageLevel.Info)
+        check = getattr(statistics, "check", None)
+        if self.store is not None and check is not None:
+            self.store.set_closure(check)  # one verdict: what the table and exports say
         settings.remember_stack(str(stack.path))
         self._refresh_recent()
         self.status_label.setText(self.tr("{fmt} stack: {dates} dates, {pairs} pairs").format(
@@ -296,6 +303,9 @@ class SbasDock(QDockWidget):
         threshold = (self.store.model or {}).get("threshold") if self.store is not None else None
         self.threshold_spin.setValue(float(threshold) if threshold else 0.0)
         self.layers = _stack_layers(stack)
+        summary = self.repairs.set_stack(stack, self.store, check, self.layers.group)
+        if summary:
+            self.status_label.setText(self.status_label.text() + "; " + summary)
         self._set_review_enabled(self.store is not None)
         self.invert_tab.invert_button.setEnabled(True)
         self.refresh()
@@ -342,6 +352,27 @@ class SbasDock(QDockWidget):
         self.counts_label.setText(self._counts_text())
         self.table_model.refresh()
         self._update_pair_line()
+        self.repairs.show_pair(self.current)
+
+    def decide_patch(self, patch_id: int, action: str) -> bool:
+        """The analyst's decision on one patch of the current pair (saved at once, undoable
+        with Ctrl+Z); a correction that would not improve closure is refused in the message
+        bar. Returns whether it was applied."""
+        from ..core.repair_flow import decide_patch
+
+        if self.stack is None or self.store is None or self.current is None:
+            return False
+        pair_id = self.stack.pair_ids[self.current]
+        try:
+            text = decide_patch(self.stack, self.store, pair_id, patch_id, action)
+        except (KeyError, ValueError, OSError) as exc:
+            self._message(self.tr("Repair not applied"), str(exc).strip("'\""),
+                          Qgis.MessageLevel.Warning)
+            return False
+        self.status_label.setText(f"{pair_id}: {text}")
+        self.refresh()
+        self.labels_changed.emit()
+        return True
 
     def _counts_text(self) -> str:
         """How many pairs are kept and dropped now, and by whom (updated on every change)."""
@@ -398,6 +429,7 @@ class SbasDock(QDockWidget):
             self.table.scrollTo(proxy_index)
         else:
             selection.clearSelection()
+        self.repairs.show_pair(index)
         if self.layers is not None:
             self.layers.show(index)
             canvas = self.iface.mapCanvas() if self.iface is not None else None

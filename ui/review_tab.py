@@ -1,6 +1,7 @@
 """The dock's Review tab, as widgets: baseline graph, current pair, counts and health lines,
-the filtered pair table, classification, Keep connected, the review keys' buttons and the
-exports. The dock connects them to what they do (one current pair, the labels store)."""
+the filtered pair table, the current pair's repairs of unwrapping errors, classification,
+Keep connected, the review keys' buttons and the exports. The dock connects them to what
+they do (one current pair, the labels store)."""
 
 from __future__ import annotations
 
@@ -23,13 +24,14 @@ from qgis.PyQt.QtWidgets import (
 from .baseline_graph import BaselineGraphWidget
 from .connect_panel import ConnectPanel
 from .pair_table import PairFilterProxy, PairTableModel, PairTableView
+from .repairs_panel import RepairsPanel
 
 #: The widgets the dock uses by name (``dock.graph``, ``dock.table``...).
 WIDGETS = (
     "accept_button", "classify_button", "clear_button", "connect_button", "connect_panel",
     "counts_label", "device_combo", "drop_button", "export_buttons", "filter_edit", "graph",
-    "health_label", "keep_button", "pair_label", "provider_label", "table", "table_model",
-    "table_proxy", "threshold_spin", "undo_button", "wrapped_check",
+    "health_label", "keep_button", "pair_label", "provider_label", "repairs_panel", "table",
+    "table_model", "table_proxy", "threshold_spin", "undo_button", "wrapped_check",
 )
 
 
@@ -65,6 +67,8 @@ class ReviewTab(QWidget):
         self.table = PairTableView(table_box)
         self.table.setModel(self.table_proxy)
         table_layout.addWidget(self.table)
+        self.repairs_panel = RepairsPanel(table_box)
+        table_layout.addWidget(self.repairs_panel)
         splitter.addWidget(self.graph)
         splitter.addWidget(table_box)
         layout.addWidget(splitter)

@@ -85,3 +85,68 @@ def test_invert_task_applies_the_repairs_it_is_given(small_error_stack, tmp_path
     row, col, rows, cols = SMALL_ERROR
     assert np.abs(repaired - unrepaired)[row:row + rows, col:col + cols].min() > 1.0
     assert ClassifyTask.__doc__ and "repair" in ClassifyTask.__doc__
+
+
+def test_dock_shows_patches_outlines_closure_layer_and_takes_decisions(
+        iface, small_error_stack, wait_for, monkeypatch, tmp_path):
+    from qgis.core import QgsProject
+
+    import sbas_selector
+    from sbas_selector.core.repairs import Patch
+    from sbas_selector.ui.repair_layers import CLOSURE_LAYER, PATCH_LAYER
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    plugin = sbas_selector.classFactory(iface)
+    plugin.initGui()
+    try:
+        dock = plugin.dock
+        opened = []
+        dock.stack_opened.connect(opened.append)
+        dock.open_stack(str(small_error_stack))
+        wait_for(lambda: opened)
+        target = dock.stack.pair_ids[4]
+        # Opening checked closure: one verdict in the labels, the table and the graph.
+        assert dock.store.labels[target].closure == "repaired"
+        assert "1 repaired" in dock.status_label.text()
+        assert [e.repaired for e in dock.graph_model.edges] == [i == 4 for i in range(12)]
+        evidence = dock.table_model.index(4, 9).data()
+        assert evidence.startswith("unwrapping error: 16 px at rows 10-13, cols 20-23")
+        project = QgsProject.instance()
+        closure = project.mapLayersByName(CLOSURE_LAYER)[0]
+        outlines = project.mapLayersByName(PATCH_LAYER)[0]
+        group = dock.layers.group
+        assert not group.findLayer(closure.id()).itemVisibilityChecked()
+        assert group.findLayer(outlines.id()).itemVisibilityChecked()
+        # Another pair: no outline, a clean line in the panel.
+        dock.select_pair(0)
+        assert outlines.featureCount() == 0 and "closes in every triplet" in \
+            dock.repairs_panel.summary_label.text()
+        # The pair with the error: its patch in the panel and outlined on the map.
+        dock.select_pair(4)
+        assert outlines.featureCount() == 1
+        feature = next(outlines.getFeatures())
+        assert (feature["n_pixels"], feature["cycles"], feature["action"]) == (16, 1, "correct")
+        assert dock.repairs_panel.table.rowCount() == 1
+        assert dock.repairs_panel.table.item(0, 6).text() == "corrected"
+        # Mask it (saved at once), undo, and a correction that would not help is refused.
+        assert dock.decide_patch(1, "mask")
+        assert dock.store.labels[target].repairs[0].action == "mask"
+        assert next(outlines.getFeatures())["action"] == "mask"
+        assert dock.repairs_panel.table.item(0, 7).text() == "analyst"
+        dock.undo()
+        assert dock.store.labels[target].repairs[0].action == "correct"
+        other = dock.stack.pair_ids[0]
+        dock.store.labels[other].repairs = [Patch(1, 30, 30, np.ones((4, 4), bool), 1, 0.5,
+                                                  1, 3, "mask", "mask")]
+        dock.select_pair(0)
+        messages = []
+        dock._message = lambda title, text, level: messages.append(text)
+        assert not dock.decide_patch(1, "correct")
+        assert messages and "would not improve closure" in messages[0]
+        assert dock.store.labels[other].repairs[0].action == "mask"
+        # Another stack takes the dock: this one's closure layers go.
+        dock.repairs.release()
+        assert not project.mapLayersByName(CLOSURE_LAYER)
+    finally:
+        plugin.unload()
+        QgsProject.instance().clear()

@@ -1,0 +1,103 @@
+"""Map layers of the closure check, in the stack's group: the per-pixel count of misclosed
+triplets (hidden until asked for) and the current pair's patch outlines (coloured by what is
+done: green corrected, orange masked, grey ignored)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from qgis.core import (
+    QgsCategorizedSymbolRenderer,
+    QgsColorRampShader,
+    QgsFeature,
+    QgsField,
+    QgsFillSymbol,
+    QgsGeometry,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRasterShader,
+    QgsRendererCategory,
+    QgsSingleBandPseudoColorRenderer,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QVariant
+from qgis.PyQt.QtGui import QColor
+
+from ..core.closure_layers import patch_outline_wkt, write_closure_raster
+from ..core.paths import user_data_folder
+
+ACTION_COLOURS = {"correct": "#1b9e77", "mask": "#ff7f00", "ignore": "#8c8c8c"}
+CLOSURE_LAYER = "Misclosed triplets per pixel"
+PATCH_LAYER = "Unwrapping errors of the current pair"
+
+
+def closure_raster_path(stack: Any) -> Path:
+    """Where the per-pixel closure raster of a stack is kept (the user's data folder)."""
+    return user_data_folder("closure", stack.path) / "misclosed_triplets.tif"
+
+
+def closure_layer(check: Any, stack: Any) -> QgsRasterLayer | None:
+    """The per-pixel count of misclosed triplets as a styled raster layer (0 transparent)."""
+    path = write_closure_raster(check, stack.grid, closure_raster_path(stack))
+    layer = QgsRasterLayer(str(path), CLOSURE_LAYER)
+    if not layer.isValid():
+        return None
+    top = max(2, int(check.misclosed_count.max()))
+    items = [QgsColorRampShader.ColorRampItem(0, QColor(0, 0, 0, 0), "0"),
+             QgsColorRampShader.ColorRampItem(1, QColor("#fed976"), "1"),
+             QgsColorRampShader.ColorRampItem(top, QColor("#bd0026"), str(top))]
+    ramp = QgsColorRampShader(0, top)
+    ramp.setColorRampType(QgsColorRampShader.Type.Interpolated)
+    ramp.setColorRampItemList(items)
+    shader = QgsRasterShader()
+    shader.setRasterShaderFunction(ramp)
+    renderer = QgsSingleBandPseudoColorRenderer(layer.dataProvider(), 1, shader)
+    renderer.setClassificationMin(0)
+    renderer.setClassificationMax(top)
+    layer.setRenderer(renderer)
+    return layer
+
+
+def patch_layer(crs_wkt: str) -> QgsVectorLayer:
+    """An empty memory layer for the current pair's patch outlines."""
+    layer = QgsVectorLayer("MultiPolygon", PATCH_LAYER, "memory")
+    from qgis.core import QgsCoordinateReferenceSystem
+
+    layer.setCrs(QgsCoordinateReferenceSystem.fromWkt(crs_wkt))
+    layer.dataProvider().addAttributes([
+        QgsField("pair_id", QVariant.String), QgsField("patch_id", QVariant.Int),
+        QgsField("n_pixels", QVariant.Int), QgsField("cycles", QVariant.Int),
+        QgsField("action", QVariant.String), QgsField("source", QVariant.String)])
+    layer.updateFields()
+    categories = []
+    for action, colour in ACTION_COLOURS.items():
+        symbol = QgsFillSymbol.createSimple({"color": "0,0,0,0", "outline_color": colour,
+                                             "outline_width": "0.8"})
+        categories.append(QgsRendererCategory(action, symbol, action))
+    layer.setRenderer(QgsCategorizedSymbolRenderer("action", categories))
+    return layer
+
+
+def show_patches(layer: QgsVectorLayer, grid: Any, pair_id: str, patches: list[Any]) -> None:
+    """Replace the layer's features with ``patches`` of ``pair_id``."""
+    provider = layer.dataProvider()
+    provider.truncate()
+    features = []
+    for patch in patches:
+        feature = QgsFeature(layer.fields())
+        feature.setGeometry(QgsGeometry.fromWkt(patch_outline_wkt(patch, grid)))
+        feature.setAttributes([pair_id, patch.patch_id, patch.n_pixels, patch.cycles,
+                               patch.action, patch.source])
+        features.append(feature)
+    provider.addFeatures(features)
+    layer.updateExtents()
+    layer.triggerRepaint()
+
+
+def add_to_group(group: Any, layer: Any, visible: bool) -> None:
+    """Add ``layer`` at the top of the stack's ``group`` (collapsed legend)."""
+    QgsProject.instance().addMapLayer(layer, False)
+    node = group.insertLayer(0, layer)
+    node.setItemVisibilityChecked(visible)
+    node.setExpanded(False)
