@@ -40,6 +40,9 @@ INTEGER_TOLERANCE = 0.35
 SMOOTH_BLOCK = 16
 #: Smallest patch that is repaired, pixels (smaller misclosed clusters are counted, not repaired).
 MIN_PATCH_PIXELS = 6
+#: Smallest island that no triplet tests but the pair's own 2 pi step outlines (noise makes
+#: smaller ones; the unwrapping errors of real stacks are about a dozen pixels and more).
+ISLAND_MIN_PIXELS = 10
 #: Closed triplets that must agree on a pixel's error for a correction.
 MIN_SUPPORT_TO_CORRECT = 2
 #: Share of a pair's closed triplets (with data at the pixel) that must agree for a correction.
@@ -491,7 +494,7 @@ def check_phase(phase: np.ndarray, pairs: list[tuple[date, date]], pair_ids: lis
     dropped: set[int] = set(large)
     use = np.array([not dropped & set(t) for t in triplets], dtype=bool)
     results, unexplained = _attribute_pass(closures, use, pair_ids, valid_pixels,
-                                           min_patch_pixels)
+                                           min_patch_pixels, phase)
     for i, share in large.items():
         mine = [t for t, members in enumerate(triplets) if i in members]
         misclosed = int((closures.misclosed[mine] >= min_patch_pixels).sum())
@@ -507,13 +510,18 @@ def check_phase(phase: np.ndarray, pairs: list[tuple[date, date]], pair_ids: lis
         dropped |= more
         use = np.array([not dropped & set(t) for t in triplets], dtype=bool)
         again, unexplained = _attribute_pass(closures, use, pair_ids, valid_pixels,
-                                             min_patch_pixels)
+                                             min_patch_pixels, phase)
         for i, pid in enumerate(pair_ids):
             if i not in dropped:
                 results[pid] = again[pid]
     if dropped:
         notes.append(f"{len(dropped)} pair(s) with errors too large to repair were left out "
                      "when attributing the others' errors")
+    n_islands = _add_untestable_islands(phase, triplets, pair_ids, results, valid_pixels,
+                                        min_patch_pixels)
+    if n_islands:
+        notes.append(f"{n_islands} patch(es) where no closed triplet has data, found by the "
+                     "pair's own 2 pi step around them: masked, not corrected")
     if progress:
         progress(1.0)
     return ClosureCheck(
@@ -595,9 +603,12 @@ def _close_triplets(phase: np.ndarray, triplets: list[tuple[int, int, int]],
 
 
 def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
-                    valid_pixels: np.ndarray, min_patch_pixels: int
+                    valid_pixels: np.ndarray, min_patch_pixels: int,
+                    phase: np.ndarray | None = None
                     ) -> tuple[dict[str, PairClosure], int]:
-    """Credit the misclosures of the triplets in ``use`` to pairs and make their patches."""
+    """Credit the misclosures of the triplets in ``use`` to pairs and make their patches;
+    with ``phase``, a misclosed area that no pair could be credited with by closure alone
+    goes to the one pair of its triplet whose own phase steps by those cycles at its edge."""
     n = closures.n_pairs
     rows, cols = closures.shape
     triplets = [t for t, u in zip(closures.triplets, use) if u]
@@ -617,6 +628,9 @@ def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
         correction, grade, support, checked, remaining = attribute(
             cycles[:, active], closures.valid[use][:, active], _incidence(triplets, n),
             pix, (rows, cols))
+        if phase is not None:
+            _credit_by_edge_step(phase, triplets, remaining, pix, (rows, cols), correction,
+                                 grade, support, min_patch_pixels)
         unexplained = int((remaining != 0).sum())
     results: dict[str, PairClosure] = {}
     for p, pair_id in enumerate(pair_ids):
@@ -638,6 +652,210 @@ def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
         results[pair_id] = PairClosure(verdict, int(in_triplets[p]),
                                        int(misclosed_triplets[p]), tuple(patches), share)
     return results, unexplained
+
+
+def _cut_components(phase: np.ndarray) -> np.ndarray:
+    """Label pixels connected through neighbour steps smaller than pi (a 2 pi jump cuts),
+    int, shape of ``phase``; -1 where no data."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rows, cols = phase.shape
+    valid = np.isfinite(phase)
+    index = np.arange(rows * cols).reshape(rows, cols)
+    sources, targets = [], []
+    for a, b in (((slice(None), slice(1, None)), (slice(None), slice(None, -1))),
+                 ((slice(1, None), slice(None)), (slice(None, -1), slice(None)))):
+        with np.errstate(invalid="ignore"):
+            joined = valid[a] & valid[b] & (np.abs(phase[a] - phase[b]) < np.pi)
+        sources.append(index[a][joined])
+        targets.append(index[b][joined])
+    source, target = np.concatenate(sources), np.concatenate(targets)
+    graph = coo_matrix((np.ones(len(source), dtype=np.int8), (source, target)),
+                       shape=(rows * cols, rows * cols))
+    labels = connected_components(graph, directed=False)[1].reshape(rows, cols)
+    labels[~valid] = -1
+    return labels
+
+
+def untestable_islands(phase: np.ndarray, testable: np.ndarray, min_pixels: int,
+                       max_pixels: int) -> list[tuple[np.ndarray, int, float]]:
+    """Islands of a pair's phase that no closed triplet tests: areas cut off from their
+    surroundings by steps of a whole cycle all around (the unwrapper's signature).
+
+    Parameters
+    ----------
+    phase
+        One pair's unwrapped phase, radians, shape (rows, cols), NaN missing.
+    testable
+        Pixels that some closed triplet of the pair has data at, bool, same shape.
+
+    Returns
+    -------
+    list
+        (mask of the island, cycles it is off by, share of its edge steps within 0.35 cycle
+        of that) per island of ``min_pixels`` to ``max_pixels`` pixels, mostly untestable.
+    """
+    islands: list[tuple[np.ndarray, int, float]] = []
+    untested = np.isfinite(phase) & ~testable
+    regions, _ = ndimage.label(untested)
+    for box in ndimage.find_objects(regions):
+        if box is None:
+            continue
+        r0, c0 = max(box[0].start - 1, 0), max(box[1].start - 1, 0)
+        r1 = min(box[0].stop + 1, phase.shape[0])
+        c1 = min(box[1].stop + 1, phase.shape[1])
+        crop = phase[r0:r1, c0:c1]
+        if np.isfinite(crop).sum() < min_pixels:
+            continue
+        labels = _cut_components(crop)
+        sizes = np.bincount(labels[labels >= 0].ravel())
+        for label in np.flatnonzero((sizes >= min_pixels) & (sizes <= max_pixels)):
+            inside = labels == label
+            if testable[r0:r1, c0:c1][inside].mean() > 0.5 or _touches_crop_edge(
+                    inside, (r0, c0, r1, c1), phase.shape):
+                continue
+            step = edge_step(crop, inside)
+            steps = _edge_steps(crop, inside)
+            if not np.isfinite(step) or steps.size < 4:
+                continue
+            cycles = int(np.rint(step))  # the island relative to its surroundings
+            if cycles == 0:
+                continue
+            agreement = float(np.mean(np.abs(steps - cycles) < 0.35))
+            if agreement < 0.7:
+                continue
+            full = np.zeros(phase.shape, dtype=bool)
+            full[r0:r1, c0:c1] = inside
+            islands.append((full, cycles, agreement))
+    return islands
+
+
+def _touches_crop_edge(inside: np.ndarray, box: tuple[int, int, int, int],
+                       shape: tuple[int, int]) -> bool:
+    """Whether the island reaches a side of its crop that is not the grid's side (it may go
+    on outside the crop: not an island)."""
+    r0, c0, r1, c1 = box
+    return bool((r0 > 0 and inside[0].any()) or (c0 > 0 and inside[:, 0].any())
+                or (r1 < shape[0] and inside[-1].any())
+                or (c1 < shape[1] and inside[:, -1].any()))
+
+
+def _edge_steps(phase: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """Every step from just outside ``inside`` to its edge pixels, cycles (those with data)."""
+    steps = []
+    for axis in (0, 1):
+        for forward in (True, False):
+            a = [slice(None), slice(None)]
+            b = [slice(None), slice(None)]
+            a[axis], b[axis] = (slice(1, None), slice(None, -1)) if forward else \
+                (slice(None, -1), slice(1, None))
+            edge = inside[tuple(a)] & ~inside[tuple(b)]
+            step = phase[tuple(a)][edge] - phase[tuple(b)][edge]
+            steps.append(step[np.isfinite(step)])
+    return np.concatenate(steps) / TWO_PI
+
+
+def _add_untestable_islands(phase: np.ndarray, triplets: list[tuple[int, int, int]],
+                            pair_ids: list[str], results: dict[str, PairClosure],
+                            valid_pixels: np.ndarray, min_pixels: int) -> int:
+    """Mask-grade patches for the islands no closed triplet tests (:func:`untestable_islands`)
+    of every checked pair that is not dropped (updates ``results``). Returns how many."""
+    valid = np.isfinite(phase)
+    by_pair: dict[int, list[tuple[int, int, int]]] = {}
+    for t in triplets:
+        for p in t:
+            by_pair.setdefault(p, []).append(t)
+    added = 0
+    for p, pair_id in enumerate(pair_ids):
+        result = results[pair_id]
+        if result.verdict not in ("clean", "repaired") or p not in by_pair:
+            continue
+        testable = np.zeros(valid.shape[1:], dtype=bool)
+        for a, b, c in by_pair[p]:
+            testable |= valid[a] & valid[b] & valid[c]
+        if (valid[p] & ~testable).sum() < min_pixels:
+            continue
+        known = np.zeros(valid.shape[1:], dtype=bool)
+        for patch in result.patches:
+            known |= patch.full_mask(*known.shape)
+        largest = max(min_pixels, int(MAX_REPAIR_SHARE * valid_pixels[p]))
+        new = []
+        for mask, cycles, agreement in untestable_islands(
+                phase[p], testable, max(min_pixels, ISLAND_MIN_PIXELS), largest):
+            if (mask & known).any():
+                continue
+            rows, cols = np.nonzero(mask)
+            box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+            new.append(Patch(patch_id=0, row0=int(rows.min()), col0=int(cols.min()),
+                             mask=mask[box], cycles=cycles,
+                             confidence=round(0.5 * agreement, 3), support=0, checked=0,
+                             proposed="mask", action="mask"))
+        if not new:
+            continue
+        patches = sorted([*result.patches, *new], key=lambda x: (x.row0, x.col0))
+        patches = [Patch(**{**_fields(x), "patch_id": i + 1}) for i, x in enumerate(patches)]
+        share = sum(x.n_pixels for x in patches) / max(int(valid_pixels[p]), 1)
+        verdict = "repaired"
+        if share > MAX_REPAIR_SHARE:
+            verdict = "dropped"
+            patches = [Patch(**{**_fields(x), "action": "ignore"}) for x in patches]
+        results[pair_id] = PairClosure(verdict, result.triplets, result.misclosed,
+                                       tuple(patches), share)
+        added += len(new)
+    return added
+
+
+#: A pair's own phase steps at a patch's edge by its cycles within this much (cycles), and
+#: the other pairs of the triplet by at least 1 - this much.
+EDGE_TOLERANCE = 0.3
+
+
+def edge_step(phase: np.ndarray, inside: np.ndarray) -> float:
+    """Median step of ``phase`` from just outside ``inside`` to its edge pixels, cycles (NaN
+    where no edge pixel pair has data). ``phase`` and ``inside`` have shape (rows, cols)."""
+    steps = _edge_steps(phase, inside)
+    return float(np.median(steps)) if steps.size else float("nan")
+
+
+def _credit_by_edge_step(phase: np.ndarray, triplets: list[tuple[int, int, int]],
+                         remaining: np.ndarray, pix: np.ndarray, shape: tuple[int, int],
+                         correction: np.ndarray, grade: np.ndarray, support: np.ndarray,
+                         min_pixels: int) -> None:
+    """Misclosed areas that closure alone could not attribute (a patch that only one triplet
+    tests, its three pairs equally suspect): the pair whose own phase steps by the implied
+    cycles at the area's edge, the others not, carries it (updates the arrays in place)."""
+    rows, cols = shape
+    grid = np.zeros(rows * cols, dtype=np.int16)
+    for t in np.flatnonzero(remaining.any(axis=1)):
+        grid[:] = 0
+        grid[pix] = remaining[t]
+        full = grid.reshape(shape)
+        for value in np.unique(full[full != 0]):
+            labels, _ = ndimage.label(full == value, structure=np.ones((3, 3)))
+            for box_index, box in enumerate(ndimage.find_objects(labels), start=1):
+                if box is None:
+                    continue
+                area = labels == box_index
+                if area.sum() < min_pixels:
+                    continue
+                members = triplets[t]
+                implied = [int(value) if role < 2 else -int(value) for role in range(3)]
+                deviation = [abs(edge_step(phase[q], area) - k)
+                             for q, k in zip(members, implied)]
+                fits = [d < EDGE_TOLERANCE for d in deviation]
+                others_flat = [d > 1 - EDGE_TOLERANCE for d in deviation]
+                if sum(fits) != 1:
+                    continue
+                role = fits.index(True)
+                if not all(others_flat[r] for r in range(3) if r != role):
+                    continue
+                pair = members[role]
+                where = np.flatnonzero(area.ravel()[pix])
+                correction[pair, where] += implied[role]
+                grade[pair, where] = 2  # closure and the pair's own edge agree
+                support[pair, where] = 1
+                remaining[t, where] = 0
 
 
 def _fields(patch: Patch) -> dict:
