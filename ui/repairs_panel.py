@@ -28,7 +28,8 @@ class RepairsPanel(QWidget):
 
     decision_requested = pyqtSignal(int, str)
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, help_button: QWidget | None = None
+                 ) -> None:
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -41,7 +42,7 @@ class RepairsPanel(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.setMaximumHeight(120)
+        self.table.setMaximumHeight(110)
         layout.addWidget(self.table)
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
@@ -55,6 +56,8 @@ class RepairsPanel(QWidget):
             button.clicked.connect(lambda _checked=False, a=action: self._request(a))
             buttons.addWidget(button)
             self.buttons[action] = button
+        if help_button is not None:
+            buttons.addWidget(help_button)
         layout.addLayout(buttons)
         self.patches: list[Any] = []
         self.set_patches("", [])

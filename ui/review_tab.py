@@ -67,10 +67,13 @@ class ReviewTab(QWidget):
         self.table = PairTableView(table_box)
         self.table.setModel(self.table_proxy)
         table_layout.addWidget(self.table)
-        self.repairs_panel = RepairsPanel(table_box)
-        table_layout.addWidget(self.repairs_panel)
+        # The current pair's repairs in the splitter too: the analyst sizes table and panel.
+        self.repairs_panel = RepairsPanel(splitter, help_button("repair"))
         splitter.addWidget(self.graph)
         splitter.addWidget(table_box)
+        splitter.addWidget(self.repairs_panel)
+        for index, stretch in enumerate((4, 5, 1)):
+            splitter.setStretchFactor(index, stretch)
         layout.addWidget(splitter)
         classify_row = QHBoxLayout()
         self.classify_button = QPushButton(self.tr("Classify"), self)

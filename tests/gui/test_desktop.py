@@ -197,3 +197,31 @@ def test_desktop_first_hour_crs_keys_groups_keep_connected_reference(tmp_path, r
         assert shot.stat().st_size > 10_000, name
         assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name
         shutil.copy(shot, SCREENSHOTS / name)
+
+
+def test_desktop_small_unwrapping_errors_shown_and_decided(tmp_path):
+    """Issue 12 in the real desktop: a repaired pair's patches in the panel and outlined on the
+    map, the closure layer in the stack's group, the graph's marks, a patch masked."""
+    from sbas_selector.core.formats.hyp3 import write_hyp3
+    from sbas_selector.core.simulation import SimulationConfig, simulate
+
+    stack = write_hyp3(simulate(SimulationConfig(seed=3, n_dates=16, rows=96, cols=128,
+                                                 small_error_fraction=0.3,
+                                                 low_quality_fraction=0.1)).to_stack(),
+                       tmp_path / "hyp3")
+    result, out = _run_desktop(tmp_path, "repair_driver.py", {"SBAS_GUI_STACK": str(stack)},
+                               timeout=240)
+    assert result["opened"] and "repaired" in result["status"]
+    assert result["repaired_pairs"] >= 1 and result["graph_marks"] == result["repaired_pairs"]
+    assert result["panel_rows"] >= 1 and "unwrapping error" in result["panel_summary"]
+    assert result["outlines"] == result["panel_rows"] and result["closure_layer"]
+    assert result["masked"] and result["action_after"] == "mask"
+    assert result["outline_action"] == "mask"
+    from osgeo import gdal
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for name in ("repair_patch.png",):
+        shot = out / name
+        assert shot.stat().st_size > 10_000, name
+        assert gdal.Open(str(shot)).ReadAsArray().std() > 10, name
+        shutil.copy(shot, SCREENSHOTS / name)

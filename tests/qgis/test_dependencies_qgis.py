@@ -88,9 +88,11 @@ def test_help_buttons_open_the_workflow_pages(plugin):
     dock = plugin.dock
     pages = {b.objectName() for b in dock.findChildren(QToolButton)
              if b.objectName().startswith("help_")}
-    assert pages == {"help_open", "help_classify", "help_review", "help_invert"}
+    assert pages == {"help_open", "help_classify", "help_review", "help_invert",
+                     "help_repair"}
     for page, phrase in (("classify", "Classify"), ("invert", "velocity"),
-                         ("review", "baseline graph"), ("open", "HyP3")):
+                         ("review", "baseline graph"), ("open", "HyP3"),
+                         ("repair", "triplet closure")):
         dialog = dock.show_help(page)
         assert dialog.browser.source().toLocalFile().endswith(f"docs/{page}.md")
         assert phrase in dialog.browser.toPlainText()
