@@ -159,10 +159,10 @@ def _block_mean(values: np.ndarray, block: int) -> np.ndarray:
     finite = np.isfinite(tiles)
     total = np.where(finite, tiles, 0.0).sum(axis=(2, 4))
     count = finite.sum(axis=(2, 4))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(count > 0, total / np.maximum(count, 1), 0.0)
-    full = np.repeat(np.repeat(mean, block, axis=1), block, axis=2)
-    return full[:, :rows, :cols]
+    mean = (total / np.maximum(count, 1)).astype(values.dtype)  # 0 where a tile is empty
+    tile_rows = np.arange(rows) // block
+    tile_cols = np.arange(cols) // block
+    return mean[:, tile_rows[:, None], tile_cols[None, :]]
 
 
 def _smooth_surface(residual: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -232,13 +232,12 @@ def integer_misclosure(closure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             median[t] = np.median(sample)
     residual = closure - median[:, None, None]
     residual = _smooth_surface(residual.astype(np.float32), valid)
-    first = np.rint(residual / TWO_PI)
-    wrapped = residual - TWO_PI * first
-    residual = residual - _block_mean(wrapped, SMOOTH_BLOCK).astype(residual.dtype)
-    cycles_float = residual / TWO_PI
-    cycles = np.rint(np.nan_to_num(cycles_float))
-    integer = valid & (cycles != 0) & (np.abs(np.nan_to_num(cycles_float) - cycles)
-                                       < INTEGER_TOLERANCE)
+    residual *= np.float32(1 / TWO_PI)  # cycles from here on; NaN stays NaN (never valid)
+    wrapped = residual - np.rint(residual)
+    residual -= _block_mean(wrapped, SMOOTH_BLOCK)
+    cycles = np.rint(residual)
+    with np.errstate(invalid="ignore"):
+        integer = valid & (cycles != 0) & (np.abs(residual - cycles) < INTEGER_TOLERANCE)
     return np.where(integer, np.clip(cycles, -100, 100), 0).astype(np.int8), valid
 
 
@@ -382,9 +381,11 @@ def _near_credited(correction: np.ndarray, pixels: np.ndarray, shape: tuple[int,
 def _attribution_round(a: _Attribution, live: np.ndarray, near: np.ndarray | None) -> bool:
     """One round of :func:`attribute` on the pixels ``live`` (updates ``a`` in place).
     Returns whether any pixel was credited."""
-    rem = a.remaining[:, live]
-    valid_f = a.valid_f[:, live]
-    checked = a.checked[:, live]
+    # Advanced indexing leaves columns strided: contiguous copies keep the sparse products
+    # from copying their operands again.
+    rem = np.ascontiguousarray(a.remaining[:, live])
+    valid_f = np.ascontiguousarray(a.valid_f[:, live])
+    checked = np.ascontiguousarray(a.checked[:, live])
     n_pix = len(live)
     columns = np.arange(n_pix)
     magnitude = np.abs(rem).astype(np.float32)
@@ -493,24 +494,26 @@ def check_phase(phase: np.ndarray, pairs: list[tuple[date, date]], pair_ids: lis
     large = _large_error_pairs(closures, len(pair_ids))
     dropped: set[int] = set(large)
     use = np.array([not dropped & set(t) for t in triplets], dtype=bool)
-    results, unexplained = _attribute_pass(closures, use, pair_ids, valid_pixels,
-                                           min_patch_pixels, phase)
+    results, unexplained, credit = _attribute_pass(closures, use, pair_ids, valid_pixels,
+                                                   min_patch_pixels, phase)
     for i, share in large.items():
         mine = [t for t, members in enumerate(triplets) if i in members]
         misclosed = int((closures.misclosed[mine] >= min_patch_pixels).sum())
         results[pair_ids[i]] = PairClosure("dropped", len(mine), misclosed, (), share)
     notes: list[str] = []
-    # Pairs found with errors too large to repair are left out too and the rest attributed
-    # again.
+    # Pairs found with errors too large to repair are left out too, and the pixels their
+    # triplets misclosed attributed again.
     for _ in range(2):
         more = {i for i, pid in enumerate(pair_ids)
                 if results[pid].verdict == "dropped"} - dropped
         if not more:
             break
         dropped |= more
+        before = use
         use = np.array([not dropped & set(t) for t in triplets], dtype=bool)
-        again, unexplained = _attribute_pass(closures, use, pair_ids, valid_pixels,
-                                             min_patch_pixels, phase)
+        touched = closures.cycles[before & ~use].any(axis=0)
+        again, unexplained, credit = _attribute_pass(
+            closures, use, pair_ids, valid_pixels, min_patch_pixels, phase, credit, touched)
         for i, pid in enumerate(pair_ids):
             if i not in dropped:
                 results[pid] = again[pid]
@@ -602,13 +605,35 @@ def _close_triplets(phase: np.ndarray, triplets: list[tuple[int, int, int]],
                      tri_misclosed, tri_valid, misclosed_count, triplet_count)
 
 
+@dataclass
+class _Credit:
+    """Per pair and flagged pixel (columns of :class:`_Closures`): credited cycles, grade,
+    agreeing and checked triplets."""
+
+    correction: np.ndarray
+    grade: np.ndarray
+    support: np.ndarray
+    checked: np.ndarray
+
+    @classmethod
+    def empty(cls, n_pairs: int, n_pixels: int) -> _Credit:
+        return cls(np.zeros((n_pairs, n_pixels), np.int8), np.zeros((n_pairs, n_pixels), np.int8),
+                   np.zeros((n_pairs, n_pixels), np.int16),
+                   np.zeros((n_pairs, n_pixels), np.int16))
+
+
 def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
                     valid_pixels: np.ndarray, min_patch_pixels: int,
-                    phase: np.ndarray | None = None
-                    ) -> tuple[dict[str, PairClosure], int]:
+                    phase: np.ndarray | None = None, credit: _Credit | None = None,
+                    columns: np.ndarray | None = None
+                    ) -> tuple[dict[str, PairClosure], int, _Credit]:
     """Credit the misclosures of the triplets in ``use`` to pairs and make their patches;
     with ``phase``, a misclosed area that no pair could be credited with by closure alone
-    goes to the one pair of its triplet whose own phase steps by those cycles at its edge."""
+    goes to the one pair of its triplet whose own phase steps by those cycles at its edge.
+
+    With ``credit`` (an earlier pass's) and ``columns`` (flagged pixels, bool), only those
+    pixels are attributed again; the others keep the earlier credit.
+    """
     n = closures.n_pairs
     rows, cols = closures.shape
     triplets = [t for t, u in zip(closures.triplets, use) if u]
@@ -619,18 +644,24 @@ def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
             in_triplets[p] += 1
             misclosed_triplets[p] += int(count >= min_patch_pixels)
     unexplained = 0
-    correction = grade = support = checked = None
-    pix = closures.pixels
-    if len(pix) and triplets:
+    credit = _Credit.empty(n, len(closures.pixels)) if credit is None else credit
+    if len(closures.pixels) and triplets:
         cycles = closures.cycles[use]
-        active = cycles.any(axis=0)
-        pix = pix[active]
+        redo = cycles.any(axis=0) if columns is None else cycles.any(axis=0) & columns
+        if columns is not None:
+            for array in (credit.correction, credit.grade, credit.support, credit.checked):
+                array[:, columns] = 0
+        pix = closures.pixels[redo]
         correction, grade, support, checked, remaining = attribute(
-            cycles[:, active], closures.valid[use][:, active], _incidence(triplets, n),
+            cycles[:, redo], closures.valid[use][:, redo], _incidence(triplets, n),
             pix, (rows, cols))
         if phase is not None:
             _credit_by_edge_step(phase, triplets, remaining, pix, (rows, cols), correction,
                                  grade, support, min_patch_pixels)
+        credit.correction[:, redo] = correction
+        credit.grade[:, redo] = grade
+        credit.support[:, redo] = support
+        credit.checked[:, redo] = checked
         unexplained = int((remaining != 0).sum())
     results: dict[str, PairClosure] = {}
     for p, pair_id in enumerate(pair_ids):
@@ -638,9 +669,10 @@ def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
             results[pair_id] = PairClosure("unchecked", 0, 0)
             continue
         patches: list[Patch] = []
-        if correction is not None and correction[p].any():
-            patches = _patches(correction[p], grade[p], support[p], checked[p], pix,
-                               rows, cols, min_patch_pixels)
+        if credit.correction[p].any():
+            patches = _patches(credit.correction[p], credit.grade[p], credit.support[p],
+                               credit.checked[p], closures.pixels, rows, cols,
+                               min_patch_pixels)
         share = sum(x.n_pixels for x in patches) / max(int(valid_pixels[p]), 1)
         if not patches:
             verdict = "clean"
@@ -651,7 +683,7 @@ def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
             verdict = "repaired"
         results[pair_id] = PairClosure(verdict, int(in_triplets[p]),
                                        int(misclosed_triplets[p]), tuple(patches), share)
-    return results, unexplained
+    return results, unexplained, credit
 
 
 def _cut_components(phase: np.ndarray) -> np.ndarray:
@@ -826,22 +858,26 @@ def _credit_by_edge_step(phase: np.ndarray, triplets: list[tuple[int, int, int]]
     tests, its three pairs equally suspect): the pair whose own phase steps by the implied
     cycles at the area's edge, the others not, carries it (updates the arrays in place)."""
     rows, cols = shape
-    grid = np.zeros(rows * cols, dtype=np.int16)
-    for t in np.flatnonzero(remaining.any(axis=1)):
-        grid[:] = 0
-        grid[pix] = remaining[t]
-        full = grid.reshape(shape)
-        for value in np.unique(full[full != 0]):
-            labels, _ = ndimage.label(full == value, structure=np.ones((3, 3)))
-            for box_index, box in enumerate(ndimage.find_objects(labels), start=1):
-                if box is None:
+    pix_rows, pix_cols = np.divmod(pix, cols)
+    for t in np.flatnonzero((remaining != 0).sum(axis=1) >= min_pixels):
+        where = np.flatnonzero(remaining[t])
+        # The triplet's misclosed pixels, in their bounding box (one pixel of margin for the
+        # edge steps).
+        r0, c0 = max(int(pix_rows[where].min()) - 1, 0), max(int(pix_cols[where].min()) - 1, 0)
+        r1 = min(int(pix_rows[where].max()) + 2, rows)
+        c1 = min(int(pix_cols[where].max()) + 2, cols)
+        box_values = np.zeros((r1 - r0, c1 - c0), dtype=np.int16)
+        box_values[pix_rows[where] - r0, pix_cols[where] - c0] = remaining[t, where]
+        for value in np.unique(box_values[box_values != 0]):
+            labels, _ = ndimage.label(box_values == value, structure=np.ones((3, 3)))
+            sizes = np.bincount(labels.ravel())
+            for label in np.flatnonzero(sizes >= min_pixels):
+                if label == 0:
                     continue
-                area = labels == box_index
-                if area.sum() < min_pixels:
-                    continue
+                area_box = labels == label
                 members = triplets[t]
                 implied = [int(value) if role < 2 else -int(value) for role in range(3)]
-                deviation = [abs(edge_step(phase[q], area) - k)
+                deviation = [abs(edge_step(phase[q, r0:r1, c0:c1], area_box) - k)
                              for q, k in zip(members, implied)]
                 fits = [d < EDGE_TOLERANCE for d in deviation]
                 others_flat = [d > 1 - EDGE_TOLERANCE for d in deviation]
@@ -851,11 +887,14 @@ def _credit_by_edge_step(phase: np.ndarray, triplets: list[tuple[int, int, int]]
                 if not all(others_flat[r] for r in range(3) if r != role):
                     continue
                 pair = members[role]
-                where = np.flatnonzero(area.ravel()[pix])
-                correction[pair, where] += implied[role]
-                grade[pair, where] = 2  # closure and the pair's own edge agree
-                support[pair, where] = 1
-                remaining[t, where] = 0
+                inside = np.zeros(rows * cols, dtype=bool)
+                box_r, box_c = np.nonzero(area_box)
+                inside[(box_r + r0) * cols + box_c + c0] = True
+                hit = np.flatnonzero(inside[pix])
+                correction[pair, hit] += implied[role]
+                grade[pair, hit] = 2  # closure and the pair's own edge agree
+                support[pair, hit] = 1
+                remaining[t, hit] = 0
 
 
 def _fields(patch: Patch) -> dict:
