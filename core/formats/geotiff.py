@@ -17,6 +17,7 @@ import numpy as np
 from ..baselines import find_pair_baselines
 from ..dates import dates_in_name, format_yyyymmdd
 from ..errors import StackError
+from ..plausible import check_bperp
 from ..raster_io import write_geotiff
 from ..sources import FillSource, GdalSource, RasterSource
 from ..stack import SENTINEL1_WAVELENGTH_M, Stack
@@ -118,8 +119,14 @@ def read_geotiff_folder(folder: str | Path) -> Stack:
     pairs, phase_sources, coherence_sources = [], [], []
     for d1, d2 in sorted(usable):
         info = phase_files[(d1, d2)]
-        bperp = baselines.get((d1, d2), float(info.tags.get("BPERP", 0.0) or 0.0))
-        pairs.append(Pair(d1, d2, float(bperp)))
+        if (d1, d2) in baselines:
+            bperp = baselines[(d1, d2)]
+        else:
+            try:
+                bperp = check_bperp(info.tags.get("BPERP", 0.0) or 0.0)
+            except ValueError as exc:
+                raise StackError(info.path, f"tag BPERP: {exc}") from None
+        pairs.append(Pair(d1, d2, bperp))
         row_off, col_off = aligned.offsets[info.path]
         nodata = 0.0 if info.nodata is None else info.nodata
         phase_sources.append(GdalSource(info.path, nodata, row_off, col_off))
@@ -129,7 +136,10 @@ def read_geotiff_folder(folder: str | Path) -> Stack:
     if 0 < with_coherence < len(pairs):
         warnings.append(f"coherence found for {with_coherence} of {len(pairs)} pairs")
     first = phase_files[sorted(usable)[0]]
-    wavelength = wavelength_from_tags(first.tags)
+    try:
+        wavelength = wavelength_from_tags(first.tags)
+    except ValueError as exc:
+        raise StackError(first.path, f"tag WAVELENGTH_METRES: {exc}") from None
     if wavelength is None:
         wavelength = SENTINEL1_WAVELENGTH_M
         warnings.append("no wavelength in the GeoTIFF tags (WAVELENGTH_METRES); assuming "

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..dates import dates_in_name, format_yyyymmdd
 from ..errors import StackError
+from ..plausible import check_bperp
 from ..raster_io import write_geotiff
 from ..sources import FillSource, GdalSource
 from ..stack import SENTINEL1_WAVELENGTH_M, Stack
@@ -82,13 +83,19 @@ def read_hyp3(folder: str | Path) -> Stack:
         meta_path = phase_path.with_name(f"{name}.txt")
         try:
             meta = read_hyp3_metadata(meta_path)
-            bperp = float(meta["Baseline"])
+            bperp = check_bperp(meta["Baseline"])
         except FileNotFoundError:
             skipped.append(SkippedFile(meta_path, "metadata file missing (needed for the "
                                                   "baseline)"))
             continue
-        except (KeyError, ValueError):
-            skipped.append(SkippedFile(meta_path, "no numeric 'Baseline:' line"))
+        except OSError as exc:
+            skipped.append(SkippedFile(meta_path, f"cannot read ({exc.strerror or exc})"))
+            continue
+        except KeyError:
+            skipped.append(SkippedFile(meta_path, "no 'Baseline:' line"))
+            continue
+        except ValueError as exc:
+            skipped.append(SkippedFile(meta_path, f"'Baseline:' line: {exc}"))
             continue
         try:
             phase_info = headers[phase_path]
