@@ -22,7 +22,7 @@ from pathlib import Path
 
 from . import strict_json
 from .errors import StackError
-from .paths import is_writable_folder, user_data_folder
+from .paths import is_writable_folder, process_running, user_data_folder
 from .stack import Stack
 
 SIDECAR_NAME = "sbas_selector_labels.json"
@@ -371,7 +371,7 @@ def remove_stale_temporaries(path: Path, *, max_age_s: float = 3600.0) -> list[P
         match = _TEMPORARY.match(candidate.name)
         try:
             if match and match["name"] == path.name:
-                stale = int(match["pid"]) != os.getpid() and not _running(int(match["pid"]))
+                stale = not process_running(int(match["pid"]))
             else:
                 stale = (re.fullmatch(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}",
                                       candidate.name) is not None
@@ -387,18 +387,6 @@ def remove_stale_temporaries(path: Path, *, max_age_s: float = 3600.0) -> list[P
 def glob_escape(name: str) -> str:
     """``name`` with glob's special characters quoted."""
     return re.sub(r"([*?\[])", r"[\1]", name)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    except OverflowError:
-        return False
-    return True
 
 
 def apply_classification(store: LabelsStore, result, threshold: float) -> None:

@@ -87,7 +87,7 @@ def _grid_from_attributes(attrs: dict, height: int, width: int) -> Grid:
             crs = crs_wkt_from_epsg(4326)
         else:
             crs = ""
-    except (ValueError, RuntimeError, IndexError):
+    except (ValueError, RuntimeError, IndexError, OverflowError, TypeError):
         raise ValueError(f"attributes EPSG = {epsg!r} / UTM_ZONE = {utm_zone!r} name no "
                          "coordinate system") from None
     return Grid(width, height, geotransform, crs)
