@@ -289,8 +289,8 @@ def summarise(results: list[dict]) -> dict:
     kinds: dict[str, int] = {}
     for r in failed:
         for problem in r["problems"]:
-            key = re.sub(r"[-+.\de]{3,}", "N", problem.split(":")[0] + ":" + problem.split(":")[1][:40]) \
-                if ":" in problem else problem
+            head = ":".join(problem.split(":")[:2])[:60]
+            key = re.sub(r"[-+.\de]{3,}", "N", head)
             kinds[key] = kinds.get(key, 0) + 1
     return {"cases": len(results), "failed": len(failed), "by_format": by_format,
             "mutations": sum(len(r["mutations"]) for r in results),

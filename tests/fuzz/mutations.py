@@ -298,7 +298,7 @@ def h5_structure(rng, stack_dir, fmt):
                 return f"{path.name}: unwrapPhase of another type"
             data = h5[name][()]
             del h5[name]
-            h5[name] = np.resize(data, (max(1, data.shape[0] - 2),) + data.shape[1:])
+            h5[name] = np.resize(data, (max(1, data.shape[0] - 2), *data.shape[1:]))
             return f"{path.name}: {name} two entries short"
     except (OSError, KeyError, RuntimeError, ValueError, TypeError):
         return None
