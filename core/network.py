@@ -7,6 +7,7 @@ Graph work is done by ``scipy.sparse.csgraph``; nothing here reads settings or d
 from __future__ import annotations
 
 import itertools
+import logging
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -14,8 +15,11 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
+from .errors import StackError
 from .stack import Stack
 from .stack_types import Window
+
+logger = logging.getLogger(__name__)
 
 
 def _components(n_dates: int, edges: list[tuple[int, int]]) -> tuple[int, np.ndarray]:
@@ -236,8 +240,18 @@ def loop_closure(stack: Stack, *, area_threshold: float = 0.02, step: int = 1,
 def _read_all(stack: Stack, window: Window, step: int) -> list[np.ndarray]:
     # Unreferenced: a pair's constant offset only shifts a triplet's closure by a constant,
     # which the triplet's median removes; referencing would read the whole stack once more.
-    return [stack.read_phase(i, window, referenced=False)[::step, ::step]
-            for i in range(stack.n_pairs)]
+    return [_read_or_missing(stack, i, window)[::step, ::step] for i in range(stack.n_pairs)]
+
+
+def _read_or_missing(stack: Stack, index: int, window: Window) -> np.ndarray:
+    """A pair's unreferenced phase in a window; a block that cannot be read (a file damaged
+    past its header, which opening the stack does not read) counts as missing data, named in
+    a warning, as opening the stack skips a file whose header is damaged."""
+    try:
+        return stack.read_phase(index, window, referenced=False)
+    except StackError as exc:
+        logger.warning("%s; counted as missing in the loop closure", exc)
+        return np.full((window.rows, window.cols), np.nan, dtype=np.float32)
 
 
 def reconnecting_thresholds(stack: Stack, max_days: float | None,
