@@ -109,7 +109,7 @@ def test_baselines_csv_with_nan_names_file_and_line(copy_of):
     folder = copy_of("geotiff")
     csv = folder / "baselines.csv"
     lines = csv.read_text().splitlines()
-    lines[3] = ",".join(lines[3].split(",")[:2] + ["nan"])
+    lines[3] = ",".join([*lines[3].split(",")[:2], "nan"])
     csv.write_text("\n".join(lines) + "\n")
     with pytest.raises(StackError, match="line 4") as error:
         open_stack(folder)
