@@ -510,20 +510,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _route_gdal_messages() -> None:
-    """GDAL's warnings go to the log (shown with -v), not to stderr ahead of the one-line
-    error; GDAL's errors still raise, and are reported once."""
+def _quiet_gdal(verbose: bool) -> None:
+    """GDAL's own warnings are not printed ahead of the one-line error (with ``-v`` they are);
+    GDAL's errors still raise, and are reported once. GDAL's C handler is used: a Python one
+    fails on messages that are not UTF-8 (a damaged file's bytes)."""
+    if verbose:
+        return
     try:
         from osgeo import gdal
     except ImportError:
         return
-    log = logging.getLogger("gdal")
-
-    def handler(level: int, number: int, message: str) -> None:
-        # Failures also raise (and are reported once, by the error path): debug only.
-        log.log(logging.DEBUG if level >= gdal.CE_Failure else logging.INFO, "%s", message)
-
-    gdal.PushErrorHandler(handler)
+    gdal.SetErrorHandler("CPLQuietErrorHandler")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -532,7 +529,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    _route_gdal_messages()
+    _quiet_gdal(args.verbose)
     try:
         return int(args.func(args))
     except Exception as exc:

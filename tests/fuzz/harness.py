@@ -106,8 +106,11 @@ def _alarm(signum, frame):
     raise Hang
 
 
-def check(command: str, outcome: dict, case_dir: Path, out_dir: Path) -> list[str]:
-    """What is wrong with one command's outcome (empty when nothing)."""
+def check(command: str, outcome: dict, case_dir: Path, out_dir: Path,
+          base_pairs: list[str] = (), mutations: list[str] = ()) -> list[str]:
+    """What is wrong with one command's outcome (empty when nothing). ``base_pairs``: the
+    pair ids of the uncorrupted stack, each of which ``info`` must list, or account for in a
+    skipped entry, unless a mutation named one of its files."""
     from sbas_selector.core import strict_json
     from sbas_selector.core.plausible import (
         BPERP_LIMIT_M,
@@ -143,6 +146,12 @@ def check(command: str, outcome: dict, case_dir: Path, out_dir: Path) -> list[st
             limit = BPERP_LIMIT_M * max(report["n_pairs"], 1)
             if not (np.isfinite(values).all() and (np.abs(values) <= limit).all()):
                 problems.append(f"info: implausible baselines {values.tolist()[:12]}")
+            listed = {p["pair_id"] for p in report["pairs"]}
+            said = " ".join(report["skipped"] + list(mutations))
+            vanished = [pid for pid in base_pairs if pid not in listed
+                        and not all(day in said for day in pid.split("_"))]
+            if vanished:
+                problems.append(f"info: pairs vanished without a skipped entry: {vanished[:3]}")
     if command == "invert":
         from osgeo import gdal
 
@@ -207,6 +216,7 @@ def run_case(bases: dict[str, Path], work: Path, seed: int, case: int) -> dict:
 
     rng = np.random.default_rng([seed, case])
     fmt = list(bases)[case % len(bases)]
+    base_pairs = _pair_ids(bases[fmt])
     case_dir = work / f"case{case:05d}"
     stack_dir = case_dir / "stack"
     shutil.copytree(bases[fmt], stack_dir)
@@ -222,7 +232,7 @@ def run_case(bases: dict[str, Path], work: Path, seed: int, case: int) -> dict:
                                       "--memory-gb", "0.05"])):
         outcome = run_cli(argv)
         statuses.append(outcome["status"])
-        problems += check(command, outcome, case_dir, out_dir)
+        problems += check(command, outcome, case_dir, out_dir, base_pairs, mutations)
         if outcome["status"] != 0 and command == "info":
             break  # the stack does not open: the other commands would say the same
     before = {p: d for p, d in before.items() if out_dir not in p.parents}
@@ -236,6 +246,18 @@ def run_case(bases: dict[str, Path], work: Path, seed: int, case: int) -> dict:
     shutil.rmtree(case_dir, ignore_errors=True)
     return {"case": case, "format": fmt, "mutations": mutations, "statuses": statuses,
             "problems": problems, "seconds": round(time.monotonic() - started, 3)}
+
+
+_PAIR_IDS: dict[Path, list[str]] = {}
+
+
+def _pair_ids(folder: Path) -> list[str]:
+    """The pair ids of an uncorrupted base stack (opened once per process)."""
+    if folder not in _PAIR_IDS:
+        from sbas_selector.core.formats import open_stack
+
+        _PAIR_IDS[folder] = open_stack(folder).pair_ids
+    return _PAIR_IDS[folder]
 
 
 _BASES: dict[str, Path] = {}
