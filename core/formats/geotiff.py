@@ -40,10 +40,31 @@ def _tokens(path: Path) -> set[str]:
     return {t.lower() for t in re.split(r"[_\-.]", path.stem) if t}
 
 
+#: Files that accompany a raster (GDAL's sidecars, overviews, headers): never a stack member.
+_SIDECAR_SUFFIXES = (".aux.xml", ".ovr", ".msk", ".xml", ".hdr", ".prj", ".qml", ".json",
+                     ".csv", ".par", ".txt", ".png", ".kml")
+
+
 def _raster_files(folder: Path) -> list[Path]:
     files = [p for p in folder.rglob("*") if p.suffix.lower() in (".tif", ".tiff")]
     return sorted(p for p in files
                   if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def _near_misses(folder: Path) -> list[SkippedFile]:
+    """Files named like a stack member (two dates, a phase or coherence word) that are not
+    GeoTIFFs by name (``..._unw.ti``, ``..._unw.tif é``): skipped, and said so."""
+    skipped = []
+    for path in sorted(folder.rglob("*")):
+        name = path.name.lower()
+        if (path.is_dir() or path.suffix.lower() in (".tif", ".tiff")
+                or name.endswith(_SIDECAR_SUFFIXES)
+                or any(part.startswith(".") for part in path.relative_to(folder).parts)):
+            continue
+        if len(dates_in_name(path.name)) >= 2 and _tokens(path) & (_PHASE_TOKENS
+                                                                   | _COHERENCE_TOKENS):
+            skipped.append(SkippedFile(path, "named like an interferogram but not a .tif file"))
+    return skipped
 
 
 def looks_like_geotiff_stack(folder: Path) -> bool:
@@ -64,6 +85,7 @@ def read_geotiff_folder(folder: str | Path) -> Stack:
     warnings: list[str] = []
     phase_files: dict[tuple[date, date], RasterInfo] = {}
     coherence_files: dict[tuple[date, date], RasterInfo] = {}
+    skipped += _near_misses(folder)
     for path in _raster_files(folder):
         tokens = _tokens(path)
         is_coherence = bool(tokens & _COHERENCE_TOKENS)

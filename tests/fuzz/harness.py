@@ -147,9 +147,8 @@ def check(command: str, outcome: dict, case_dir: Path, out_dir: Path,
             if not (np.isfinite(values).all() and (np.abs(values) <= limit).all()):
                 problems.append(f"info: implausible baselines {values.tolist()[:12]}")
             listed = {p["pair_id"] for p in report["pairs"]}
-            said = " ".join(report["skipped"] + list(mutations))
             vanished = [pid for pid in base_pairs if pid not in listed
-                        and not all(day in said for day in pid.split("_"))]
+                        and not _accounted(pid, report["skipped"], mutations)]
             if vanished:
                 problems.append(f"info: pairs vanished without a skipped entry: {vanished[:3]}")
     if command == "invert":
@@ -172,6 +171,23 @@ def check(command: str, outcome: dict, case_dir: Path, out_dir: Path,
         if finite.size and np.abs(finite).max() > VELOCITY_LIMIT_MM_YR:
             problems.append(f"invert: velocity up to {np.abs(finite).max():g} mm/yr, exit 0")
     return problems
+
+
+def _accounted(pair_id: str, skipped: list[str], mutations: list[str]) -> bool:
+    """Whether a pair missing from ``info`` is explained: a skipped entry names its dates,
+    or a mutation damaged one of its files; a renamed file of it must be skipped under its
+    new name."""
+    days = pair_id.split("_")
+    skipped_text = " ".join(skipped)
+    if all(day in skipped_text for day in days):
+        return True
+    for mutation in mutations:
+        if not all(day in mutation for day in days):
+            continue
+        renamed = re.search(r"renamed .* to (['\"])(.*)\1$", mutation)
+        if renamed is None or renamed.group(2).strip() in skipped_text:
+            return True
+    return False
 
 
 def check_files(before: dict[Path, str], case_dir: Path, sidecar: Path | None) -> list[str]:
