@@ -344,10 +344,11 @@ def _run_network(args: argparse.Namespace) -> int:
         from .plots import plot_baseline_network
 
         kept = sum(store.keep_mask())
-        plot_baseline_network(baseline_graph(stack, store), args.png,
+        png = args.png if args.png.suffix else args.png.with_suffix(".png")  # as drawn
+        plot_baseline_network(baseline_graph(stack, store), png,
                               f"{stack.path.name}: {stack.n_dates} dates, {kept} of "
                               f"{stack.n_pairs} pairs kept")
-        print(f"baseline network drawn to {args.png}", file=sys.stderr)
+        print(f"baseline network drawn to {png}", file=sys.stderr)
     if args.json:
         from .core.review import health_report
 
