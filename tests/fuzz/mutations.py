@@ -459,7 +459,7 @@ def mutate(rng: np.random.Generator, stack_dir: Path, fmt: str, count: int) -> l
         try:
             description = mutation(rng, stack_dir, fmt)
         except (RuntimeError, OSError, ValueError, KeyError, TypeError, IndexError,
-                MemoryError):
+                MemoryError, OverflowError):
             description = None  # an earlier mutation left nothing this one can work on
         if description:
             done.append(f"{mutation.__name__}: {description}")
