@@ -244,3 +244,19 @@ def test_out_pointing_at_a_folder_is_refused(copy_of, tmp_path, capsys):
             main(argv)
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and "is a folder" in err and str(tmp_path) in err
+
+
+def test_soft_weights_with_a_bad_probability_name_file_and_line(copy_of, tmp_path, capsys):
+    folder = copy_of("GEOCml1")
+    labels = tmp_path / "labels.csv"
+    assert main(["select", str(folder), "--max-days", "1000", "--out", str(labels)]) == 0
+    rows = labels.read_text().splitlines()
+    columns = rows[0].split(",")
+    cells = rows[2].split(",")
+    cells[columns.index("probability_high")] = "nan"
+    rows[2] = ",".join(cells)
+    labels.write_text("\n".join(rows) + "\n")
+    capsys.readouterr()
+    assert main(["invert", str(folder), "--out", str(tmp_path / "inv"), "--soft", "--labels",
+                 str(labels)]) == 2
+    _one_line_error(capsys, str(labels), "line 3", "probability_high")
