@@ -11,6 +11,7 @@ ignored, so a newer file still opens. A write killed half-way leaves a hidden te
 
 from __future__ import annotations
 
+import glob
 import math
 import os
 import re
@@ -364,7 +365,7 @@ def remove_stale_temporaries(path: Path, *, max_age_s: float = 3600.0) -> list[P
     """
     removed = []
     try:
-        candidates = list(path.parent.glob(f".{glob_escape(path.name)}.*"))
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*"))
     except OSError:
         return removed
     for candidate in candidates:
@@ -382,11 +383,6 @@ def remove_stale_temporaries(path: Path, *, max_age_s: float = 3600.0) -> list[P
         except OSError:
             continue
     return removed
-
-
-def glob_escape(name: str) -> str:
-    """``name`` with glob's special characters quoted."""
-    return re.sub(r"([*?\[])", r"[\1]", name)
 
 
 def apply_classification(store: LabelsStore, result, threshold: float) -> None:
