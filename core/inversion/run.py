@@ -2,7 +2,7 @@
 
 :func:`invert_block` is a pure function of (stack, setup, window): an engine such as Dask can
 schedule it per window; :func:`run_inversion` runs the blocks in turn and writes the outputs
-under temporary names, renamed only once everything is written.
+into a staging folder, committed as a set once everything is written (:mod:`.commit`).
 """
 
 from __future__ import annotations
@@ -345,9 +345,9 @@ def _drop_implausible(block: dict[str, np.ndarray]) -> int:
     count = int(bad.sum())
     if count:
         for name, values in block.items():
-            if name == "n_pairs":
-                values[bad] = 0
-            elif values.ndim == 3:
+            if name == "n_pairs":  # (the pairs were there: the count stays)
+                continue
+            if values.ndim == 3:
                 values[:, bad] = np.nan
             else:
                 values[bad] = np.nan
