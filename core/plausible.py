@@ -25,9 +25,11 @@ PHASE_LIMIT_RAD = 1.0e4
 #: Largest raster accepted, pixels per layer (2^30: 4 GiB of float32 per layer).
 MAX_PIXELS = 2**30
 
-#: Largest LOS velocity written, mm/yr (100 m/yr): beyond, a pixel's solution is driven by
-#: corrupt phase; such pixels are left NaN and counted in a warning.
-VELOCITY_LIMIT_MM_YR = 1.0e5
+#: Largest LOS velocity written, mm/yr (10 m/yr): SBAS cannot measure faster motion (a
+#: quarter wavelength per revisit is about 0.4 m/yr at C band with 12 days, 1.5 m/yr at L band
+#: with 14 days; spatial unwrapping stretches that, not by 10 times). Beyond, a pixel's
+#: solution is driven by corrupt phase: it is left NaN and counted in a warning.
+VELOCITY_LIMIT_MM_YR = 1.0e4
 
 
 def check_bperp(value: object) -> float:

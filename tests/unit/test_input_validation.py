@@ -260,3 +260,24 @@ def test_soft_weights_with_a_bad_probability_name_file_and_line(copy_of, tmp_pat
     assert main(["invert", str(folder), "--out", str(tmp_path / "inv"), "--soft", "--labels",
                  str(labels)]) == 2
     _one_line_error(capsys, str(labels), "line 3", "probability_high")
+
+
+def test_velocity_beyond_the_limit_is_left_nan_with_a_warning(copy_of, tmp_path):
+    from osgeo import gdal
+
+    from sbas_selector.core.inversion import run_inversion
+    from sbas_selector.core.plausible import VELOCITY_LIMIT_MM_YR
+
+    folder = copy_of("GEOCml1")
+    stack = open_stack(folder)
+    for pair in stack.pairs:
+        if pair.days == 12:  # radians: within the reading limit, far beyond physics here
+            unw = folder / pair.pair_id / f"{pair.pair_id}.unw"
+            data = np.fromfile(unw, "<f4").reshape(stack.grid.height, stack.grid.width)
+            data[:10, :10] = 9000.0
+            data.tofile(unw)
+    result = run_inversion(open_stack(folder), tmp_path / "inv")
+    velocity = gdal.Open(str(tmp_path / "inv" / "velocity.tif")).ReadAsArray()
+    assert np.nanmax(np.abs(velocity)) <= VELOCITY_LIMIT_MM_YR
+    assert any("beyond" in w and "left NaN" in w for w in result.warnings)
+    assert np.isnan(velocity[:10, :10]).any()
