@@ -11,7 +11,7 @@ REAL_STACK ?= ../shared/data/real/mexico_city_cropA
 export QT_QPA_PLATFORM := offscreen
 
 .PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas bench-classify \
-	train evaluate clean package deploy qgis
+	train evaluate clean package deploy qgis fuzz
 
 setup: ## install what a fresh Debian 12 machine lacks (idempotent)
 	@bash scripts/setup_system.sh $(DEBIAN_PACKAGES)
@@ -120,6 +120,12 @@ screenshots: setup ## regenerate the README's pictures from the GUI test and the
 	$(MAKE) --no-print-directory demo
 	cp $(DEMO_DIR)/samples.png docs/images/simulated_vs_real.png
 	cp $(DEMO_DIR)/pipeline/summary.png docs/images/pipeline_summary.png
+
+FUZZ_CASES ?= 1200
+FUZZ_SEED ?= 1
+fuzz: setup ## corrupted stacks of every format (FUZZ_CASES, FUZZ_SEED): no traceback, hang or silent error
+	OMP_NUM_THREADS=1 $(PY) -m sbas_selector.tests.fuzz.harness --cases $(FUZZ_CASES) \
+		--seed $(FUZZ_SEED) --workers 2 --out fuzz_summary.json
 
 clean:
 	rm -rf $(DEMO_DIR) dist .pytest_cache .ruff_cache

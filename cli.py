@@ -8,14 +8,61 @@ Errors print one line naming the file and the problem and exit with status 2; se
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .core.errors import ClassifierError, StackError
+from .core import strict_json
+from .core.errors import user_message
+
+
+class _Parser(argparse.ArgumentParser):
+    """Argument errors are one line too (no usage block), exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see --help)", file=sys.stderr)
+        sys.exit(2)
+
+
+def _number_type(what: str, low: float | None = None, high: float | None = None,
+                 integer: bool = False, low_open: bool = False):
+    """An argparse type: a finite number within [low, high] (``low_open``: above low)."""
+
+    def parse(text: str) -> float | int:
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what}: {text!r} is not "
+                                             f"{'an integer' if integer else 'a number'}") \
+                from None
+        if not math.isfinite(value) or (low is not None and (
+                value <= low if low_open else value < low)) or (
+                high is not None and value > high):
+            bounds = (f"above {low:g}" if low_open else f"at least {low:g}") if low is not None \
+                else ""
+            if high is not None:
+                bounds = f"{bounds} and at most {high:g}" if bounds else f"at most {high:g}"
+            raise argparse.ArgumentTypeError(f"{what} must be a finite number {bounds}, got "
+                                             f"{text!r}")
+        return value
+
+    return parse
+
+
+_PROBABILITY = _number_type("a probability", 0.0, 1.0)
+_POSITIVE = _number_type("this value", 0.0, low_open=True)
+_COUNT = _number_type("a count", 1, integer=True)
+
+
+def _output_file(text: str) -> Path:
+    """An argparse type: a file to write (not an existing folder)."""
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{path} is a folder; give the file to write")
+    return path
 
 
 def _add_info(sub: argparse._SubParsersAction) -> None:
@@ -36,15 +83,17 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", default="hyp3",
                         help="comma-separated formats among hyp3, mintpy, licsbas, geotiff, or "
                              "'all' (default: hyp3)")
-    parser.add_argument("--dates", type=int, default=30, help="number of acquisitions")
+    parser.add_argument("--dates", type=_number_type("--dates", 3, integer=True), default=30,
+                        help="number of acquisitions")
     parser.add_argument("--size", default="128x128", help="ROWSxCOLS pixels (80 m)")
-    parser.add_argument("--low-quality-fraction", type=float, default=0.3,
+    parser.add_argument("--low-quality-fraction", type=_PROBABILITY, default=0.3,
                         help="share of pairs degraded to low quality (unwrapping errors, "
                              "decorrelation, strong atmosphere, orbital ramps), 0..1 "
                              "(default: 0.3)")
-    parser.add_argument("--max-days", type=int, default=72,
+    parser.add_argument("--max-days", type=_number_type("--max-days", 1, integer=True),
+                        default=72,
                         help="network: longest temporal baseline, days (default: 72)")
-    parser.add_argument("--max-bperp", type=float, default=150.0,
+    parser.add_argument("--max-bperp", type=_POSITIVE, default=150.0,
                         help="network: longest perpendicular baseline, m (default: 150)")
     parser.set_defaults(func=_run_simulate)
 
@@ -61,9 +110,9 @@ def _add_invert(sub: argparse._SubParsersAction) -> None:
     reference = parser.add_mutually_exclusive_group()
     reference.add_argument("--ref", help="reference pixel ROW,COL (default: automatic)")
     reference.add_argument("--ref-lonlat", help="reference point LON,LAT (WGS84)")
-    parser.add_argument("--min-pairs", type=int, default=1,
+    parser.add_argument("--min-pairs", type=_COUNT, default=1,
                         help="pixels with fewer valid pairs are left NaN")
-    parser.add_argument("--memory-gb", type=float, default=1.0,
+    parser.add_argument("--memory-gb", type=_POSITIVE, default=1.0,
                         help="memory budget for one block of rows, GiB")
     parser.add_argument("--bridge-gaps", action="store_true",
                         help="tie separate pieces of the network with a weak linear model "
@@ -89,14 +138,15 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
     select = sub.add_parser("select", help="pre-select pairs by temporal and perpendicular "
                                            "baseline (saved in the stack's labels)")
     select.add_argument("stack")
-    select.add_argument("--max-days", type=float, help="longest temporal baseline kept, days")
-    select.add_argument("--max-bperp", type=float,
+    select.add_argument("--max-days", type=_POSITIVE,
+                        help="longest temporal baseline kept, days")
+    select.add_argument("--max-bperp", type=_POSITIVE,
                         help="longest perpendicular baseline kept, metres")
     select.add_argument("--keep-connected", action="store_true",
                         help="re-admit the fewest dropped pairs (best probability and "
                              "coherence) that reconnect the kept network; pairs you dropped by "
                              "hand are never re-admitted")
-    select.add_argument("--out", type=Path, help="also write the labels as CSV")
+    select.add_argument("--out", type=_output_file, help="also write the labels as CSV")
     select.set_defaults(func=_run_select)
     network = sub.add_parser("network", help="network health and loop-closure evidence of the "
                                              "kept pairs")
@@ -104,7 +154,8 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
     network.add_argument("--json", action="store_true")
     network.add_argument("--no-closure", action="store_true",
                          help="skip the loop-closure evidence (it reads every pair)")
-    network.add_argument("--png", type=Path, help="also draw the baseline network to this PNG")
+    network.add_argument("--png", type=_output_file,
+                         help="also draw the baseline network to this PNG")
     network.set_defaults(func=_run_network)
     export = sub.add_parser("export", help="write the selected pair list for another tool, "
                                            "or the kept pairs with their repairs applied")
@@ -113,7 +164,8 @@ def _add_review(sub: argparse._SubParsersAction) -> None:
                         choices=("csv", "mintpy", "licsbas", "corrected"),
                         help="corrected: a new GeoTIFF folder of the kept pairs with their "
                              "repairs applied (for MintPy or LiCSBAS)")
-    export.add_argument("--out", required=True, type=Path)
+    export.add_argument("--out", required=True, type=Path,
+                        help="the file to write (corrected: a new folder)")
     export.set_defaults(func=_run_export)
     repair = sub.add_parser("repair", help="find small local unwrapping errors by per-pixel "
                                            "triplet closure and save their repairs in the "
@@ -132,13 +184,13 @@ def _add_classify(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("classify", help="score every pair with the CNN (ONNX) and save the "
                                              "labels")
     parser.add_argument("stack")
-    parser.add_argument("--out", type=Path, help="also write the labels as CSV")
+    parser.add_argument("--out", type=_output_file, help="also write the labels as CSV")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument("--threshold", type=float,
+    parser.add_argument("--threshold", type=_PROBABILITY,
                         help="probability of high quality above which a pair is kept "
                              "(default: the model's)")
     parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
-    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--batch", type=_COUNT, default=16)
     parser.add_argument("--no-repairs", action="store_true",
                         help="skip the closure check: classify the pairs as they are")
     parser.set_defaults(func=_run_classify)
@@ -155,7 +207,7 @@ def _add_pipeline(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", type=Path, help="ONNX model (default: the shipped one)")
     parser.add_argument("--no-keep-connected", action="store_true",
                         help="do not re-admit pairs that reconnect a split network")
-    parser.add_argument("--memory-gb", type=float, default=1.0)
+    parser.add_argument("--memory-gb", type=_POSITIVE, default=1.0)
     parser.add_argument("--no-repairs", action="store_true",
                         help="do not look for and repair small local unwrapping errors")
     parser.set_defaults(func=_run_pipeline)
@@ -328,14 +380,15 @@ def _run_network(args: argparse.Namespace) -> int:
         from .plots import plot_baseline_network
 
         kept = sum(store.keep_mask())
-        plot_baseline_network(baseline_graph(stack, store), args.png,
+        png = args.png if args.png.suffix else args.png.with_suffix(".png")  # as drawn
+        plot_baseline_network(baseline_graph(stack, store), png,
                               f"{stack.path.name}: {stack.n_dates} dates, {kept} of "
                               f"{stack.n_pairs} pairs kept")
-        print(f"baseline network drawn to {args.png}", file=sys.stderr)
+        print(f"baseline network drawn to {png}", file=sys.stderr)
     if args.json:
         from .core.review import health_report
 
-        print(json.dumps(health_report(stack, store, not args.no_closure), indent=2))
+        print(strict_json.dumps(health_report(stack, store, not args.no_closure), indent=2))
         return 0
     report = _print_health(stack, store, not args.no_closure)
     if "loop_closure" in report:
@@ -388,6 +441,11 @@ def _run_repair(args: argparse.Namespace) -> int:
 def _run_export(args: argparse.Namespace) -> int:
     from .core.exports import export_pairs
 
+    if args.format != "corrected":
+        try:
+            _output_file(str(args.out))
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"--out: {exc}") from None
     stack, store = _open_with_labels(args.stack)
     for path in export_pairs(stack, store, args.format, args.out):
         print(f"wrote {path}")
@@ -400,6 +458,8 @@ def _two_numbers(text: str, what: str) -> tuple[float, float]:
     except ValueError:
         raise ValueError(f"{what} must be two numbers separated by a comma, got {text!r}") \
             from None
+    if not (math.isfinite(first) and math.isfinite(second)):
+        raise ValueError(f"{what} must be two finite numbers, got {text!r}")
     return first, second
 
 
@@ -428,6 +488,9 @@ def _run_invert(args: argparse.Namespace) -> int:
     elif args.ref_lonlat:
         lon, lat = _two_numbers(args.ref_lonlat, "--ref-lonlat")
         reference = lonlat_to_pixel(stack.grid, lon, lat)
+        if not (0 <= reference[0] < stack.grid.height and 0 <= reference[1] < stack.grid.width):
+            raise ValueError(f"--ref-lonlat {lon:g},{lat:g} is outside the stack "
+                             f"{stack.path}")
     options = InversionOptions(weighting=args.weights, min_pairs=args.min_pairs,
                                reference_pixel=reference, memory_gb=args.memory_gb,
                                bridge_gaps=args.bridge_gaps,
@@ -471,7 +534,7 @@ def _run_info(args: argparse.Namespace) -> int:
     stack = open_stack(args.stack, args.format)
     summary = stack.summary()
     if args.json:
-        print(json.dumps(summary, indent=2))
+        print(strict_json.dumps(summary, indent=2))
         return 0
     print(f"{summary['path']}")
     print(f"  format        {summary['format']} ({summary['metadata'].get('processor', '?')})")
@@ -527,7 +590,7 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sbas-selector",
         description="Select the interferograms worth keeping in an SBAS-InSAR time series.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -542,18 +605,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_gdal(verbose: bool) -> None:
+    """GDAL's own warnings are not printed ahead of the one-line error (with ``-v`` they are);
+    GDAL's errors still raise, and are reported once. GDAL's C handler is used: a Python one
+    fails on messages that are not UTF-8 (a damaged file's bytes)."""
+    if verbose:
+        return
+    try:
+        from osgeo import gdal
+    except ImportError:
+        return
+    gdal.SetErrorHandler("CPLQuietErrorHandler")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``sbas-selector``; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    _quiet_gdal(args.verbose)
     try:
         return int(args.func(args))
-    except (StackError, ClassifierError, ValueError, OSError, KeyError) as exc:
-        if os.environ.get("SBAS_SELECTOR_DEBUG"):
+    except Exception as exc:
+        message = user_message(exc)
+        if message is None or os.environ.get("SBAS_SELECTOR_DEBUG"):
             raise
-        message = str(exc) if not isinstance(exc, KeyError) else str(exc.args[0])
         print(f"sbas-selector: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

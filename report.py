@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import html
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .core import strict_json
 
 
 @dataclass
@@ -137,7 +138,8 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
     }
     png = write_summary_png(out_dir / "summary.png", graph, velocity, figures,
                             f"{stack.path.name}: classified, selected and inverted")
-    (out_dir / "summary.json").write_text(json.dumps(figures, indent=2), encoding="utf-8")
+    (out_dir / "summary.json").write_text(strict_json.dumps(figures, indent=2),
+                                         encoding="utf-8")
     page = write_summary_html(out_dir / "summary.html", png, figures, files, inversion.warnings,
                               out_dir)
     return PipelineResult(out_dir, png, page, figures, files)

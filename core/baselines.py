@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from .dates import dates_in_name, parse_yyyymmdd
+from .errors import StackError
+from .plausible import check_bperp
 
 
 def solve_date_baselines(
@@ -83,25 +85,47 @@ def read_gamma_bperp_par(path: Path) -> float:
                 break
     if not values:
         raise ValueError(f"{path}: no baseline table after the '****' line")
-    return float(np.mean(values))
+    try:
+        return check_bperp(float(np.mean(values)))
+    except ValueError as exc:
+        raise StackError(path, f"baseline table: {exc}") from None
 
 
 _BPERP_COLUMNS = ("bperp_m", "bperp", "baseline_m", "baseline", "b_perp")
 
 
+#: Columns of the labels CSV this plugin exports: a CSV with them is a selection, never a
+#: stack's baselines (``classify --out STACK/labels.csv`` must not change the next open).
+_LABELS_COLUMNS = {"label", "source", "final_label"}
+
+
 def read_baselines_csv(path: Path) -> dict[tuple[date, date], float]:
-    """Pair baselines from a CSV with columns date1, date2 and a Bperp column (metres)."""
+    """Pair baselines from a CSV with columns date1, date2 and a Bperp column (metres).
+
+    Raises
+    ------
+    ValueError
+        When the file is not a baselines table (other columns, a labels export).
+    StackError
+        When it is one but a row holds a bad date or an implausible baseline (line named).
+    """
     out: dict[tuple[date, date], float] = {}
-    with open(path, newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         reader = csv.DictReader(handle)
-        fields = {name.strip().lower(): name for name in (reader.fieldnames or [])}
+        fields = {name.strip().lower(): name for name in (reader.fieldnames or [])
+                  if name is not None}
         column = next((fields[c] for c in _BPERP_COLUMNS if c in fields), None)
         if column is None or "date1" not in fields or "date2" not in fields:
             raise ValueError(f"{path}: needs columns date1, date2 and one of {_BPERP_COLUMNS}")
-        for row in reader:
-            d1 = parse_yyyymmdd(row[fields["date1"]])
-            d2 = parse_yyyymmdd(row[fields["date2"]])
-            out[(d1, d2)] = float(row[column])
+        if _LABELS_COLUMNS & set(fields):
+            raise ValueError(f"{path}: a labels export, not a baselines table")
+        for line, row in enumerate(reader, start=2):
+            try:
+                d1 = parse_yyyymmdd(row[fields["date1"]] or "")
+                d2 = parse_yyyymmdd(row[fields["date2"]] or "")
+                out[(d1, d2)] = check_bperp(row[column])
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise StackError(path, f"line {line}: {exc}") from None
     return out
 
 
@@ -112,19 +136,22 @@ def read_licsbas_baselines(path: Path) -> dict[date, float]:
     Old format: ``num date1 date2 bp dt dt1 dt2 bp1 bp2`` (per-date values in the last two).
     """
     per_date: dict[date, float] = {}
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
             fields = line.split()
             if not fields or fields[0].startswith("#"):
                 continue
-            if len(fields) == 4:
-                per_date[parse_yyyymmdd(fields[0])] = 0.0
-                per_date[parse_yyyymmdd(fields[1])] = float(fields[2])
-            elif len(fields) >= 9:
-                per_date[parse_yyyymmdd(fields[1])] = float(fields[7])
-                per_date[parse_yyyymmdd(fields[2])] = float(fields[8])
-            else:
-                raise ValueError(f"{path}: unrecognised line {line.strip()!r}")
+            try:
+                if len(fields) == 4:
+                    per_date[parse_yyyymmdd(fields[0])] = 0.0
+                    per_date[parse_yyyymmdd(fields[1])] = check_bperp(fields[2])
+                elif len(fields) >= 9:
+                    per_date[parse_yyyymmdd(fields[1])] = check_bperp(fields[7])
+                    per_date[parse_yyyymmdd(fields[2])] = check_bperp(fields[8])
+                else:
+                    raise ValueError(f"unrecognised line {line.strip()[:60]!r}")
+            except ValueError as exc:
+                raise ValueError(f"{path}: line {number}: {exc}") from None
     return per_date
 
 
@@ -146,14 +173,14 @@ def find_pair_baselines(folder: Path) -> tuple[dict[tuple[date, date], float], s
             continue
         try:
             baselines[(found[0], found[1])] = read_gamma_bperp_par(par)
-        except (ValueError, OSError):
+        except (ValueError, OSError):  # not a baseline table (a StackError is a bad one)
             continue
     if baselines:
         return baselines, "GAMMA *_bperp.par files (scene mean)"
     for csv_path in sorted(folder.rglob("*.csv")):
         try:
             baselines = read_baselines_csv(csv_path)
-        except (ValueError, KeyError, OSError):
+        except (ValueError, KeyError, OSError):  # not a baselines table
             continue
         if baselines:
             return baselines, f"CSV {csv_path.name}"

@@ -28,7 +28,7 @@ from datetime import date
 import numpy as np
 from scipy import ndimage, sparse
 
-from .network import closed_triplets
+from .network import closed_triplets, read_or_missing
 from .repairs import TWO_PI, Patch
 from .stack import Stack
 from .stack_types import Window
@@ -461,7 +461,7 @@ def check_closure(stack: Stack, *, progress: Callable[[float], None] | None = No
     n = stack.n_pairs
     phase = np.empty((n, rows, cols), dtype=np.float32)
     for i in range(n):
-        phase[i] = stack.read_phase(i, referenced=False)
+        phase[i] = read_or_missing(stack, i)  # an unreadable block counts as missing
         if progress:
             progress(0.5 * (i + 1) / n)
     return check_phase(phase, pairs, stack.pair_ids, triplets=triplets,

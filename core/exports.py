@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .dates import format_yyyymmdd
+from .errors import StackError
 from .labels import Label, LabelsStore
 from .stack import Stack
 
@@ -25,6 +26,8 @@ def default_file_mode() -> int:
 
 
 def _write_atomic(path: Path, text: str) -> Path:
+    if path.is_dir():
+        raise StackError(path, "is a folder; give the name of the file to write")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:

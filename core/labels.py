@@ -1,22 +1,29 @@
 """The labels store: per pair the model's probability, its predicted label, the user's
 override, the final label and its source; one JSON sidecar per stack, written atomically.
 
-A file that fails to parse is never overwritten: it is moved aside (``.unreadable-<time>``)
-and the caller is told. A file written for another stack is refused with the difference named.
+The file is strict JSON and is checked key by key (:func:`_pair_from_json`): a file that
+fails to parse or holds an ill-formed value is never overwritten: it is moved aside under a
+name no other file has (``.unreadable-<time>[-n]``) and the caller is told. A file written for
+another stack is refused with the difference named. Keys this version does not know are
+ignored, so a newer file still opens. A write killed half-way leaves a hidden temporary file
+(``.<name>.<pid>.tmp``); the next open removes those of processes no longer running.
 """
 
 from __future__ import annotations
 
-import json
+import glob
+import math
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
+from . import strict_json
 from .errors import StackError
-from .paths import in_sample_data, is_writable_folder, user_data_folder
+from .paths import in_sample_data, is_writable_folder, process_running, user_data_folder
 from .repairs import Patch, describe_patches
 from .stack import Stack
 
@@ -167,14 +174,12 @@ class LabelsStore:
             why = ("the bundled sample stack stays as shipped" if in_sample_data(beside)
                    else f"{beside} is not writable")
             notice = f"{why}; labels are kept in {path}"
+        remove_stale_temporaries(path)
         if path.exists():
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
-                stored = {item["pair_id"]: _pair_from_json(item) for item in data["pairs"]}
-                model = data.get("model") or {}
-            except (OSError, ValueError, KeyError, TypeError) as exc:
-                aside = path.with_name(f"{path.name}.unreadable-{time.strftime('%Y%m%d%H%M%S')}")
-                os.replace(path, aside)
+                stored, model = labels_from_json(path.read_bytes())
+            except (OSError, ValueError) as exc:
+                aside = set_aside(path)
                 notice = (f"{path} could not be read ({exc}); it was kept as {aside.name} and "
                           "new labels were started")
             else:
@@ -296,10 +301,12 @@ class LabelsStore:
             "pairs": [_pair_to_json(self.labels[p]) for p in self.pair_ids],
         }
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+        text = strict_json.dumps(data, indent=1)
+        handle, temporary = tempfile.mkstemp(prefix=f".{self.path.name}.{os.getpid()}.",
+                                             suffix=".tmp", dir=self.path.parent)
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump(data, stream, indent=1)
+                stream.write(text)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.replace(temporary, self.path)
@@ -339,43 +346,163 @@ def _pair_to_json(entry: PairLabel) -> dict:
     return {k: (v.value if isinstance(v, StrEnum) else v) for k, v in data.items()}
 
 
-def _pair_from_json(item: dict) -> PairLabel:
+_PAIR_ID = re.compile(r"^\d{8}_\d{8}$")
+
+
+def labels_from_json(text: str | bytes) -> tuple[dict[str, PairLabel], dict]:
+    """The pairs and the model of a labels file, every value checked.
+
+    Raises
+    ------
+    ValueError
+        Naming the first ill-formed value (malformed or non-standard JSON, a missing or
+        mistyped key, a duplicate pair, a probability outside 0..1, an unknown label).
+    """
+    data = strict_json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get("pairs"), list):
+        raise ValueError("not a labels file (no list of pairs)")
+    model = data.get("model")
+    if model is None:
+        model = {}
+    if not isinstance(model, dict):
+        raise ValueError(f"'model' must be an object, got {type(model).__name__}")
+    stored: dict[str, PairLabel] = {}
+    for n, item in enumerate(data["pairs"]):
+        entry = _pair_from_json(item, n)
+        if entry.pair_id in stored:
+            raise ValueError(f"pair {entry.pair_id} is listed twice")
+        stored[entry.pair_id] = entry
+    return stored, model
+
+
+def _pair_from_json(item: object, n: int = 0) -> PairLabel:
+    """One pair's entry, checked key by key (unknown keys ignored; ``final`` and ``source``
+    are derived, so they are not read back)."""
+    if not isinstance(item, dict):
+        raise ValueError(f"pair entry {n} is not an object")
+    pair_id = item.get("pair_id")
+    if not isinstance(pair_id, str) or not _PAIR_ID.match(pair_id):
+        raise ValueError(f"pair entry {n}: pair_id {pair_id!r} is not YYYYMMDD_YYYYMMDD")
+
     def label(key: str) -> Label | None:
         value = item.get(key)
-        return None if value in (None, "") else Label(value)
+        if value in (None, ""):
+            return None
+        if value not in ("high", "low"):
+            raise ValueError(f"{pair_id}: {key} {value!r} is not high or low")
+        return Label(value)
 
     probability = item.get("probability_high")
+    if probability is not None and (isinstance(probability, bool)
+                                    or not isinstance(probability, (int, float))
+                                    or not math.isfinite(probability)
+                                    or not 0.0 <= probability <= 1.0):
+        raise ValueError(f"{pair_id}: probability_high {probability!r} is not a number in 0..1")
+    evidence = item.get("evidence")
+    if evidence is not None and not isinstance(evidence, str):
+        raise ValueError(f"{pair_id}: evidence must be text")
     return PairLabel(
-        pair_id=str(item["pair_id"]),
+        pair_id=pair_id,
         probability_high=None if probability is None else float(probability),
-        evidence=item.get("evidence") or None,
+        evidence=evidence or None,
         predicted=label("predicted"),
         override=label("override"),
         readmitted=label("readmitted"),
         preselected=label("preselected"),
         initial=label("initial"),
-        closure=_closure_verdict(item.get("closure")),
-        closure_share=_share(item.get("closure_share")),
-        repairs=[Patch.from_json(r) for r in item.get("repairs") or []],
+        closure=_closure_verdict(item.get("closure"), pair_id),
+        closure_share=_share(item.get("closure_share"), pair_id),
+        repairs=_repairs_from_json(item.get("repairs"), pair_id),
     )
 
 
-def _share(value) -> float | None:
+def _share(value: object, pair_id: str) -> float | None:
     if value is None:
         return None
-    share = float(value)
-    if not 0.0 <= share <= 1.0:
-        raise ValueError(f"closure_share {value!r} is not within 0..1")
-    return share
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not 0.0 <= value <= 1.0:
+        raise ValueError(f"{pair_id}: closure_share {value!r} is not a number in 0..1")
+    return float(value)
 
 
-def _closure_verdict(value) -> str | None:
+def _closure_verdict(value: object, pair_id: str) -> str | None:
     """A stored closure verdict; files from before the closure check have none."""
     if value in (None, ""):
         return None
     if value not in ("clean", "repaired", "dropped", "unchecked"):
-        raise ValueError(f"unknown closure verdict {value!r}")
+        raise ValueError(f"{pair_id}: unknown closure verdict {value!r}")
     return str(value)
+
+
+def _repairs_from_json(value: object, pair_id: str) -> list[Patch]:
+    """A pair's stored patches (none in files from before the closure check)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError(f"{pair_id}: repairs must be a list of objects")
+    patches = []
+    for item in value:
+        try:
+            patches.append(Patch.from_json(item))
+        except (KeyError, TypeError, ValueError) as exc:  # binascii.Error is a ValueError
+            raise ValueError(f"{pair_id}: a stored patch is malformed ({exc!r})") from None
+    return patches
+
+
+def set_aside(path: Path) -> Path:
+    """Move an unreadable file to ``<name>.unreadable-<time>[-n]``, a name no file has: an
+    earlier file set aside in the same second is never overwritten (hard link, then unlink;
+    a plain rename where the file system has no hard links)."""
+    stamp = time.strftime("%Y%m%d%H%M%S")
+    for n in range(1, 10_000):
+        aside = path.with_name(f"{path.name}.unreadable-{stamp}" + (f"-{n}" if n > 1 else ""))
+        try:
+            os.link(path, aside)
+        except FileExistsError:
+            continue
+        except OSError:  # no hard links here (some network and FAT file systems)
+            if aside.exists():
+                continue
+            os.rename(path, aside)
+            return aside
+        path.unlink()
+        return aside
+    raise StackError(path, "cannot set the unreadable file aside: too many earlier copies")
+
+
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
+
+
+def remove_stale_temporaries(path: Path, *, max_age_s: float = 3600.0) -> list[Path]:
+    """Remove the temporary files that killed writes of ``path`` left beside it: those of
+    processes no longer running (``.<name>.<pid>.<random>.tmp``), and nameless older ones
+    (``.<name>.<random>``, as earlier versions wrote them) older than ``max_age_s``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files removed.
+    """
+    removed = []
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*"))
+    except OSError:
+        return removed
+    for candidate in candidates:
+        match = _TEMPORARY.match(candidate.name)
+        try:
+            if match and match["name"] == path.name:
+                stale = not process_running(int(match["pid"]))
+            else:
+                stale = (re.fullmatch(rf"\.{re.escape(path.name)}\.[a-z0-9_]{{8}}",
+                                      candidate.name) is not None
+                         and time.time() - candidate.stat().st_mtime > max_age_s)
+            if stale:
+                candidate.unlink()
+                removed.append(candidate)
+        except OSError:
+            continue
+    return removed
 
 
 def apply_classification(store: LabelsStore, result, threshold: float) -> None:
@@ -402,9 +529,8 @@ def stored_repairs(stack: Stack) -> dict[str, tuple[Patch, ...]]:
         if not path.is_file():
             continue
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            stored = {item["pair_id"]: _pair_from_json(item) for item in data["pairs"]}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            stored, _ = labels_from_json(path.read_bytes())
+        except (OSError, ValueError) as exc:
             raise StackError(path, f"cannot read the stored repairs ({exc}); open the stack "
                                    "once to set the file aside, or pass --no-repairs") from exc
         _check_same_pairs(path, set(stored), set(stack.pair_ids))

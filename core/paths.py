@@ -54,3 +54,19 @@ def default_inversion_folder(stack_path: str | Path) -> Path:
     if is_writable_folder(base.parent):
         return base.parent / f"{base.name}_sbas"
     return user_data_folder("inversions", stack_path)
+
+
+def process_running(pid: int) -> bool:
+    """Whether a process of this id is running (this process counts as running), so that the
+    temporary files of a killed write can be told from those of a write in progress."""
+    if pid == os.getpid():
+        return True
+    if pid <= 0:  # (0 and negative ids name process groups)
+        return False
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, OverflowError):
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

@@ -60,18 +60,34 @@ def keep_from_labels_csv(path: str | Path, stack: Stack) -> np.ndarray:
 
 def probabilities_from_labels_csv(path: str | Path, stack: Stack) -> np.ndarray:
     """Each pair's ``probability_high`` from a labels CSV, in the stack's order (pairs without
-    one get 1: kept at full weight)."""
+    one get 1: kept at full weight).
+
+    Raises
+    ------
+    StackError
+        When the file is unreadable, lacks the column, holds a bad date or a probability
+        outside 0..1 (line named), or its pairs do not match the stack's.
+    """
     path = Path(path)
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+    try:
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError as exc:
+        raise StackError(path, f"cannot read ({exc.strerror or exc})") from exc
     if not rows or "probability_high" not in rows[0]:
         raise StackError(path, "no probability_high column (classify the stack first)")
     found = {}
-    for row in rows:
-        pid = row.get("pair_id") or pair_id(parse_yyyymmdd(row["date1"]),
-                                            parse_yyyymmdd(row["date2"]))
-        value = (row.get("probability_high") or "").strip()
-        found[pid] = float(value) if value else 1.0
+    for line, row in enumerate(rows, start=2):
+        try:
+            pid = row.get("pair_id") or pair_id(parse_yyyymmdd(row["date1"] or ""),
+                                                parse_yyyymmdd(row["date2"] or ""))
+            value = (row.get("probability_high") or "").strip()
+            probability = float(value) if value else 1.0
+            if not 0.0 <= probability <= 1.0:  # (also refuses NaN)
+                raise ValueError(f"probability_high {value!r} is not within 0..1")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise StackError(path, f"line {line}: {exc}") from None
+        found[pid] = probability
     difference = pair_mismatch(set(found), set(stack.pair_ids))
     if difference:
         raise StackError(path, f"labels do not match the stack: {difference}")

@@ -1,5 +1,9 @@
 """Lazy, windowed raster sources: each reads one 2-D raster on demand, nodata as NaN.
 
+Values beyond :data:`~.plausible.PHASE_LIMIT_RAD` in magnitude (fill values, corrupt or
+byte-swapped bytes) and infinities are read as missing too; a failed read raises
+:class:`~.errors.StackError` naming the file.
+
 A source holds a path and how to decode it, never an open file handle, so sources can be
 passed to background threads and worker processes.
 """
@@ -13,6 +17,7 @@ from typing import Protocol
 import numpy as np
 
 from .errors import StackError
+from .plausible import PHASE_LIMIT_RAD
 from .stack_types import Window
 
 
@@ -28,6 +33,8 @@ def _as_float32_nan(values: np.ndarray, nodata: float | None, scale: float = 1.0
     out = values.astype(np.float32, copy=True)
     if nodata is not None and not np.isnan(nodata):  # NaN is missing anyway
         out[values == nodata] = np.nan
+    with np.errstate(invalid="ignore"):
+        out[~(np.abs(out) <= PHASE_LIMIT_RAD)] = np.nan  # NaN, infinities, corrupt values
     if scale != 1.0:
         out *= np.float32(scale)
     return out
@@ -69,7 +76,10 @@ class GdalSource:
                 self.col_offset + window.col, self.row_offset + window.row, window.cols, window.rows
             )
         except RuntimeError as exc:
-            raise StackError(self.path, f"cannot read raster window ({exc})") from exc
+            raise StackError(self.path, f"cannot read raster window ({_first_line(exc)})") \
+                from exc
+        except MemoryError:
+            raise StackError(self.path, _too_large(window)) from None
         finally:
             dataset = None
         if values is None:
@@ -94,8 +104,11 @@ class RawSource:
                              shape=(self.height, self.width))
         except (OSError, ValueError) as exc:
             raise StackError(self.path, f"cannot read binary raster ({exc})") from exc
-        values = np.array(data[window.row:window.row + window.rows,
-                               window.col:window.col + window.cols])
+        try:
+            values = np.array(data[window.row:window.row + window.rows,
+                                   window.col:window.col + window.cols])
+        except MemoryError:
+            raise StackError(self.path, _too_large(window)) from None
         del data
         return _as_float32_nan(values, self.nodata, self.scale)
 
@@ -120,11 +133,22 @@ class Hdf5Source:
         try:
             with h5py.File(self.path, "r") as h5:
                 values = np.asarray(h5[self.dataset][self.index, rows, cols], dtype=np.float32)
-        except (OSError, KeyError) as exc:
-            raise StackError(self.path,
-                             f"cannot read {self.dataset}[{self.index}] ({exc})") from exc
-        values[values == 0] = np.nan
-        return values
+        except MemoryError:
+            raise StackError(self.path, _too_large(window)) from None
+        except (OSError, KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise StackError(self.path, f"cannot read {self.dataset}[{self.index}] "
+                                        f"({_first_line(exc)})") from exc
+        return _as_float32_nan(values, 0.0)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _too_large(window: Window) -> str:
+    return (f"a window of {window.rows} x {window.cols} pixels does not fit in memory "
+            "(is the raster's size right?)")
 
 
 @dataclass(frozen=True)

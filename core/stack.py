@@ -13,6 +13,8 @@ import numpy as np
 
 from .baselines import solve_date_baselines
 from .dates import format_yyyymmdd
+from .errors import StackError
+from .plausible import check_bperp, check_grid_size, check_wavelength
 from .sources import RasterSource
 from .stack_types import Grid, Pair, SkippedFile, Window
 
@@ -86,9 +88,15 @@ class Stack:
             None if coherence_sources is None else [coherence_sources[i] for i in order]
         )
         self.path = Path(path)
+        try:  # whatever the reader: no implausible number reaches the rest of the plugin
+            self.wavelength_m = check_wavelength(wavelength_m)
+            for pair in self.pairs:
+                check_bperp(pair.bperp_m)
+            check_grid_size(grid.width, grid.height)
+        except ValueError as exc:
+            raise StackError(self.path, str(exc)) from None
         self.format_name = format_name
         self.grid = grid
-        self.wavelength_m = float(wavelength_m)
         self.keep = (
             np.ones(len(pairs), dtype=bool) if keep is None
             else np.asarray([keep[i] for i in order], dtype=bool)

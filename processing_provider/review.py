@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from qgis.core import (
@@ -13,6 +12,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ..core import strict_json
 from .base import StackAlgorithm
 
 EXPORT_FORMATS = ("csv", "mintpy", "licsbas")
@@ -142,5 +142,5 @@ class NetworkReportAlgorithm(_ReviewAlgorithm):
                                 self.parameterAsBool(parameters, self.CLOSURE, context))
         output = self.parameterAsFileOutput(parameters, self.OUTPUT, context)
         with open(output, "w", encoding="utf-8") as handle:
-            json.dump(report, handle, indent=2)
+            handle.write(strict_json.dumps(report, indent=2))
         return {self.OUTPUT: output, "N_PIECES": len(report["pieces"])}

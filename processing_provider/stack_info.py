@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from qgis.core import (
@@ -10,6 +9,7 @@ from qgis.core import (
     QgsProcessingParameterFileDestination,
 )
 
+from ..core import strict_json
 from .base import StackAlgorithm
 
 
@@ -47,6 +47,6 @@ class StackInfoAlgorithm(StackAlgorithm):
         for skipped in summary["skipped"]:
             feedback.reportError(f"skipped {skipped}", fatalError=False)
         with open(output, "w", encoding="utf-8") as handle:
-            json.dump(summary, handle, indent=2)
+            handle.write(strict_json.dumps(summary, indent=2))
         feedback.pushInfo(f"{stack.n_dates} dates, {stack.n_pairs} pairs")
         return {self.OUTPUT: output, "N_DATES": stack.n_dates, "N_PAIRS": stack.n_pairs}

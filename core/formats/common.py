@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import StackError
+from ..plausible import check_grid_size, check_wavelength
 from ..stack_types import Grid, SkippedFile
 
 
@@ -40,6 +41,7 @@ def inspect_raster(path: Path) -> RasterInfo:
         band = dataset.GetRasterBand(1)
         if not _last_block_present(dataset, band, path):
             band.ReadAsArray(0, dataset.RasterYSize - 1, dataset.RasterXSize, 1)
+        check_grid_size(dataset.RasterXSize, dataset.RasterYSize)
         info = RasterInfo(
             path=path,
             width=dataset.RasterXSize,
@@ -53,6 +55,8 @@ def inspect_raster(path: Path) -> RasterInfo:
     except RuntimeError as exc:
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else "unreadable"
         raise StackError(path, f"not a readable raster (corrupt or truncated?): {message}") from exc
+    except ValueError as exc:
+        raise StackError(path, str(exc)) from None
     finally:
         dataset = None
     return info
@@ -211,11 +215,14 @@ def check_phase_type(info: RasterInfo) -> None:
 
 
 def wavelength_from_tags(tags: dict[str, str]) -> float | None:
-    """Radar wavelength (metres) from common GeoTIFF tags, if any."""
+    """Radar wavelength (metres) from common GeoTIFF tags, if any.
+
+    Raises
+    ------
+    ValueError
+        When a wavelength tag is there but is not a plausible wavelength.
+    """
     for key in ("WAVELENGTH_METRES", "WAVELENGTH", "wavelength", "WAVELENGTH_M"):
         if key in tags:
-            try:
-                return float(tags[key])
-            except ValueError:
-                continue
+            return check_wavelength(tags[key])
     return None

@@ -17,6 +17,7 @@ import numpy as np
 from ..baselines import find_pair_baselines
 from ..dates import dates_in_name, format_yyyymmdd
 from ..errors import StackError
+from ..plausible import check_bperp
 from ..raster_io import write_geotiff
 from ..sources import FillSource, GdalSource, RasterSource
 from ..stack import SENTINEL1_WAVELENGTH_M, Stack
@@ -39,10 +40,31 @@ def _tokens(path: Path) -> set[str]:
     return {t.lower() for t in re.split(r"[_\-.]", path.stem) if t}
 
 
+#: Files that accompany a raster (GDAL's sidecars, overviews, headers): never a stack member.
+_SIDECAR_SUFFIXES = (".aux.xml", ".ovr", ".msk", ".xml", ".hdr", ".prj", ".qml", ".json",
+                     ".csv", ".par", ".txt", ".png", ".kml")
+
+
 def _raster_files(folder: Path) -> list[Path]:
     files = [p for p in folder.rglob("*") if p.suffix.lower() in (".tif", ".tiff")]
     return sorted(p for p in files
                   if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def _near_misses(folder: Path) -> list[SkippedFile]:
+    """Files named like a stack member (two dates, a phase or coherence word) that are not
+    GeoTIFFs by name (``..._unw.ti``, ``..._unw.tif é``): skipped, and said so."""
+    skipped = []
+    for path in sorted(folder.rglob("*")):
+        name = path.name.lower()
+        if (path.is_dir() or path.suffix.lower() in (".tif", ".tiff")
+                or name.endswith(_SIDECAR_SUFFIXES)
+                or any(part.startswith(".") for part in path.relative_to(folder).parts)):
+            continue
+        if len(dates_in_name(path.name)) >= 2 and _tokens(path) & (_PHASE_TOKENS
+                                                                   | _COHERENCE_TOKENS):
+            skipped.append(SkippedFile(path, "named like an interferogram but not a .tif file"))
+    return skipped
 
 
 def looks_like_geotiff_stack(folder: Path) -> bool:
@@ -63,6 +85,7 @@ def read_geotiff_folder(folder: str | Path) -> Stack:
     warnings: list[str] = []
     phase_files: dict[tuple[date, date], RasterInfo] = {}
     coherence_files: dict[tuple[date, date], RasterInfo] = {}
+    skipped += _near_misses(folder)
     for path in _raster_files(folder):
         tokens = _tokens(path)
         is_coherence = bool(tokens & _COHERENCE_TOKENS)
@@ -118,8 +141,14 @@ def read_geotiff_folder(folder: str | Path) -> Stack:
     pairs, phase_sources, coherence_sources = [], [], []
     for d1, d2 in sorted(usable):
         info = phase_files[(d1, d2)]
-        bperp = baselines.get((d1, d2), float(info.tags.get("BPERP", 0.0) or 0.0))
-        pairs.append(Pair(d1, d2, float(bperp)))
+        if (d1, d2) in baselines:
+            bperp = baselines[(d1, d2)]
+        else:
+            try:
+                bperp = check_bperp(info.tags.get("BPERP", 0.0) or 0.0)
+            except ValueError as exc:
+                raise StackError(info.path, f"tag BPERP: {exc}") from None
+        pairs.append(Pair(d1, d2, bperp))
         row_off, col_off = aligned.offsets[info.path]
         nodata = 0.0 if info.nodata is None else info.nodata
         phase_sources.append(GdalSource(info.path, nodata, row_off, col_off))
@@ -129,7 +158,10 @@ def read_geotiff_folder(folder: str | Path) -> Stack:
     if 0 < with_coherence < len(pairs):
         warnings.append(f"coherence found for {with_coherence} of {len(pairs)} pairs")
     first = phase_files[sorted(usable)[0]]
-    wavelength = wavelength_from_tags(first.tags)
+    try:
+        wavelength = wavelength_from_tags(first.tags)
+    except ValueError as exc:
+        raise StackError(first.path, f"tag WAVELENGTH_METRES: {exc}") from None
     if wavelength is None:
         wavelength = SENTINEL1_WAVELENGTH_M
         warnings.append("no wavelength in the GeoTIFF tags (WAVELENGTH_METRES); assuming "

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..dates import dates_in_name, format_yyyymmdd
 from ..errors import StackError
+from ..plausible import check_bperp
 from ..raster_io import write_geotiff
 from ..sources import FillSource, GdalSource
 from ..stack import SENTINEL1_WAVELENGTH_M, Stack
@@ -26,9 +27,26 @@ from .common import RasterInfo, align_rasters, check_phase_type, inspect_rasters
 _AUXILIARY = ("dem", "lv_theta", "lv_phi", "water_mask")
 
 
+_PHASE_SUFFIX = "_unw_phase.tif"
+
+
 def _phase_files(folder: Path) -> list[Path]:
-    direct = sorted(folder.glob("*/*_unw_phase.tif"))
-    return direct or sorted(folder.glob("*_unw_phase.tif"))
+    """Phase rasters of the products (``*_unw_phase.tif``, any case), one folder deep or in
+    the folder itself."""
+    def found(pattern: str) -> list[Path]:
+        return sorted(p for p in folder.glob(pattern) if p.name.lower().endswith(_PHASE_SUFFIX)
+                      and p.is_file())
+
+    return found("*/*") or found("*")
+
+
+def _near_misses(folder: Path) -> list[SkippedFile]:
+    """Files that look like a product's phase raster but are not named
+    ``<name>_unw_phase.tif`` (a truncated or decorated name): skipped, and said so."""
+    return [SkippedFile(p, f"named like a phase raster but not <name>{_PHASE_SUFFIX}")
+            for pattern in ("*/*", "*") for p in sorted(folder.glob(pattern))
+            if "unw_phase" in p.name.lower() and not p.name.lower().endswith(_PHASE_SUFFIX)
+            and not p.name.lower().endswith((".aux.xml", ".ovr", ".xml", ".png", ".kmz"))]
 
 
 def looks_like_hyp3(folder: Path) -> bool:
@@ -60,13 +78,15 @@ def read_hyp3(folder: str | Path) -> Stack:
     warnings: list[str] = []
     found: dict[tuple[date, date], tuple[RasterInfo, RasterInfo | None, float]] = {}
     phase_paths = _phase_files(folder)
-    headers = inspect_rasters(phase_paths + [p.with_name(p.name.replace("_unw_phase.tif",
-                                                                         "_corr.tif"))
-                                             for p in phase_paths if p.with_name(
-                                                 p.name.replace("_unw_phase.tif", "_corr.tif")
-                                             ).exists()])
+    skipped += _near_misses(folder)
+
+    def coherence_of(phase_path: Path) -> Path:
+        return phase_path.with_name(f"{phase_path.name[: -len(_PHASE_SUFFIX)]}_corr.tif")
+
+    headers = inspect_rasters(phase_paths + [coherence_of(p) for p in phase_paths
+                                             if coherence_of(p).exists()])
     for phase_path in phase_paths:
-        name = phase_path.name[: -len("_unw_phase.tif")]
+        name = phase_path.name[: -len(_PHASE_SUFFIX)]
         day_list = dates_in_name(name)
         if len(day_list) < 2:
             skipped.append(SkippedFile(phase_path, "product name does not contain two dates"))
@@ -82,13 +102,19 @@ def read_hyp3(folder: str | Path) -> Stack:
         meta_path = phase_path.with_name(f"{name}.txt")
         try:
             meta = read_hyp3_metadata(meta_path)
-            bperp = float(meta["Baseline"])
+            bperp = check_bperp(meta["Baseline"])
         except FileNotFoundError:
             skipped.append(SkippedFile(meta_path, "metadata file missing (needed for the "
                                                   "baseline)"))
             continue
-        except (KeyError, ValueError):
-            skipped.append(SkippedFile(meta_path, "no numeric 'Baseline:' line"))
+        except OSError as exc:
+            skipped.append(SkippedFile(meta_path, f"cannot read ({exc.strerror or exc})"))
+            continue
+        except KeyError:
+            skipped.append(SkippedFile(meta_path, "no 'Baseline:' line"))
+            continue
+        except ValueError as exc:
+            skipped.append(SkippedFile(meta_path, f"'Baseline:' line: {exc}"))
             continue
         try:
             phase_info = headers[phase_path]
@@ -98,7 +124,7 @@ def read_hyp3(folder: str | Path) -> Stack:
         except StackError as exc:
             skipped.append(SkippedFile(phase_path, exc.problem))
             continue
-        coherence_path = phase_path.with_name(f"{name}_corr.tif")
+        coherence_path = coherence_of(phase_path)
         coherence_info = headers.get(coherence_path)
         if isinstance(coherence_info, StackError):
             skipped.append(SkippedFile(coherence_path, coherence_info.problem

@@ -17,6 +17,7 @@ import numpy as np
 from ..baselines import read_licsbas_baselines
 from ..dates import dates_in_name, format_yyyymmdd
 from ..errors import StackError
+from ..plausible import check_grid_size, check_wavelength
 from ..raster_io import crs_wkt_from_epsg
 from ..sources import FillSource, RawSource
 from ..stack import SENTINEL1_WAVELENGTH_M, Stack
@@ -58,11 +59,18 @@ def read_licsbas(folder: str | Path) -> Stack:
         raise StackError(dem_par_path, "missing: LiCSBAS needs EQA.dem_par for the grid")
     try:
         dem_par = read_gamma_par(dem_par_path)
-        width, height = int(dem_par["width"]), int(dem_par["nlines"])
+        width, height = check_grid_size(dem_par["width"], dem_par["nlines"])
         lat0, lon0 = float(dem_par["corner_lat"]), float(dem_par["corner_lon"])
         dlat, dlon = float(dem_par["post_lat"]), float(dem_par["post_lon"])
-    except (KeyError, ValueError) as exc:
-        raise StackError(dem_par_path, f"incomplete DEM parameters ({exc})") from exc
+        if not all(np.isfinite([lat0, lon0, dlat, dlon])) or dlat == 0 or dlon == 0:
+            raise ValueError("corner and post values must be finite, posts non-zero")
+    except KeyError as exc:
+        raise StackError(dem_par_path, f"incomplete DEM parameters (no {exc.args[0]})") \
+            from None
+    except ValueError as exc:
+        raise StackError(dem_par_path, f"bad DEM parameters ({exc})") from None
+    except OSError as exc:
+        raise StackError(dem_par_path, f"cannot read ({exc.strerror or exc})") from None
     grid = Grid(width, height, (lon0 - dlon / 2, dlon, 0.0, lat0 - dlat / 2, 0.0, dlat),
                 crs_wkt_from_epsg(4326))
     warnings: list[str] = []
@@ -70,9 +78,17 @@ def read_licsbas(folder: str | Path) -> Stack:
     mli_par = folder / "slc.mli.par"
     if mli_par.is_file():
         try:
-            wavelength = _SPEED_OF_LIGHT / float(read_gamma_par(mli_par)["radar_frequency"])
-        except (KeyError, ValueError):
+            frequency = read_gamma_par(mli_par).get("radar_frequency")
+        except OSError as exc:
+            raise StackError(mli_par, f"cannot read ({exc.strerror or exc})") from None
+        if frequency is None:
             warnings.append(f"{mli_par}: no radar_frequency; assuming Sentinel-1 C-band")
+        else:
+            try:
+                hertz = float(frequency)
+                wavelength = check_wavelength(_SPEED_OF_LIGHT / hertz if hertz else 0.0)
+            except ValueError as exc:
+                raise StackError(mli_par, f"radar_frequency {frequency!r} Hz: {exc}") from None
     else:
         warnings.append("no slc.mli.par; assuming Sentinel-1 C-band wavelength")
     per_date: dict[date, float] = {}
@@ -81,7 +97,10 @@ def read_licsbas(folder: str | Path) -> Stack:
         try:
             per_date = read_licsbas_baselines(baselines_path)
         except ValueError as exc:
-            warnings.append(f"{exc}; perpendicular baselines set to 0")
+            raise StackError(baselines_path, str(exc).removeprefix(f"{baselines_path}: ")) \
+                from None
+        except OSError as exc:
+            raise StackError(baselines_path, f"cannot read ({exc.strerror or exc})") from None
     else:
         warnings.append("no 'baselines' file; perpendicular baselines set to 0")
 
@@ -90,6 +109,9 @@ def read_licsbas(folder: str | Path) -> Stack:
     n_coherence = 0
     for pair_dir in sorted(p for p in folder.iterdir() if p.is_dir()):
         if not _PAIR_DIR.match(pair_dir.name):
+            if dates_in_name(pair_dir.name) or any(pair_dir.glob("*.unw")):
+                skipped.append(SkippedFile(pair_dir, "folder name is not exactly "
+                                                     "YYYYMMDD_YYYYMMDD"))
             continue
         d1, d2 = dates_in_name(pair_dir.name)[:2] if len(dates_in_name(pair_dir.name)) >= 2 \
             else (None, None)

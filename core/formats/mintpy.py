@@ -13,6 +13,7 @@ import numpy as np
 
 from ..dates import format_yyyymmdd, parse_yyyymmdd
 from ..errors import StackError
+from ..plausible import check_bperp, check_grid_size, check_wavelength
 from ..raster_io import crs_wkt_from_epsg
 from ..sources import Hdf5Source
 from ..stack import Stack
@@ -34,30 +35,121 @@ def find_ifgram_stack(path: Path) -> Path | None:
 def _attr(attrs: dict, key: str, default: str | None = None) -> str | None:
     value = attrs.get(key, default)
     if isinstance(value, bytes):
-        value = value.decode()
-    return None if value is None else str(value)
+        value = value.decode("utf-8", errors="replace")
+    elif isinstance(value, np.ndarray) and value.size == 1:
+        value = value.item()
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+    return None if value is None else str(value).strip()
+
+
+def _number(attrs: dict, key: str) -> float:
+    """A numeric attribute; ValueError naming it when absent, not a number or not finite."""
+    text = _attr(attrs, key)
+    if text is None:
+        raise ValueError(f"attribute {key} is missing")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"attribute {key} = {text!r} is not a number") from None
+    if not np.isfinite(value):
+        raise ValueError(f"attribute {key} = {text!r} is not finite")
+    return value
 
 
 def _grid_from_attributes(attrs: dict, height: int, width: int) -> Grid:
-    x_first = _attr(attrs, "X_FIRST")
-    if x_first is None:  # radar coordinates
+    """The grid of the file's geocoding attributes (radar coordinates without X_FIRST).
+
+    Raises
+    ------
+    ValueError
+        When some geocoding attribute is missing or malformed (named).
+    """
+    if _attr(attrs, "X_FIRST") is None:  # radar coordinates
         return Grid(width, height, (0.0, 1.0, 0.0, 0.0, 0.0, 1.0), "")
-    geotransform = (float(x_first), float(_attr(attrs, "X_STEP")), 0.0,
-                    float(_attr(attrs, "Y_FIRST")), 0.0, float(_attr(attrs, "Y_STEP")))
+    geotransform = (_number(attrs, "X_FIRST"), _number(attrs, "X_STEP"), 0.0,
+                    _number(attrs, "Y_FIRST"), 0.0, _number(attrs, "Y_STEP"))
+    if geotransform[1] == 0 or geotransform[5] == 0:
+        raise ValueError("attributes X_STEP and Y_STEP must not be 0")
     epsg = _attr(attrs, "EPSG")
     utm_zone = _attr(attrs, "UTM_ZONE")
-    if epsg:
-        crs = crs_wkt_from_epsg(int(float(epsg)))
-    elif utm_zone:
-        zone = int(utm_zone[:-1]) if utm_zone[-1].isalpha() else int(utm_zone)
-        letter = utm_zone[-1].upper() if utm_zone[-1].isalpha() else "N"
-        south = letter == "S" or letter in "CDEFGHJKLM"  # hemisphere or latitude band
-        crs = crs_wkt_from_epsg((32700 if south else 32600) + zone)
-    elif (_attr(attrs, "X_UNIT", "degrees") or "degrees").lower().startswith("deg"):
-        crs = crs_wkt_from_epsg(4326)
-    else:
-        crs = ""
+    try:
+        if epsg:
+            crs = crs_wkt_from_epsg(int(_number(attrs, "EPSG")))
+        elif utm_zone:
+            zone = int(utm_zone[:-1]) if utm_zone[-1].isalpha() else int(utm_zone)
+            letter = utm_zone[-1].upper() if utm_zone[-1].isalpha() else "N"
+            south = letter == "S" or letter in "CDEFGHJKLM"  # hemisphere or latitude band
+            if not 1 <= zone <= 60:
+                raise ValueError
+            crs = crs_wkt_from_epsg((32700 if south else 32600) + zone)
+        elif (_attr(attrs, "X_UNIT", "degrees") or "degrees").lower().startswith("deg"):
+            crs = crs_wkt_from_epsg(4326)
+        else:
+            crs = ""
+    except (ValueError, RuntimeError, IndexError, OverflowError, TypeError):
+        raise ValueError(f"attributes EPSG = {epsg!r} / UTM_ZONE = {utm_zone!r} name no "
+                         "coordinate system") from None
     return Grid(width, height, geotransform, crs)
+
+
+def _date_pairs(dataset) -> list[tuple[str, str]]:
+    """The ``date`` dataset, shape (n_pairs, 2) of ``YYYYMMDD`` strings, as text pairs."""
+    values = np.asarray(dataset[()])
+    if values.ndim != 2 or values.shape[1] != 2:
+        raise ValueError(f"dataset date has shape {values.shape}; expected (n_pairs, 2)")
+
+    def text(value) -> str:
+        return (value.decode("utf-8", errors="replace") if isinstance(value, bytes)
+                else str(value))
+
+    return [(text(a), text(b)) for a, b in values]
+
+
+def _read_file(h5_path: Path) -> tuple[dict, tuple[int, ...], list[tuple[str, str]],
+                                       np.ndarray, np.ndarray, bool, str]:
+    """Attributes, unwrapPhase shape, dates, bperp, keep and coherence presence, checked.
+
+    Raises
+    ------
+    StackError
+        Naming the file and what is wrong with it.
+    """
+    import h5py
+
+    try:
+        with h5py.File(h5_path, "r") as h5:
+            missing = [name for name in _REQUIRED if name not in h5]
+            if missing:
+                raise StackError(h5_path, f"not a MintPy ifgramStack: missing dataset(s) "
+                                          f"{', '.join(missing)}")
+            attrs = dict(h5.attrs)
+            phase = h5["unwrapPhase"]
+            shape = phase.shape
+            if len(shape) != 3:
+                raise StackError(h5_path, f"unwrapPhase has shape {shape}; expected "
+                                          "(n_pairs, rows, cols)")
+            if phase.dtype.kind != "f":
+                raise StackError(h5_path, f"unwrapPhase is stored as {phase.dtype}; expected "
+                                          "floating-point radians")
+            try:
+                check_grid_size(shape[2], shape[1])
+            except ValueError as exc:
+                raise StackError(h5_path, f"unwrapPhase: {exc}") from None
+            date_pairs = _date_pairs(h5["date"])
+            bperp = np.asarray(h5["bperp"][()], dtype=float).reshape(-1)
+            keep = (np.asarray(h5["dropIfgram"][()], dtype=bool).reshape(-1)
+                    if "dropIfgram" in h5 else np.ones(shape[0], dtype=bool))
+            has_coherence = "coherence" in h5 and h5["coherence"].shape == shape
+            processor = _attr(attrs, "PROCESSOR", "unknown") or "unknown"
+    except StackError:
+        raise
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:
+        # h5py reports broken links and objects as RuntimeError or KeyError, bad bytes as
+        # OSError, odd dtypes as TypeError or ValueError.
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StackError(h5_path, f"not a readable HDF5 file, or a broken one ({message})") from exc
+    return attrs, shape, date_pairs, bperp, keep, has_coherence, processor
 
 
 def read_mintpy(path: str | Path) -> Stack:
@@ -66,34 +158,14 @@ def read_mintpy(path: str | Path) -> Stack:
     Raises
     ------
     StackError
-        When the file is not HDF5 or lacks a required dataset.
+        When the file is not HDF5, lacks a required dataset, or holds malformed or
+        implausible values (the file and the value named).
     """
-    import h5py
-
     path = Path(path)
     h5_path = find_ifgram_stack(path)
     if h5_path is None:
         raise StackError(path, "no ifgramStack.h5 here (looked for inputs/ifgramStack.h5)")
-    try:
-        with h5py.File(h5_path, "r") as h5:
-            missing = [name for name in _REQUIRED if name not in h5]
-            if missing:
-                raise StackError(h5_path, f"not a MintPy ifgramStack: missing dataset(s) "
-                                          f"{', '.join(missing)}")
-            attrs = dict(h5.attrs)
-            shape = h5["unwrapPhase"].shape
-            if len(shape) != 3:
-                raise StackError(h5_path, f"unwrapPhase has shape {shape}; expected "
-                                          "(n_pairs, rows, cols)")
-            date_pairs = [(a.decode() if isinstance(a, bytes) else str(a),
-                           b.decode() if isinstance(b, bytes) else str(b))
-                          for a, b in np.asarray(h5["date"][:])]
-            bperp = np.asarray(h5["bperp"][:], dtype=float)
-            keep = (np.asarray(h5["dropIfgram"][:], dtype=bool) if "dropIfgram" in h5
-                    else np.ones(shape[0], dtype=bool))
-            has_coherence = "coherence" in h5 and h5["coherence"].shape == shape
-    except OSError as exc:
-        raise StackError(h5_path, f"not a readable HDF5 file ({exc})") from exc
+    attrs, shape, date_pairs, bperp, keep, has_coherence, processor = _read_file(h5_path)
     if not (len(date_pairs) == len(bperp) == shape[0] == len(keep)):
         raise StackError(h5_path, f"date ({len(date_pairs)}), bperp ({len(bperp)}), "
                                   f"dropIfgram ({len(keep)}) and unwrapPhase ({shape[0]}) "
@@ -111,36 +183,53 @@ def read_mintpy(path: str | Path) -> Stack:
             reason = "date1 is not before date2" if d1 >= d2 else "duplicate pair"
             skipped.append(SkippedFile(h5_path, f"interferogram {i} ({a}_{b}): {reason}"))
             continue
+        try:
+            pair_bperp = check_bperp(bperp[i])
+        except ValueError as exc:
+            skipped.append(SkippedFile(h5_path, f"interferogram {i} ({a}_{b}): {exc}"))
+            continue
         seen.add((d1, d2))
-        pairs.append(Pair(d1, d2, float(bperp[i])))
+        pairs.append(Pair(d1, d2, pair_bperp))
         phase_sources.append(Hdf5Source(h5_path, "unwrapPhase", i))
         coherence_sources.append(Hdf5Source(h5_path, "coherence", i))
         keep_list.append(bool(keep[i]))
     if not pairs:
-        raise StackError(h5_path, "no usable interferogram in the file")
-    wavelength = _attr(attrs, "WAVELENGTH")
+        raise StackError(h5_path, "no usable interferogram in the file"
+                         + (f" ({skipped[0].reason})" if skipped else ""))
     warnings = []
-    if wavelength is None:
-        from ..stack import SENTINEL1_WAVELENGTH_M
+    try:
+        grid = _grid_from_attributes(attrs, shape[1], shape[2])
+        if _attr(attrs, "WAVELENGTH") is None:
+            from ..stack import SENTINEL1_WAVELENGTH_M
 
-        wavelength = str(SENTINEL1_WAVELENGTH_M)
-        warnings.append("no WAVELENGTH attribute; assuming Sentinel-1 C-band")
-    ref_y, ref_x = _attr(attrs, "REF_Y"), _attr(attrs, "REF_X")
-    reference = (int(float(ref_y)), int(float(ref_x))) if ref_y and ref_x else None
+            wavelength = SENTINEL1_WAVELENGTH_M
+            warnings.append("no WAVELENGTH attribute; assuming Sentinel-1 C-band")
+        else:
+            wavelength = check_wavelength(_number(attrs, "WAVELENGTH"))
+    except ValueError as exc:
+        raise StackError(h5_path, str(exc)) from None
+    reference = None
+    if _attr(attrs, "REF_Y") is not None and _attr(attrs, "REF_X") is not None:
+        try:
+            reference = (int(_number(attrs, "REF_Y")), int(_number(attrs, "REF_X")))
+            if not (0 <= reference[0] < shape[1] and 0 <= reference[1] < shape[2]):
+                raise ValueError(f"REF_Y, REF_X = {reference} is outside the grid")
+        except ValueError as exc:
+            warnings.append(f"{exc}; reference pixel chosen automatically")
+            reference = None
     return Stack(
         path=h5_path,
         format_name="mintpy",
         pairs=pairs,
         phase_sources=phase_sources,
         coherence_sources=coherence_sources if has_coherence else None,
-        grid=_grid_from_attributes(attrs, shape[1], shape[2]),
-        wavelength_m=float(wavelength),
+        grid=grid,
+        wavelength_m=wavelength,
         reference_pixel=reference,
         keep=keep_list,
         skipped=skipped,
         warnings=warnings,
-        metadata={"processor": _attr(attrs, "PROCESSOR", "unknown"),
-                  "baseline_source": "ifgramStack.h5 bperp"},
+        metadata={"processor": processor, "baseline_source": "ifgramStack.h5 bperp"},
     )
 
 

@@ -56,7 +56,7 @@ class InversionOptions:
         object.__setattr__(self, "weighting", Weighting(self.weighting))
         if self.min_pairs < 1:
             raise ValueError(f"min_pairs must be at least 1, got {self.min_pairs}")
-        if self.memory_gb <= 0:
+        if not 0 < self.memory_gb < float("inf"):
             raise ValueError(f"memory_gb must be positive, got {self.memory_gb}")
         if self.looks <= 0:
             raise ValueError("looks must be positive")

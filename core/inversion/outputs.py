@@ -10,6 +10,7 @@ import numpy as np
 
 from ..dates import parse_yyyymmdd
 from ..errors import StackError
+from .commit import recover
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ def read_pixel_series(out_dir: str | Path, row: int, col: int) -> PixelSeries:
 
     gdal.UseExceptions()
     out_dir = Path(out_dir)
+    try:  # a run killed while committing: its complete set is moved into place first
+        recover(out_dir)
+    except OSError:  # a read-only folder: read what is there
+        pass
     path = out_dir / "timeseries.tif"
     try:
         dataset = gdal.Open(str(path))

@@ -2,12 +2,11 @@
 
 :func:`invert_block` is a pure function of (stack, setup, window): an engine such as Dask can
 schedule it per window; :func:`run_inversion` runs the blocks in turn and writes the outputs
-under temporary names, renamed only once everything is written.
+into a staging folder, committed as a set once everything is written (:mod:`.commit`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from collections.abc import Callable
@@ -19,12 +18,15 @@ from typing import ClassVar
 
 import numpy as np
 
+from .. import strict_json
 from ..blas import blas_threads, can_limit_blas
 from ..dates import decimal_year, format_yyyymmdd
 from ..errors import StackError
 from ..memory import fix_mmap_threshold
+from ..plausible import VELOCITY_LIMIT_MM_YR
 from ..stack import Stack
 from ..stack_types import Window
+from . import commit as output_set
 from .network import date_components
 from .options import InversionOptions, Weighting
 from .solver import (
@@ -335,6 +337,23 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
     }
 
 
+def _drop_implausible(block: dict[str, np.ndarray]) -> int:
+    """Set to NaN, in every output of a block, the pixels whose velocity is beyond
+    :data:`~..plausible.VELOCITY_LIMIT_MM_YR` (driven by corrupt phase); returns how many."""
+    with np.errstate(invalid="ignore"):
+        bad = np.abs(block["velocity"]) > VELOCITY_LIMIT_MM_YR
+    count = int(bad.sum())
+    if count:
+        for name, values in block.items():
+            if name == "n_pairs":  # (the pairs were there: the count stays)
+                continue
+            if values.ndim == 3:
+                values[:, bad] = np.nan
+            else:
+                values[bad] = np.nan
+    return count
+
+
 def _compression(driver) -> list[str]:
     """GTiff creation options of the fastest compression this GDAL build offers."""
     if "ZSTD" in (driver.GetMetadataItem("DMD_CREATIONOPTIONLIST") or ""):
@@ -343,7 +362,8 @@ def _compression(driver) -> list[str]:
 
 
 class _Outputs:
-    """The output GeoTIFFs, written under temporary names until :meth:`commit`."""
+    """The output GeoTIFFs, written into a staging folder (:mod:`.commit`) until the set is
+    committed."""
 
     UNITS: ClassVar[dict[str, str]] = {
         "velocity": "mm/yr", "velocity_std": "mm/yr", "timeseries": "mm",
@@ -359,15 +379,16 @@ class _Outputs:
         "bridge_shift": "velocity change made by the gap bridge (bridged - minimum norm)",
     }
 
-    def __init__(self, out_dir: Path, stack: Stack, dates: tuple[date, ...],
+    def __init__(self, out_dir: Path, staging: Path, stack: Stack, dates: tuple[date, ...],
                  names: tuple[str, ...] = OUTPUT_NAMES) -> None:
         from osgeo import gdal
 
         gdal.UseExceptions()
         self.out_dir = out_dir
+        self.staging = staging
         self.names = names
         self.final = {name: out_dir / f"{name}.tif" for name in names}
-        self.temporary = {name: out_dir / f".{name}.tif.part" for name in names}
+        self.temporary = {name: staging / f"{name}.tif" for name in names}
         self.datasets = {}
         driver = gdal.GetDriverByName("GTiff")
         grid = stack.grid
@@ -411,16 +432,14 @@ class _Outputs:
             dataset.FlushCache()
         self.datasets = {}
 
-    def commit(self) -> dict[str, Path]:
+    def close(self) -> dict[str, Path]:
+        """Flush and close the rasters; their final paths (valid once committed)."""
         self._close()
-        for name in self.names:
-            os.replace(self.temporary[name], self.final[name])
         return dict(self.final)
 
     def abort(self) -> None:
         self.datasets = {}
-        for path in self.temporary.values():
-            path.unlink(missing_ok=True)
+        output_set.discard(self.staging)
 
 
 def run_inversion(
@@ -466,6 +485,8 @@ def run_inversion(
     except OSError as exc:
         raise StackError(out_dir, f"output folder is not writable ({exc.strerror or exc})") \
             from exc
+    for done_before in output_set.recover(out_dir):
+        logger.warning("%s", done_before)
     setup = prepare(stack, keep, options, pair_weights, read_reference=False)
     pairs = [(stack.pairs[i].date1, stack.pairs[i].date2) for i in setup.pair_indices]
     pieces = date_components(list(setup.dates), pairs)
@@ -501,12 +522,14 @@ def run_inversion(
         first = options.reference_pixel[0] // rows_per_block
         windows.insert(0, windows.pop(first))
     names = OUTPUT_NAMES + (("bridge_shift",) if options.bridge_gaps else ())
-    outputs = _Outputs(out_dir, stack, setup.dates, names)
-    solved = too_few = 0
+    solved = too_few = implausible = 0
     velocity_sample: list[np.ndarray] = []
     # One block is read (GDAL decodes with the GIL released) while the previous one is solved.
     prefetch = ThreadPoolExecutor(max_workers=1)
+    outputs: _Outputs | None = None
     try:
+        outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
+                           names)
         pending = prefetch.submit(read_block, stack, setup, windows[0])
         for done, window in enumerate(windows):
             if cancelled is not None and cancelled():
@@ -517,6 +540,7 @@ def run_inversion(
                 pending = prefetch.submit(read_block, stack, setup, windows[done + 1])
             block = solve_block(setup, window, *data)
             del data
+            implausible += _drop_implausible(block)
             outputs.write(window, block)
             finite = np.isfinite(block["velocity"])
             solved += int(finite.sum())
@@ -525,39 +549,54 @@ def run_inversion(
             velocity_sample.append(block["velocity"][finite][::sample_step])
             if progress is not None:
                 progress(done + 1, len(windows))
-        files = outputs.commit()
-    except BaseException:
-        outputs.abort()
+        files = outputs.close()
+        if too_few and options.min_pairs <= 1:
+            warnings.append(f"{too_few} pixel(s) have no data in any kept pair and are left "
+                            "NaN")
+        elif too_few:
+            warnings.append(f"{too_few} pixel(s) have fewer than {options.min_pairs} valid "
+                            "pairs and are left NaN")
+        if implausible:
+            warnings.append(f"{implausible} pixel(s) had a velocity beyond "
+                            f"{VELOCITY_LIMIT_MM_YR:g} mm/yr, driven by corrupt phase in some "
+                            "pair, and are left NaN: check the pairs' rasters")
+        sample = np.concatenate(velocity_sample) if velocity_sample else np.zeros(0)
+        write_velocity_style(outputs.staging / "velocity.qml", sample)
+        files["style"] = out_dir / "velocity.qml"
+        result = InversionResult(
+            out_dir=out_dir, files=files, n_pairs=len(setup.pair_indices),
+            dates=list(setup.dates),
+            reference_pixel=options.reference_pixel or stack.reference_pixel,
+            pixels_solved=solved, pixels_too_few_pairs=too_few, pieces=pieces,
+            warnings=warnings)
+        summary = {
+            "stack": str(stack.path), "n_pairs": result.n_pairs,
+            "pairs": [stack.pairs[i].pair_id for i in setup.pair_indices],
+            "dates": [format_yyyymmdd(d) for d in result.dates],
+            "reference_pixel": list(result.reference_pixel),
+            "weighting": options.weighting.value, "min_pairs": options.min_pairs,
+            "bridge_gaps": options.bridge_gaps, "robust": options.robust,
+            "soft_weights": pair_weights is not None,
+            "pixels_solved": solved, "pixels_too_few_pairs": too_few,
+            "pieces": [[format_yyyymmdd(d) for d in piece] for piece in pieces],
+            "warnings": warnings,
+        }
+        (outputs.staging / "inversion.json").write_text(strict_json.dumps(summary, indent=2),
+                                                        encoding="utf-8")
+        files["summary"] = out_dir / "inversion.json"
+        output_set.commit(outputs.staging, out_dir)
+    except BaseException as exc:
+        if outputs is not None:
+            outputs.abort()
+        if isinstance(exc, (OSError, RuntimeError)):  # GDAL and the file system: disk full...
+            text = (exc.strerror if isinstance(exc, OSError) and exc.strerror
+                    else str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+            raise StackError(out_dir, f"cannot write the outputs ({text}); the previous "
+                                      "outputs, if any, are unchanged") from exc
         raise
     finally:
         prefetch.shutdown(wait=True, cancel_futures=True)
         gdal.SetCacheMax(previous_cache)
-    if too_few and options.min_pairs <= 1:
-        warnings.append(f"{too_few} pixel(s) have no data in any kept pair and are left NaN")
-    elif too_few:
-        warnings.append(f"{too_few} pixel(s) have fewer than {options.min_pairs} valid pairs "
-                        "and are left NaN")
-    sample = np.concatenate(velocity_sample) if velocity_sample else np.zeros(0)
-    files["style"] = write_velocity_style(out_dir / "velocity.qml", sample)
-    result = InversionResult(
-        out_dir=out_dir, files=files, n_pairs=len(setup.pair_indices), dates=list(setup.dates),
-        reference_pixel=options.reference_pixel or stack.reference_pixel,
-        pixels_solved=solved, pixels_too_few_pairs=too_few, pieces=pieces, warnings=warnings)
-    summary = {
-        "stack": str(stack.path), "n_pairs": result.n_pairs,
-        "pairs": [stack.pairs[i].pair_id for i in setup.pair_indices],
-        "dates": [format_yyyymmdd(d) for d in result.dates],
-        "reference_pixel": list(result.reference_pixel),
-        "weighting": options.weighting.value, "min_pairs": options.min_pairs,
-        "bridge_gaps": options.bridge_gaps, "robust": options.robust,
-        "soft_weights": pair_weights is not None,
-        "pixels_solved": solved, "pixels_too_few_pairs": too_few,
-        "pieces": [[format_yyyymmdd(d) for d in piece] for piece in pieces],
-        "warnings": warnings,
-    }
-    summary_path = out_dir / "inversion.json"
-    summary_path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    files["summary"] = summary_path
     for warning in warnings:
         logger.warning("%s", warning)
     return result

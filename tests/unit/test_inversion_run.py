@@ -77,7 +77,7 @@ def test_outputs_units_bands_and_grid(clean_sim, tmp_path):
     assert velocity.GetGeoTransform() == stack.grid.geotransform
     np.testing.assert_array_equal(_read(result.files["timeseries"])[0][
         np.isfinite(_read(result.files["velocity"]))], 0.0)
-    assert not list(tmp_path.glob(".*.part"))
+    assert not list(tmp_path.glob(".*.part")) and not list(tmp_path.glob(".sbas-inversion.*"))
     qml = (tmp_path / "velocity.qml").read_text()
     assert "singlebandpseudocolor" in qml and "#b2182b" in qml and "#2166ac" in qml
 
@@ -236,7 +236,7 @@ def test_points_for_insar_explorer(clean_sim, tmp_path):
     x, y = feature.GetGeometryRef().GetX(), feature.GetGeometryRef().GetY()
     row, col = clean_sim.grid.xy_to_pixel(x, y)
     assert feature.GetField("VEL") == pytest.approx(float(velocity[row, col]), rel=1e-6)
-    assert not list(tmp_path.glob(".*.part"))
+    assert not list(tmp_path.glob(".*.part")) and not list(tmp_path.glob(".sbas-inversion.*"))
 
 
 def _velocity_rmse(sim, result):

@@ -49,7 +49,7 @@ def test_crash_mid_write_keeps_the_previous_file(stack_copy):
     pid = store.pair_ids[2]
     store.set_override(pid, "low")
     before = store.path.read_text()
-    with mock.patch("sbas_selector.core.labels.json.dump", side_effect=OSError("disk full")):
+    with mock.patch("sbas_selector.core.labels.os.fsync", side_effect=OSError("disk full")):
         with pytest.raises(OSError):
             store.set_override(pid, "high")
     assert store.path.read_text() == before  # the last saved decision survives
