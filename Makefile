@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SYSTEM_PYTHON := /usr/bin/python3
 DEBIAN_PACKAGES := qgis python3-qgis python3-gdal gdal-bin python3-pyqt5 pyqt5-dev-tools \
-	xvfb xauth python3-h5py python3-scipy python3-matplotlib python3-venv
+	xvfb xauth python3-h5py python3-scipy python3-matplotlib python3-venv strace
 STAMP := $(VENV)/.setup-stamp
 DEMO_DIR ?= demo_output
 REAL_STACK ?= ../shared/data/real/mexico_city_cropA
