@@ -17,7 +17,8 @@ def merged_repairs(check: ClosureCheck,
                    decisions: Mapping[str, Sequence[Patch]] | None = None
                    ) -> dict[str, list[Patch]]:
     """Per pair, the check's patches with the analyst's earlier decisions on the same pixels
-    kept (``decisions``: per pair, the patches the analyst decided)."""
+    kept (``decisions``: per pair, the patches the analyst decided). A patch the analyst
+    decided that the check no longer finds is kept as it is: a decision is never lost."""
     out: dict[str, list[Patch]] = {}
     for pair_id, result in check.pairs.items():
         previous = [p for p in (decisions or {}).get(pair_id, ()) if p.source == "user"]
@@ -26,7 +27,9 @@ def merged_repairs(check: ClosureCheck,
             decided = next((p for p in previous if p.same_pixels(patch)), None)
             patches.append(patch if decided is None
                            else patch.with_action(decided.action, "user"))
-        out[pair_id] = patches
+        patches += [p for p in previous if not any(p.same_pixels(q) for q in patches)]
+        out[pair_id] = [Patch(**{**{f: getattr(p, f) for f in p.__dataclass_fields__},
+                                 "patch_id": k + 1}) for k, p in enumerate(patches)]
     return out
 
 

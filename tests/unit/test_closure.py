@@ -204,3 +204,11 @@ def test_real_etna_half_cycle_misclosures_are_not_repairs(etna_path):
     assert check.n_checked == 211
     assert all(r.verdict in ("clean", "unchecked") for r in check.pairs.values())
     assert 0 < int(check.misclosed_count.sum()) < 100  # a few isolated pixels
+
+
+def test_a_stack_beyond_the_memory_budget_is_unchecked_not_exhausting(real_stack_path):
+    from sbas_selector.core import open_stack
+
+    check = check_closure(open_stack(real_stack_path), memory_gb=1e-6)
+    assert {r.verdict for r in check.pairs.values()} == {"unchecked"}
+    assert "exceeds the closure check's memory budget" in check.summary()

@@ -177,3 +177,17 @@ def test_cli_refuses_a_correction_that_would_not_improve_closure(stack_folder, c
     assert store.labels[other].repairs[0].action == "mask"
     assert main(["repair", str(stack_folder), "--set", f"{target}:7=mask"]) == 2
     assert "has no patch 7" in capsys.readouterr().err
+
+
+def test_a_decision_is_kept_when_a_new_check_no_longer_finds_its_patch(stack_folder):
+    from sbas_selector.core.closure import unchecked
+
+    stack = open_stack(stack_folder)
+    target = stack.pair_ids[4]
+    store = LabelsStore.open(stack)
+    store.set_closure(check_closure(stack))
+    store.set_repair_action(target, 1, "mask")
+    store.set_closure(unchecked(stack.pair_ids, [], (48, 64), "not checked"))
+    kept = store.labels[target].repairs
+    assert [(p.action, p.source) for p in kept] == [("mask", "user")]
+    assert store.active_repairs()[target] == tuple(kept)
