@@ -393,6 +393,10 @@ def _run_network(args: argparse.Namespace) -> int:
     report = _print_health(stack, store, not args.no_closure)
     if "loop_closure" in report:
         print(f"  {report['closure_summary']}")
+        if report["misclosed_pixels"]:
+            print(f"  {report['misclosed_pixels']} pixel(s) misclose by a whole cycle in some "
+                  "triplet (the closure layer in QGIS shows where); only patches credited to "
+                  "one pair are repaired")
         for pair_id, evidence in report["loop_closure"].items():
             if evidence["verdict"] in ("repaired", "dropped"):
                 print(f"  {pair_id}: {evidence['description']} (misclosed in "
