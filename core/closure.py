@@ -22,7 +22,7 @@ A pair in no closed triplet is "unchecked": nothing is guessed about it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
@@ -52,7 +52,7 @@ CORRECT_SHARE = 0.8
 #: Above this share of its valid pixels in patches, a pair is dropped, not repaired.
 MAX_REPAIR_SHARE = 0.02
 #: Rounds of attribution (each removes the errors found so far and looks again).
-ROUNDS = 4
+ROUNDS = 3
 #: Largest phase cube the check holds in memory, GiB (a 40-date 256² stack of 190 pairs is
 #: 0.05 GiB; a Sentinel-1 frame at 80 m with 400 pairs about 11 GiB).
 MEMORY_GB = 2.0
@@ -249,14 +249,18 @@ def integer_misclosure(closure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _drop_specks(cycles: np.ndarray, min_pixels: int) -> None:
     """Zero, in place, connected misclosed areas smaller than ``min_pixels`` (per triplet)."""
-    for t in np.flatnonzero(cycles.reshape(len(cycles), -1).any(axis=1)):
-        labels, count = ndimage.label(cycles[t] != 0)
-        if not count:
-            continue
+    flagged = cycles != 0
+    rows_any = flagged.any(axis=2)
+    cols_any = flagged.any(axis=1)
+    for t in np.flatnonzero(rows_any.any(axis=1)):
+        r = np.flatnonzero(rows_any[t])
+        c = np.flatnonzero(cols_any[t])
+        box = (t, slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))  # only where it miscloses
+        labels, count = ndimage.label(flagged[box])
         sizes = np.bincount(labels.ravel(), minlength=count + 1)
         small = sizes < min_pixels
         small[0] = False
-        cycles[t][small[labels]] = 0
+        cycles[box][small[labels]] = 0
 
 
 # ---- attribution ---------------------------------------------------------------------------------
@@ -540,7 +544,8 @@ def check_phase(phase: np.ndarray, pairs: list[tuple[date, date]], pair_ids: lis
         use = np.array([not dropped & set(t) for t in triplets], dtype=bool)
         touched = closures.cycles[before & ~use].any(axis=0)
         again, unexplained, credit = _attribute_pass(
-            closures, use, pair_ids, valid_pixels, min_patch_pixels, phase, credit, touched)
+            closures, use, pair_ids, valid_pixels, min_patch_pixels, phase, credit, touched,
+            results)
         for i, pid in enumerate(pair_ids):
             if i not in dropped:
                 results[pid] = again[pid]
@@ -652,14 +657,16 @@ class _Credit:
 def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
                     valid_pixels: np.ndarray, min_patch_pixels: int,
                     phase: np.ndarray | None = None, credit: _Credit | None = None,
-                    columns: np.ndarray | None = None
+                    columns: np.ndarray | None = None,
+                    earlier: dict[str, PairClosure] | None = None
                     ) -> tuple[dict[str, PairClosure], int, _Credit]:
     """Credit the misclosures of the triplets in ``use`` to pairs and make their patches;
     with ``phase``, a misclosed area that no pair could be credited with by closure alone
     goes to the one pair of its triplet whose own phase steps by those cycles at its edge.
 
     With ``credit`` (an earlier pass's) and ``columns`` (flagged pixels, bool), only those
-    pixels are attributed again; the others keep the earlier credit.
+    pixels are attributed again; the others keep the earlier credit, and a pair whose credit
+    did not change keeps its ``earlier`` result.
     """
     n = closures.n_pairs
     rows, cols = closures.shape
@@ -672,6 +679,7 @@ def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
             misclosed_triplets[p] += int(count >= min_patch_pixels)
     unexplained = 0
     credit = _Credit.empty(n, len(closures.pixels)) if credit is None else credit
+    previous = credit.correction.copy() if earlier is not None else None
     if len(closures.pixels) and triplets:
         cycles = closures.cycles[use]
         redo = cycles.any(axis=0) if columns is None else cycles.any(axis=0) & columns
@@ -690,10 +698,16 @@ def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
         credit.support[:, redo] = support
         credit.checked[:, redo] = checked
         unexplained = int((remaining != 0).sum())
+    changed = (np.ones(n, dtype=bool) if previous is None
+               else (previous != credit.correction).any(axis=1))
     results: dict[str, PairClosure] = {}
     for p, pair_id in enumerate(pair_ids):
         if in_triplets[p] == 0:
             results[pair_id] = PairClosure("unchecked", 0, 0)
+            continue
+        if earlier is not None and pair_id in earlier and not changed[p]:
+            results[pair_id] = replace(earlier[pair_id], triplets=int(in_triplets[p]),
+                                       misclosed=int(misclosed_triplets[p]))
             continue
         patches: list[Patch] = []
         if credit.correction[p].any():
