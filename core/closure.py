@@ -552,7 +552,9 @@ def check_phase(phase: np.ndarray, pairs: list[tuple[date, date]], pair_ids: lis
     if dropped:
         notes.append(f"{len(dropped)} pair(s) with errors too large to repair were left out "
                      "when attributing the others' errors")
-    n_islands = _add_untestable_islands(phase, triplets, pair_ids, results, valid_pixels,
+    # Triplets with a dropped pair test nothing: pixels only they cover are untested.
+    trusted = [t for t, u in zip(triplets, use) if u]
+    n_islands = _add_untestable_islands(phase, trusted, pair_ids, results, valid_pixels,
                                         min_patch_pixels)
     if n_islands:
         notes.append(f"{n_islands} patch(es) where no closed triplet has data, found by the "
