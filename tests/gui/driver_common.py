@@ -60,3 +60,32 @@ def wait_until(condition, seconds):
 def shot(widget, name):
     """Save a picture of ``widget`` as ``name`` in the output folder."""
     widget.grab().save(os.path.join(OUT, name))
+
+
+def run_with_dock(steps, result, give_up_ms):
+    """Once QGIS has started: a 1600 x 1000 window with the plugin's dock shown, then
+    ``steps()``; its exception goes into ``result``, which is written as QGIS quits (after
+    ``give_up_ms`` at the latest)."""
+    import traceback
+
+    from qgis.utils import iface, plugins
+
+    def after_start():
+        try:
+            iface.mainWindow().resize(1600, 1000)
+            dock = plugins["sbas_selector"].dock
+            dock.show()
+            dock.setMinimumWidth(640)
+            settle()
+            steps()
+        except Exception:
+            result["error"] = traceback.format_exc()
+        finish(result)
+
+    @once
+    def run():
+        give_up_after(give_up_ms, result)
+        QTimer.singleShot(0, after_start)
+
+    iface.initializationCompleted.connect(run)
+    QTimer.singleShot(3000, run)

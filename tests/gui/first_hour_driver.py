@@ -8,7 +8,6 @@ plotted. Writes a JSON result and screenshots. Driven by tests/gui/test_desktop.
 
 import os
 import sys
-import traceback
 
 from qgis.core import (
     QgsCoordinateReferenceSystem,
@@ -18,12 +17,12 @@ from qgis.core import (
     QgsProject,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QPoint, Qt, QTimer
+from qgis.PyQt.QtCore import QPoint, Qt
 from qgis.PyQt.QtTest import QTest
 from qgis.utils import iface, plugins
 
 sys.path.insert(0, os.environ["SBAS_GUI_DIR"])
-from driver_common import finish, give_up_after, once, settle, shot, wait_until
+from driver_common import run_with_dock, settle, shot, wait_until
 
 UTM_STACK = os.environ["SBAS_GUI_UTM_STACK"]
 REAL_STACK = os.environ["SBAS_GUI_STACK"]
@@ -184,25 +183,4 @@ def steps():
     shot(window, "inverted_two_pixels.png")
 
 
-def after_start():
-    try:
-        window = iface.mainWindow()
-        window.resize(1600, 1000)
-        dock = plugins["sbas_selector"].dock
-        dock.show()
-        dock.setMinimumWidth(640)
-        settle()
-        steps()
-    except Exception:
-        result["error"] = traceback.format_exc()
-    finish(result)
-
-
-@once
-def run():
-    give_up_after(280000, result)
-    QTimer.singleShot(0, after_start)
-
-
-iface.initializationCompleted.connect(run)
-QTimer.singleShot(3000, run)
+run_with_dock(steps, result, 280000)

@@ -7,14 +7,12 @@ Driven by tests/gui/test_desktop.py."""
 
 import os
 import sys
-import traceback
 
 from qgis.core import QgsProject
-from qgis.PyQt.QtCore import QTimer
 from qgis.utils import iface, plugins
 
 sys.path.insert(0, os.environ["SBAS_GUI_DIR"])
-from driver_common import finish, give_up_after, once, settle, shot, wait_until
+from driver_common import run_with_dock, settle, shot, wait_until
 
 STACK = os.environ["SBAS_GUI_STACK"]
 result = {"started": True}
@@ -56,25 +54,4 @@ def steps():
     result["outline_action"] = next(outlines[0].getFeatures())["action"] if outlines else None
 
 
-def after_start():
-    try:
-        window = iface.mainWindow()
-        window.resize(1600, 1000)
-        dock = plugins["sbas_selector"].dock
-        dock.show()
-        dock.setMinimumWidth(640)
-        settle()
-        steps()
-    except Exception:
-        result["error"] = traceback.format_exc()
-    finish(result)
-
-
-@once
-def run():
-    give_up_after(200000, result)
-    QTimer.singleShot(0, after_start)
-
-
-iface.initializationCompleted.connect(run)
-QTimer.singleShot(3000, run)
+run_with_dock(steps, result, 200000)
