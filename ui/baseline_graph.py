@@ -11,10 +11,19 @@ import math
 from typing import Any
 
 from qgis.PyQt.QtCore import QPointF, QRectF, Qt, pyqtSignal
-from qgis.PyQt.QtGui import QColor, QPainter, QPen
+from qgis.PyQt.QtGui import QColor, QMouseEvent, QPainter, QPen
 from qgis.PyQt.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 52, 12, 12, 28
+
+
+# Where a mouse event happened in the widget: position() on Qt6, localPos() on Qt5 (Qt6 dropped
+# localPos() and globalPos()).
+_POSITION = "position" if hasattr(QMouseEvent, "position") else "localPos"
+
+
+def _local_point(event: Any) -> QPointF:
+    return QPointF(getattr(event, _POSITION)())
 
 
 def score_colour(score: float | None) -> QColor:
@@ -97,16 +106,17 @@ class BaselineGraphWidget(QWidget):
 
     # ---- events --------------------------------------------------------------------------
     def mousePressEvent(self, event: Any) -> None:
-        index = self.edge_at(QPointF(event.pos()))
+        index = self.edge_at(_local_point(event))
         if index is not None:
             self.pair_clicked.emit(index)
 
     def mouseMoveEvent(self, event: Any) -> None:
-        index = self.edge_at(QPointF(event.pos()))
+        point = _local_point(event)
+        index = self.edge_at(point)
         if index is None:
             QToolTip.hideText()
             return
-        QToolTip.showText(event.globalPos(), self.details.get(index,
+        QToolTip.showText(self.mapToGlobal(point.toPoint()), self.details.get(index,
                                                                 self.graph.edges[index].pair_id),
                           self)
 
