@@ -9,13 +9,14 @@ from typing import Any
 from qgis.core import (
     QgsColorRampShader,
     QgsProject,
-    QgsRasterBandStats,
     QgsRasterLayer,
     QgsRasterShader,
     QgsSingleBandGrayRenderer,
     QgsSingleBandPseudoColorRenderer,
 )
 from qgis.PyQt.QtGui import QColor
+
+from ..qgis_compat import RAMP_INTERPOLATED, STRETCH_TO_MIN_MAX, BandStatistic
 
 # A cyclic palette (colour at 0 == colour at 2 pi): how analysts read interferograms.
 CYCLIC = ("#e41a1c", "#ff7f00", "#ffff33", "#4daf4a", "#00bcd4", "#377eb8", "#984ea3",
@@ -25,7 +26,7 @@ DIVERGING = ("#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "
 
 def _range(layer: QgsRasterLayer, band: int = 1) -> tuple[float, float]:
     stats = layer.dataProvider().bandStatistics(
-        band, QgsRasterBandStats.Min | QgsRasterBandStats.Max, layer.extent(), 250_000)
+        band, BandStatistic.Min | BandStatistic.Max, layer.extent(), 250_000)
     low, high = stats.minimumValue, stats.maximumValue
     if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
         return -math.pi, math.pi
@@ -54,7 +55,7 @@ def style_phase(layer: QgsRasterLayer, wrapped: bool, band: int = 1) -> None:
             items.append(QgsColorRampShader.ColorRampItem(value, QColor(colour),
                                                           f"{value:.1f} rad"))
     ramp = QgsColorRampShader(low, high)
-    ramp.setColorRampType(QgsColorRampShader.Interpolated)
+    ramp.setColorRampType(RAMP_INTERPOLATED)
     ramp.setColorRampItemList(items)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(ramp)
@@ -70,7 +71,7 @@ def style_coherence(layer: QgsRasterLayer, band: int = 1) -> None:
     from qgis.core import QgsContrastEnhancement
 
     enhancement = QgsContrastEnhancement(layer.dataProvider().dataType(1))
-    enhancement.setContrastEnhancementAlgorithm(QgsContrastEnhancement.StretchToMinimumMaximum)
+    enhancement.setContrastEnhancementAlgorithm(STRETCH_TO_MIN_MAX)
     maximum = 255.0 if layer.dataProvider().dataType(1) == 1 else 1.0  # Byte (LiCSBAS)
     enhancement.setMinimumValue(0.0)
     enhancement.setMaximumValue(maximum)
