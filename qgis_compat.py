@@ -13,16 +13,11 @@ from qgis.core import (
     QgsColorRampShader,
     QgsContrastEnhancement,
     QgsProcessingParameterNumber,
-    QgsRasterBandStats,
 )
 
 #: ``.Integer``, ``.Double``: Qgis.ProcessingNumberParameterType (3.36), else
 #: QgsProcessingParameterNumber.Type.
 NumberType = getattr(Qgis, "ProcessingNumberParameterType", QgsProcessingParameterNumber.Type)
-
-#: ``.Min``, ``.Max``, ...: Qgis.RasterBandStatistic (3.36; an int for bandStatistics() is
-#: deprecated in 3.40), else QgsRasterBandStats.Stats.
-BandStatistic = getattr(Qgis, "RasterBandStatistic", QgsRasterBandStats.Stats)
 
 #: Linear interpolation between a colour ramp's items: Qgis.ShaderInterpolationMethod.Linear
 #: (3.38), else QgsColorRampShader.Type.Interpolated.

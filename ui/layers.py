@@ -16,7 +16,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-from ..qgis_compat import RAMP_INTERPOLATED, STRETCH_TO_MIN_MAX, BandStatistic
+from ..qgis_compat import RAMP_INTERPOLATED, STRETCH_TO_MIN_MAX
 
 # A cyclic palette (colour at 0 == colour at 2 pi): how analysts read interferograms.
 CYCLIC = ("#e41a1c", "#ff7f00", "#ffff33", "#4daf4a", "#00bcd4", "#377eb8", "#984ea3",
@@ -25,8 +25,9 @@ DIVERGING = ("#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "
 
 
 def _range(layer: QgsRasterLayer, band: int = 1) -> tuple[float, float]:
-    stats = layer.dataProvider().bandStatistics(
-        band, BandStatistic.Min | BandStatistic.Max, layer.extent(), 250_000)
+    # The statistics left at their default (all): QGIS 3.40 binds any explicit value, even its
+    # new Qgis.RasterBandStatistic flags, to the overload deprecated for an int.
+    stats = layer.dataProvider().bandStatistics(band, extent=layer.extent(), sampleSize=250_000)
     low, high = stats.minimumValue, stats.maximumValue
     if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
         return -math.pi, math.pi
