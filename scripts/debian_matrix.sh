@@ -48,11 +48,23 @@ mkdir -p "$cache/roots" "$cache/pip" "$out"
 mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
 mirror=${mirror:-http://deb.debian.org/debian}
 
+# Time limits (seconds): a hung step is killed, and the root is still cleaned up.
+step_limit=${MATRIX_STEP_LIMIT:-1800}
+target_limit=${MATRIX_TARGET_LIMIT:-3000}
+
 root=""
 mounted=()
+kill_root_processes() {  # what still runs inside the root (Xvfb, gpg-agent...): by pid
+  local pid link
+  for link in /proc/[0-9]*/root; do
+    pid=${link#/proc/}; pid=${pid%/root}
+    [ "$(readlink "$link" 2>/dev/null)" = "$root" ] && kill -9 "$pid" 2>/dev/null || true
+  done
+}
 cleanup() {
   local status=$?
   local i
+  [ -n "$root" ] && kill_root_processes
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
     umount -R "${mounted[$i]}" 2>/dev/null || umount -R -l "${mounted[$i]}" 2>/dev/null || true
   done
@@ -84,14 +96,15 @@ mount_root() {
 
 unmount_root() {
   local i
+  kill_root_processes
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -R "${mounted[$i]}"; done
   mounted=()
 }
 
-in_root() {
+in_root() {  # in_root COMMAND [LIMIT_SECONDS]
   local pip_cert=()
   [ -f "$root/root/host-ca.pem" ] && pip_cert=(PIP_CERT=/root/host-ca.pem)
-  chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+  timeout --kill-after=30 "${2:-$step_limit}" chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     DEBIAN_FRONTEND=noninteractive "${pip_cert[@]}" bash -c "$1"
 }
@@ -99,7 +112,8 @@ in_root() {
 make_root() {  # debootstrap SUITE into $root: minbase + make + git; apt and dpkg set for speed
   local suite=$1
   echo "[$suite] debootstrap from $mirror"
-  debootstrap --variant=minbase --include=make,git "$suite" "$root" "$mirror" \
+  timeout --kill-after=30 "$step_limit" \
+    debootstrap --variant=minbase --include=make,git "$suite" "$root" "$mirror" \
     > "$out/$suite.debootstrap.log" 2>&1 || { tail -20 "$out/$suite.debootstrap.log" >&2; return 1; }
   # unstable's Release file may be past its Valid-Until; unpacking without fsync halves the time.
   echo 'Acquire::Check-Valid-Until "false";' > "$root/etc/apt/apt.conf.d/99matrix"
@@ -139,8 +153,9 @@ run_suite() {
   mount_root
   local status=0
   echo "[$suite] make $target (log: $out/$suite.log)"
-  in_root "cd /build/sbas_selector && make $target" > "$out/$suite.log" 2>&1 || status=$?
-  in_root "cd /build/sbas_selector && .venv/bin/python scripts/platform_versions.py $suite" \
+  in_root "cd /build/sbas_selector && make $target" "$target_limit" > "$out/$suite.log" 2>&1 \
+    || status=$?
+  in_root "cd /build/sbas_selector && .venv/bin/python scripts/platform_versions.py $suite" 120 \
     > "$out/$suite.versions.json" 2>/dev/null || true
   tail -5 "$out/$suite.log"
   unmount_root
