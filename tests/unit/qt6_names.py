@@ -5,8 +5,10 @@ QGIS; prints a JSON list of problems (empty: every name resolves under PyQt6).
 
 What is checked, from the source's syntax tree:
 
-- every name imported from ``qgis.PyQt.<module>`` exists in ``PyQt6.<module>`` (QGIS 4's
-  ``qgis.PyQt.QtWidgets`` also re-exports the classes Qt6 moved to QtGui: :data:`MOVED`);
+- every name imported from ``qgis.PyQt.<module>`` exists in ``PyQt6.<module>`` (an import in
+  an ``except ImportError:`` handler is the Qt5 fallback of the import tried first: not
+  checked; QGIS 4's ``qgis.PyQt.QtWidgets`` is ``PyQt6.QtWidgets``, without the classes Qt6
+  moved to QtGui, such as QAction);
 - every attribute chain on such a name resolves (``Qt.AlignmentFlag.AlignLeft``,
   ``QMessageBox.StandardButton.Yes``, ``QToolTip.showText``);
 - methods called on objects whose Qt class is known: variables assigned from a Qt constructor,
@@ -24,9 +26,6 @@ import ast
 import json
 import sys
 
-#: Qt6 moved these from QtWidgets to QtGui; QGIS 4's qgis.PyQt.QtWidgets still exports them.
-MOVED = {"QAction", "QActionGroup", "QShortcut", "QFileSystemModel", "QUndoCommand",
-         "QUndoGroup", "QUndoStack"}
 #: Qt's event handlers and the class of their event argument (event() and eventFilter() get any
 #: QEvent subclass, narrowed by its type() at run time: not typed here).
 EVENT_HANDLERS = {
@@ -53,10 +52,7 @@ def _pyqt6_modules() -> dict[str, object]:
 
 
 def _lookup(modules: dict[str, object], module: str, name: str) -> object | None:
-    found = getattr(modules.get(module), name, None)
-    if found is None and module == "QtWidgets" and name in MOVED:
-        found = getattr(modules.get("QtGui"), name, None)
-    return found
+    return getattr(modules.get(module), name, None)
 
 
 def _chain(node: ast.AST) -> list[str] | None:
@@ -79,11 +75,19 @@ class _FileChecker(ast.NodeVisitor):
         self.problems: list[str] = []
         self.scopes: list[dict[str, str]] = [{}]  # variable -> Qt class name
         self.classes: list[tuple[str | None, set[str]]] = []  # (Qt base, own attributes)
+        self.fallback = False  # inside an ``except ImportError:`` handler
 
     def _problem(self, node: ast.AST, text: str) -> None:
         self.problems.append(f"{self.path}:{getattr(node, 'lineno', 0)}: {text}")
 
     # imports ------------------------------------------------------------------------
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        outer = self.fallback
+        names = _chain(node.type) if node.type is not None else None
+        self.fallback = outer or names == ["ImportError"] or names == ["ModuleNotFoundError"]
+        self.generic_visit(node)
+        self.fallback = outer
+
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         module = node.module or ""
         if module.startswith("qgis.PyQt.") or module.startswith(("PyQt5.", "PyQt6.")):
@@ -91,6 +95,8 @@ class _FileChecker(ast.NodeVisitor):
             if module.startswith("PyQt5."):
                 self._problem(node, f"imports {module} (import through qgis.PyQt)")
             for alias in node.names:
+                if self.fallback:
+                    continue  # the Qt5 fallback; the name is bound by the import tried first
                 found = _lookup(self.modules, qt_module, alias.name)
                 if found is None:
                     self._problem(node, f"{qt_module}.{alias.name} is not in PyQt6")

@@ -1,7 +1,7 @@
 """Run the plugin's QGIS-free widgets offscreen under PyQt6, as QGIS 4 would load them.
 
 ``python qt6_widgets.py STACK OUT_JSON``: ``qgis.PyQt.*`` is made to be PyQt6 (as QGIS 4's
-``qgis.PyQt`` is; its QtWidgets also re-exports the classes Qt6 moved to QtGui), then the
+``qgis.PyQt`` is: its modules re-export PyQt6's), then the
 baseline graph, the pair table, the time-series plot, the help and the dependency dialogs are
 built on the real stack, painted, and the graph gets a mouse move and click over an edge.
 Writes what a user would see (JSON); any exception fails the run (exit status 1).
@@ -24,12 +24,8 @@ def _pyqt6_as_qgis_pyqt() -> None:
     qgis.__path__ = []  # a package, with nothing but PyQt
     pyqt = types.ModuleType("qgis.PyQt")
     pyqt.__path__ = []
-    widgets = types.ModuleType("qgis.PyQt.QtWidgets")
-    widgets.__dict__.update(QtWidgets.__dict__)
-    for name in ("QAction", "QActionGroup", "QShortcut", "QFileSystemModel"):
-        setattr(widgets, name, getattr(QtGui, name))
     sys.modules.update({"qgis": qgis, "qgis.PyQt": pyqt, "qgis.PyQt.QtCore": QtCore,
-                        "qgis.PyQt.QtGui": QtGui, "qgis.PyQt.QtWidgets": widgets})
+                        "qgis.PyQt.QtGui": QtGui, "qgis.PyQt.QtWidgets": QtWidgets})
 
 
 def main(stack_path: str, out_path: str) -> None:

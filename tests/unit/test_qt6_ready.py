@@ -92,6 +92,10 @@ def test_the_pyqt6_name_check_finds_what_qt6_removed(tmp_path):
         "from qgis.PyQt.QtCore import Qt, QPointF\n"
         "from qgis.PyQt.QtGui import QPainter\n"
         "from qgis.PyQt.QtWidgets import QWidget, QAction, QDesktopWidget\n"
+        "try:\n"
+        "    from qgis.PyQt.QtGui import QShortcut\n"
+        "except ImportError:\n"
+        "    from qgis.PyQt.QtWidgets import QShortcut, QNotInQt6\n"
         "class Graph(QWidget):\n"
         "    def mouseMoveEvent(self, event):\n"
         "        return event.globalPos(), self.own, Qt.AlignLeft\n"
@@ -104,6 +108,7 @@ def test_the_pyqt6_name_check_finds_what_qt6_removed(tmp_path):
     result = _run_pyqt6(str(HERE / "qt6_names.py"), str(sample))
     found = {line.split(": ", 1)[1] for line in json.loads(result.stdout)}
     assert found == {"QtWidgets.QDesktopWidget is not in PyQt6",
+                     "QtWidgets.QAction is not in PyQt6",  # moved to QtGui
                      "QMouseEvent.globalPos is not in PyQt6", "Qt.AlignLeft is not in PyQt6",
                      "QPainter.drawRoundRect is not in PyQt6", "QPointF.nope is not in PyQt6",
                      "QWidget.exec_ is not in PyQt6"}
