@@ -102,11 +102,15 @@ unmount_root() {
 }
 
 in_root() {  # in_root COMMAND [LIMIT_SECONDS]
-  local pip_cert=()
+  local pip_cert=() child
   [ -f "$root/root/host-ca.pem" ] && pip_cert=(PIP_CERT=/root/host-ca.pem)
+  # In the background and waited for, so that a TERM or INT to this script runs its trap (and
+  # the clean-up) at once instead of after the command.
   timeout --kill-after=30 "${2:-$step_limit}" chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
     PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-    DEBIAN_FRONTEND=noninteractive "${pip_cert[@]}" bash -c "$1"
+    DEBIAN_FRONTEND=noninteractive "${pip_cert[@]}" bash -c "$1" &
+  child=$!
+  wait "$child"
 }
 
 make_root() {  # debootstrap SUITE into $root: minbase + make + git; apt and dpkg set for speed
