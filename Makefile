@@ -3,7 +3,7 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 SYSTEM_PYTHON := /usr/bin/python3
-DEBIAN_PACKAGES := qgis python3-qgis python3-gdal gdal-bin python3-pyqt5 pyqt5-dev-tools \
+DEBIAN_PACKAGES := qgis python3-qgis python3-gdal gdal-bin python3-pyqt5 \
 	xvfb xauth python3-h5py python3-scipy python3-matplotlib python3-venv strace
 STAMP := $(VENV)/.setup-stamp
 DEMO_DIR ?= demo_output
@@ -11,17 +11,26 @@ REAL_STACK ?= ../shared/data/real/mexico_city_cropA
 export QT_QPA_PLATFORM := offscreen
 
 .PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas bench-classify \
-	train evaluate clean package deploy qgis fuzz
+	train evaluate clean package deploy qgis fuzz matrix matrix-fresh print-debian-packages
 
 setup: ## install what a fresh Debian 12 machine lacks (idempotent)
 	@bash scripts/setup_system.sh $(DEBIAN_PACKAGES)
 	@$(MAKE) --no-print-directory $(STAMP)
 
+# numpy is the system's (QGIS's, GDAL's, scipy's): pinned to the version Debian installed, 1.x on
+# Debian 12, 2.x on Debian 13, so that pip never replaces it with one those were not built for.
+SYSTEM_NUMPY = $(shell $(SYSTEM_PYTHON) -c "import numpy; print(numpy.__version__)" 2>/dev/null)
+NUMPY_PIN := $(VENV)/numpy-pin.txt
+
 $(STAMP): requirements.txt requirements-dev.txt constraints.txt scripts/link_package.py
 	@test -x $(PY) || $(SYSTEM_PYTHON) -m venv --system-site-packages $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
+	@test -n "$(SYSTEM_NUMPY)" || { echo "no numpy in $(SYSTEM_PYTHON): run make setup" >&2; exit 1; }
+	echo "numpy==$(SYSTEM_NUMPY)" > $(NUMPY_PIN)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt \
+		-c $(NUMPY_PIN)
 	$(PY) scripts/link_package.py
-	@$(PY) -c "import numpy, osgeo.gdal_array, h5py, scipy, onnxruntime, qgis.core; assert int(numpy.__version__.split('.')[0]) < 2"
+	@$(PY) -c "import numpy, osgeo.gdal_array, h5py, scipy, onnxruntime, qgis.core; \
+		assert numpy.__version__ == '$(SYSTEM_NUMPY)', numpy.__version__"
 	@touch $@
 
 lint: setup
@@ -78,7 +87,9 @@ MINTPY_VERSION := 1.6.4
 
 $(BENCH_VENV)/.stamp: constraints.txt
 	@test -x $(BENCH_VENV)/bin/python || $(SYSTEM_PYTHON) -m venv --system-site-packages $(BENCH_VENV)
-	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check mintpy==$(MINTPY_VERSION) -c constraints.txt
+	echo "numpy==$(SYSTEM_NUMPY)" > $(BENCH_VENV)/numpy-pin.txt
+	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check mintpy==$(MINTPY_VERSION) -c constraints.txt \
+		-c $(BENCH_VENV)/numpy-pin.txt
 	@touch $@
 
 bench-sbas: setup $(BENCH_VENV)/.stamp ## inversion speed: ours vs MintPy vs the floor (not a test)
@@ -91,10 +102,10 @@ RUN ?= models/runs/cpu
 # make train TRAIN_ARGS="--size 128 --epochs 40 --batch 64".
 TRAIN_ARGS ?= --size 96 --epochs 14
 
-$(TRAIN_VENV)/.stamp: constraints.txt
+$(TRAIN_VENV)/.stamp: constraints.txt $(STAMP)
 	@test -x $(TRAIN_VENV)/bin/python || $(SYSTEM_PYTHON) -m venv --system-site-packages $(TRAIN_VENV)
 	$(TRAIN_VENV)/bin/pip install -q --disable-pip-version-check torch==2.14.1 torchvision==0.29.1 \
-		onnx==1.23.2 -c constraints.txt
+		onnx==1.23.2 -c constraints.txt -c $(NUMPY_PIN)
 	$(TRAIN_VENV)/bin/python scripts/link_package.py
 	@touch $@
 
@@ -126,6 +137,21 @@ FUZZ_SEED ?= 1
 fuzz: setup ## corrupted stacks of every format (FUZZ_CASES, FUZZ_SEED): no traceback, hang or silent error
 	OMP_NUM_THREADS=1 $(PY) -m sbas_selector.tests.fuzz.harness --cases $(FUZZ_CASES) \
 		--seed $(FUZZ_SEED) --workers 2 --out fuzz_summary.json
+
+# The version matrix (root only: debootstrap, chroot): the tiers inside Debian roots of each suite,
+# cached in ~/.cache/sbas-selector/roots. trixie = Debian 13 (QGIS 3.40), sid = unstable (3.44).
+MATRIX_SUITES ?= trixie sid
+MATRIX_TARGET ?= test
+matrix: ## run make $(MATRIX_TARGET) in a Debian root per suite of MATRIX_SUITES (logs: build/matrix)
+	@bash scripts/setup_system.sh debootstrap zstd
+	bash scripts/debian_matrix.sh --target "$(MATRIX_TARGET)" $(MATRIX_SUITES)
+
+matrix-fresh: ## make demo and test from a root with nothing but make and git (no cache)
+	@bash scripts/setup_system.sh debootstrap zstd
+	bash scripts/debian_matrix.sh --fresh --target "demo test" $(MATRIX_SUITES)
+
+print-debian-packages:
+	@echo $(DEBIAN_PACKAGES)
 
 clean:
 	rm -rf $(DEMO_DIR) dist .pytest_cache .ruff_cache

@@ -9,7 +9,11 @@ from typing import Any
 from qgis.core import Qgis, QgsApplication, QgsMessageLog
 from qgis.PyQt.QtCore import QCoreApplication, Qt, QTimer
 from qgis.PyQt.QtGui import QIcon
-from qgis.PyQt.QtWidgets import QAction
+
+try:  # Qt6 (QGIS 4) moved QAction to QtGui; Qt5 has it in QtWidgets
+    from qgis.PyQt.QtGui import QAction
+except ImportError:
+    from qgis.PyQt.QtWidgets import QAction
 
 PLUGIN_NAME = "SBAS Selector"
 _LEVELS = {
@@ -66,12 +70,8 @@ class SbasSelectorPlugin:
 
         self.dock = SbasDock(self.iface, self.iface.mainWindow())
         self.iface.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        try:  # the compiled resources ship in the zip (make package); a checkout has files
-            from . import resources_rc  # noqa: F401
-
-            icon = QIcon(":/plugins/sbas_selector/icons/icon.svg")
-        except ImportError:
-            icon = QIcon(str(Path(__file__).resolve().parent / "icons" / "icon.svg"))
+        # The icon file itself: compiled Qt resources would tie the plugin to PyQt5 or PyQt6.
+        icon = QIcon(str(Path(__file__).resolve().parent / "icons" / "icon.svg"))
         self.action = QAction(icon, self.tr("SBAS Interferogram Selector"),
                               self.iface.mainWindow())
         self.action.setCheckable(True)

@@ -124,13 +124,20 @@ def externally_managed() -> bool:
     return (Path(sysconfig.get_paths()["stdlib"]) / "EXTERNALLY-MANAGED").exists()
 
 
-def numpy_pin() -> str | None:
-    """``numpy==<version loaded here>``, so that pip keeps QGIS's numpy."""
-    try:
-        import numpy
-    except ImportError:
+def numpy_pin(version: str | None = None) -> str | None:
+    """``numpy==<version loaded here>`` (or of ``version``), so that pip keeps QGIS's numpy:
+    1.x on Debian 12 and older QGIS, 2.x on Debian 13 and QGIS 3.40+ for Windows. A local
+    build label (``2.1.3+mkl``) is dropped: the version pip finds installed is the public one."""
+    if version is None:
+        try:
+            import numpy
+        except ImportError:
+            return None
+        version = numpy.__version__
+    public = version.split("+", 1)[0].strip()
+    if not public or not public[0].isdigit():
         return None
-    return f"numpy=={numpy.__version__}"
+    return f"numpy=={public}"
 
 
 def install_arguments(packages: list[str], python: str | None = None,
@@ -147,19 +154,52 @@ def install_arguments(packages: list[str], python: str | None = None,
     return arguments + packages
 
 
-def manual_commands(packages: list[str]) -> dict[str, str]:
-    """The command a user types, per platform, to install ``packages`` for QGIS's Python."""
-    pin = numpy_pin()
-    keep = f' "{pin}"' if pin else ""
-    wanted = " ".join(f'"{p}"' for p in packages)
-    return {
-        "Linux (Debian/Ubuntu QGIS)": "/usr/bin/python3 -m pip install --user "
-                                      f"--break-system-packages {wanted}{keep}",
-        "Windows (OSGeo4W Shell, as administrator for all users)":
-            f"python -m pip install --user {wanted}{keep}",
-        "macOS (QGIS.app)": "/Applications/QGIS.app/Contents/MacOS/bin/python3 -m pip install "
-                            f"--user {wanted.replace('onnxruntime-gpu', 'onnxruntime')}{keep}",
-    }
+#: Where each platform's QGIS keeps its Python, as its installers lay it out: Debian/Ubuntu use
+#: the system's Python; the OSGeo4W Shell (Start menu, beside QGIS) puts QGIS's Python first on
+#: its PATH, for the standalone installer and the OSGeo4W network installer alike; the macOS
+#: bundles carry theirs inside the app (QGIS.app, or QGIS-LTR.app for the long-term release).
+PLATFORM_PYTHONS = {
+    "linux": "/usr/bin/python3",
+    "win32": "python",
+    "darwin": "/Applications/QGIS.app/Contents/MacOS/bin/python3",
+}
+PLATFORM_LABELS = {
+    "linux": "Linux (Debian/Ubuntu QGIS)",
+    "win32": "Windows (in the OSGeo4W Shell, from the Start menu)",
+    "darwin": "macOS (QGIS.app; QGIS-LTR.app for the long-term release)",
+}
+
+
+def manual_commands(packages: list[str], platform: str | None = None,
+                    numpy_version: str | None = None) -> dict[str, str]:
+    """The command a user types, per platform, to install ``packages`` for QGIS's Python.
+
+    The command for this computer (``platform``, default ``sys.platform``) comes first, with
+    the path of the Python that runs here and a pin of the numpy loaded here (``numpy_version``
+    overrides it); the other platforms' commands carry no numpy pin (their QGIS's numpy is not
+    known here; pip keeps an installed numpy that satisfies the packages anyway).
+    """
+    here = platform or sys.platform
+    here = "linux" if here.startswith("linux") else here
+    order = sorted(PLATFORM_LABELS, key=lambda name: name != here)
+    commands = {}
+    for name in order:
+        wanted = packages if name != "darwin" else [
+            p.replace("onnxruntime-gpu", "onnxruntime") for p in packages]  # no CUDA on macOS
+        python = PLATFORM_PYTHONS[name]
+        pin = None
+        label = PLATFORM_LABELS[name]
+        if name == here:
+            pin = numpy_pin(numpy_version)
+            label += ", this computer"
+            if name != "win32" and platform is None:
+                python = qgis_python()
+        words = [f'"{python}"' if " " in python else python, "-m", "pip", "install", "--user"]
+        if name == "linux":
+            words.append("--break-system-packages")  # PEP 668: Debian 12+, Ubuntu 23.04+
+        words += [f'"{p}"' for p in wanted] + ([f'"{pin}"'] if pin else [])
+        commands[label] = " ".join(words)
+    return commands
 
 
 def activate_user_site() -> None:

@@ -15,6 +15,7 @@ from qgis.core import (
     QgsProcessingParameterNumber,
 )
 
+from ..qgis_compat import NumberType
 from .base import StackAlgorithm
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -57,7 +58,7 @@ class ClassifyAlgorithm(StackAlgorithm):
             self.DEVICE, self.tr("Device"), options=list(DEVICES), defaultValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.THRESHOLD, self.tr("Threshold (default: the model's)"),
-            type=QgsProcessingParameterNumber.Double, optional=True, minValue=0, maxValue=1))
+            type=NumberType.Double, optional=True, minValue=0, maxValue=1))
         self.addParameter(QgsProcessingParameterBoolean(
             self.REPAIR, self.tr("Find and repair small unwrapping errors first"),
             defaultValue=True))

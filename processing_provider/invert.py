@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingParameterPoint,
 )
 
+from ..qgis_compat import NumberType
 from .base import StackAlgorithm
 
 WEIGHTS = ("none", "coherence")
@@ -68,10 +69,10 @@ class InvertAlgorithm(StackAlgorithm):
             self.REFERENCE, self.tr("Reference point (default: automatic)"), optional=True))
         self.addParameter(QgsProcessingParameterNumber(
             self.MIN_PAIRS, self.tr("Minimum number of pairs per pixel"),
-            type=QgsProcessingParameterNumber.Integer, defaultValue=1, minValue=1))
+            type=NumberType.Integer, defaultValue=1, minValue=1))
         self.addParameter(QgsProcessingParameterNumber(
             self.MEMORY_GB, self.tr("Memory budget per block (GiB)"),
-            type=QgsProcessingParameterNumber.Double, defaultValue=1.0, minValue=0.001))
+            type=NumberType.Double, defaultValue=1.0, minValue=0.001))
         self.addParameter(QgsProcessingParameterBoolean(
             self.BRIDGE_GAPS, self.tr("Bridge gaps between pieces of the network with a weak "
                                       "linear model (NSBAS-like)"), defaultValue=False))

@@ -13,6 +13,7 @@ from qgis.core import (
 )
 
 from ..core import strict_json
+from ..qgis_compat import NumberType
 from .base import StackAlgorithm
 
 EXPORT_FORMATS = ("csv", "mintpy", "licsbas")
@@ -47,10 +48,10 @@ class SelectByBaselineAlgorithm(_ReviewAlgorithm):
         self._stack_parameter()
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_DAYS, self.tr("Longest temporal baseline (days)"),
-            type=QgsProcessingParameterNumber.Double, optional=True, minValue=0))
+            type=NumberType.Double, optional=True, minValue=0))
         self.addParameter(QgsProcessingParameterNumber(
             self.MAX_BPERP, self.tr("Longest perpendicular baseline (m)"),
-            type=QgsProcessingParameterNumber.Double, optional=True, minValue=0))
+            type=NumberType.Double, optional=True, minValue=0))
         self.addParameter(QgsProcessingParameterFileDestination(
             self.OUTPUT, self.tr("Labels (CSV)"), fileFilter="CSV (*.csv)", optional=True))
         self.addOutput(QgsProcessingOutputNumber("N_KEPT", self.tr("Pairs kept")))

@@ -2,7 +2,7 @@
 plugins.qgis.org does (``make package``); ``--deploy PROFILE_DIR`` also installs it there.
 
 The zip holds one folder, ``sbas_selector/``, with the runtime files only: the Python package
-(no tests, training code, benchmarks or scripts), the compiled Qt resources, the shipped ONNX
+(no tests, training code, benchmarks or scripts) with its icons as files, the shipped ONNX
 model and its card, the documentation pages with their pictures, and the sample stack (the real
 Mexico City stack without its unused GAMMA lookup table, Apache-2.0, with its licence and
 attribution). The build fails on: a zip over plugins.qgis.org's 25,000,000 bytes; an
@@ -27,8 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "sbas_selector"
-RUNTIME_FILES = ("__init__.py", "plugin.py", "settings.py", "tasks.py", "cli.py", "plots.py",
-                 "metadata.txt", "LICENSE", "README.md")
+RUNTIME_FILES = ("__init__.py", "plugin.py", "settings.py", "tasks.py", "qgis_compat.py", "cli.py",
+                 "plots.py", "metadata.txt", "LICENSE", "README.md")
 RUNTIME_FOLDERS = ("core", "ui", "processing_provider", "icons")
 MODEL_FILES = ("models/sbas_selector.onnx", "models/MODEL_CARD.md", "models/README.md")
 SAMPLE = ROOT.parent / "shared" / "data" / "real" / "mexico_city_cropA"
@@ -67,7 +67,8 @@ def _shrink_png(source: Path, target: Path) -> None:
 
 
 def stage(folder: Path, sample: Path | None = SAMPLE) -> Path:
-    """Copy the runtime files into ``folder/sbas_selector`` and compile the resources."""
+    """Copy the runtime files into ``folder/sbas_selector`` (icons as files: no compiled Qt
+    resources, which would tie the plugin to PyQt5 or PyQt6)."""
     plugin = folder / NAME
     plugin.mkdir(parents=True)
     for name in RUNTIME_FILES:
@@ -85,8 +86,6 @@ def stage(folder: Path, sample: Path | None = SAMPLE) -> Path:
         shutil.copy2(page, plugin / "docs" / page.name)
     for name in sorted(pictures):
         _shrink_png(ROOT / "docs" / "images" / name, plugin / "docs" / "images" / name)
-    subprocess.run(["pyrcc5", "-o", str(plugin / "resources_rc.py"),
-                    str(ROOT / "resources.qrc")], check=True)
     if sample is not None:
         if not (sample / "LICENSE").is_file():
             raise SystemExit(f"{sample}: the sample stack must keep its LICENSE")

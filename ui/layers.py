@@ -21,6 +21,7 @@ from qgis.PyQt import sip
 from qgis.PyQt.QtGui import QColor
 
 from ..core.phase_display import UNWRAPPED_BAND, WRAPPED_BAND, write_display_raster
+from ..qgis_compat import RAMP_INTERPOLATED, STRETCH_TO_MIN_MAX
 
 # A cyclic palette (colour at -pi == colour at pi): how analysts read interferograms.
 CYCLIC = ("#e41a1c", "#ff7f00", "#ffff33", "#4daf4a", "#00bcd4", "#377eb8", "#984ea3",
@@ -33,7 +34,7 @@ INVERSION_GROUP = "SBAS inversion"
 def _pseudocolor(layer: QgsRasterLayer, band: int, items: list, low: float,
                  high: float) -> None:
     ramp = QgsColorRampShader(low, high)
-    ramp.setColorRampType(QgsColorRampShader.Type.Interpolated)
+    ramp.setColorRampType(RAMP_INTERPOLATED)
     ramp.setColorRampItemList(items)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(ramp)
@@ -74,8 +75,7 @@ def style_phase(layer: QgsRasterLayer, wrapped: bool, limit_rad: float = math.pi
 def style_coherence(layer: QgsRasterLayer, band: int = 1) -> None:
     renderer = QgsSingleBandGrayRenderer(layer.dataProvider(), band)
     enhancement = QgsContrastEnhancement(layer.dataProvider().dataType(1))
-    enhancement.setContrastEnhancementAlgorithm(
-        QgsContrastEnhancement.ContrastEnhancementAlgorithm.StretchToMinimumMaximum)
+    enhancement.setContrastEnhancementAlgorithm(STRETCH_TO_MIN_MAX)
     maximum = 255.0 if layer.dataProvider().dataType(1) == 1 else 1.0  # Byte (LiCSBAS)
     enhancement.setMinimumValue(0.0)
     enhancement.setMaximumValue(maximum)

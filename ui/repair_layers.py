@@ -26,6 +26,7 @@ from qgis.PyQt.QtGui import QColor
 
 from ..core.closure_layers import patch_outline_wkt, write_closure_raster
 from ..core.paths import user_data_folder
+from ..qgis_compat import RAMP_INTERPOLATED
 
 ACTION_COLOURS = {"correct": "#1b9e77", "mask": "#ff7f00", "ignore": "#8c8c8c"}
 CLOSURE_LAYER = "Misclosed triplets per pixel"
@@ -48,7 +49,7 @@ def closure_layer(check: Any, stack: Any) -> QgsRasterLayer | None:
              QgsColorRampShader.ColorRampItem(1, QColor("#fed976"), "1"),
              QgsColorRampShader.ColorRampItem(top, QColor("#bd0026"), str(top))]
     ramp = QgsColorRampShader(0, top)
-    ramp.setColorRampType(QgsColorRampShader.Type.Interpolated)
+    ramp.setColorRampType(RAMP_INTERPOLATED)
     ramp.setColorRampItemList(items)
     shader = QgsRasterShader()
     shader.setRasterShaderFunction(ramp)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from sbas_selector.core import dependencies as deps
 from sbas_selector.core.dependencies import Requirement
 
@@ -63,14 +65,41 @@ def test_install_arguments_keep_numpy_and_respect_pep_668(tmp_path):
     assert deps.numpy_pin() == f"numpy=={numpy.__version__}"
 
 
-def test_manual_commands_per_platform():
-    commands = deps.manual_commands(["onnxruntime-gpu==1.31.1"])
-    assert set(commands) == {"Linux (Debian/Ubuntu QGIS)",
-                             "Windows (OSGeo4W Shell, as administrator for all users)",
-                             "macOS (QGIS.app)"}
-    assert all("pip install --user" in c and "numpy==" in c for c in commands.values())
-    assert "onnxruntime-gpu" not in commands["macOS (QGIS.app)"]  # no CUDA on macOS
-    assert "--break-system-packages" in commands["Linux (Debian/Ubuntu QGIS)"]
+@pytest.mark.parametrize("version, pin", [("1.24.2", "numpy==1.24.2"),  # Debian 12
+                                          ("1.26.4", "numpy==1.26.4"),  # QGIS <= 3.38, Windows
+                                          ("2.2.4", "numpy==2.2.4"),  # Debian 13
+                                          ("2.1.3+mkl", "numpy==2.1.3"),  # a local build label
+                                          ("", None)])
+def test_numpy_pin_of_numpy_1_and_2(version, pin):
+    assert deps.numpy_pin(version) == pin
+
+
+@pytest.mark.parametrize("platform, numpy_version", [("linux", "1.24.2"), ("win32", "2.1.3"),
+                                                     ("darwin", "1.26.4"), ("linux", "2.2.4")])
+def test_manual_commands_per_platform(platform, numpy_version):
+    """This computer's command first, with its numpy pinned; the others without a pin."""
+    commands = deps.manual_commands(["onnxruntime-gpu==1.31.1"], platform=platform,
+                                    numpy_version=numpy_version)
+    labels = list(commands)
+    assert len(labels) == 3 and labels[0].endswith("this computer")
+    assert labels[0].startswith({"linux": "Linux", "win32": "Windows", "darwin": "macOS"}[
+        platform])
+    assert all(" -m pip install --user " in c for c in commands.values())
+    assert commands[labels[0]].endswith(f'"numpy=={numpy_version}"')
+    assert all("numpy==" not in commands[label] for label in labels[1:])
+    by_platform = {label.split(" ")[0]: command for label, command in commands.items()}
+    assert by_platform["Windows"].startswith("python -m pip")  # the OSGeo4W Shell's Python
+    assert by_platform["macOS"].startswith("/Applications/QGIS.app/Contents/MacOS/bin/python3 ")
+    assert "onnxruntime-gpu" not in by_platform["macOS"]  # no CUDA on macOS
+    assert "--break-system-packages" in by_platform["Linux"]
+    assert all("--break-system-packages" not in by_platform[name] for name in ("Windows",
+                                                                               "macOS"))
+
+
+def test_manual_command_here_uses_this_python():
+    commands = deps.manual_commands(["onnxruntime==1.31.1"])
+    here = next(iter(commands.values()))
+    assert deps.qgis_python() in here and deps.numpy_pin() in here
 
 
 def test_qgis_python_is_this_interpreter_under_its_prefix():

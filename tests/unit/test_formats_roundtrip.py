@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -107,3 +109,48 @@ def test_layer_sources_open_in_gdal_with_the_same_values(fmt, tmp_path, monkeypa
         scale = 1 / 255 if fmt == "licsbas" and kind == "coherence" else 1.0
         np.testing.assert_allclose(values[finite] * scale, expected[finite], atol=1e-5)
         np.testing.assert_allclose(dataset.GetGeoTransform(), stack.grid.geotransform)
+        _assert_gdal_312_accepts(Path(path))
+
+
+def _assert_gdal_312_accepts(path: Path) -> None:
+    """GDAL >= 3.12's rule for raw bands (SIBLING_OR_CHILD_OF_VRT_PATH, its default), checked
+    here whatever GDAL runs the test: relativeToVRT set, a relative name without '..'."""
+    if path.suffix != ".vrt":
+        return
+    import xml.etree.ElementTree as ET  # nosec B405: a file this test just had written
+
+    for band in ET.parse(path).getroot().iter("VRTRasterBand"):  # nosec B314
+        if band.get("subClass") != "VRTRawRasterBand":
+            continue
+        source = band.find("SourceFilename")
+        assert source is not None and source.get("relativeToVRT") == "1"
+        assert not Path(source.text).is_absolute() and ".." not in Path(source.text).parts
+        assert (path.parent / source.text).is_file()
+
+
+def test_raw_layers_of_a_read_only_stack_are_copied_to_the_user_data(tmp_path, monkeypatch,
+                                                                      small_geographic_simulation):
+    """A LiCSBAS stack in a read-only folder: no VRT can go beside its rasters, so the layer is
+    a GeoTIFF copy in the user's data folder, with the file's values."""
+    from osgeo import gdal
+
+    from sbas_selector.core.layer_sources import layer_source
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    written = WRITERS["licsbas"](small_geographic_simulation.to_stack(), tmp_path)
+    stack = open_stack(written)
+    pair_folder = stack.source(3, "phase").path.parent
+    pair_folder.chmod(0o555)
+    try:
+        for kind in ("phase", "coherence"):
+            path, band = layer_source(stack, 3, kind)
+            assert Path(path).suffix == ".tif" and (tmp_path / "xdg") in Path(path).parents
+            dataset = gdal.Open(path)  # kept: its band dies with it
+            values = dataset.GetRasterBand(band).ReadAsArray().astype(np.float32)
+            expected = (stack.read_phase(3, referenced=False) if kind == "phase"
+                        else stack.read_coherence(3) * 255)
+            finite = np.isfinite(expected)
+            np.testing.assert_allclose(values[finite], expected[finite], atol=1e-3)
+        assert not list(pair_folder.glob(".*.vrt"))
+    finally:
+        pair_folder.chmod(0o755)

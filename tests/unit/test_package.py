@@ -31,7 +31,7 @@ def test_zip_holds_the_runtime_only(package, built):
     assert problems == []
     names = set(zipfile.ZipFile(archive).namelist())
     assert all(n.startswith("sbas_selector/") for n in names)
-    for needed in ("metadata.txt", "LICENSE", "__init__.py", "plugin.py", "resources_rc.py",
+    for needed in ("metadata.txt", "LICENSE", "__init__.py", "plugin.py", "icons/icon.svg",
                    "core/inversion/solver.py", "ui/dock.py", "models/sbas_selector.onnx",
                    "docs/review.md", "docs/images/review_marked.png",
                    "sample_data/mexico_city_cropA/LICENSE", "sample_data/mexico_city_cropA/"
@@ -39,6 +39,7 @@ def test_zip_holds_the_runtime_only(package, built):
         assert f"sbas_selector/{needed}" in names, needed
     for name in names:
         assert "/tests/" not in name and "__pycache__" not in name and not name.endswith(".pyc")
+        assert not name.endswith("resources_rc.py")  # compiled for one PyQt only
         assert not name.startswith(("sbas_selector/bench/", "sbas_selector/scripts/"))
     assert "sbas_selector/models/train.py" not in names
     # MiB: the int8 model is 23 MB; plugins.qgis.org refuses uploads over 25 MB
@@ -70,7 +71,7 @@ def test_deploy_installs_and_enables(package, built, tmp_path):
     (profile / "QGIS" / "QGIS3.ini").write_text("[PythonPlugins]\nother=true\n"
                                                 "sbas_selector=false\n\n[qgis]\nshowTips=false\n")
     target = package.deploy(archive, profile)
-    assert (target / "metadata.txt").is_file() and (target / "resources_rc.py").is_file()
+    assert (target / "metadata.txt").is_file() and (target / "icons" / "icon.svg").is_file()
     ini = (profile / "QGIS" / "QGIS3.ini").read_text()
     assert "sbas_selector=true" in ini and "sbas_selector=false" not in ini
     assert "other=true" in ini and "showTips=false" in ini
