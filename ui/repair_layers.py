@@ -10,8 +10,8 @@ from typing import Any
 from qgis.core import (
     QgsCategorizedSymbolRenderer,
     QgsColorRampShader,
+    QgsCoordinateReferenceSystem,
     QgsFeature,
-    QgsField,
     QgsFillSymbol,
     QgsGeometry,
     QgsProject,
@@ -21,7 +21,6 @@ from qgis.core import (
     QgsSingleBandPseudoColorRenderer,
     QgsVectorLayer,
 )
-from qgis.PyQt.QtCore import QVariant
 from qgis.PyQt.QtGui import QColor
 
 from ..core.closure_layers import patch_outline_wkt, write_closure_raster
@@ -62,15 +61,12 @@ def closure_layer(check: Any, stack: Any) -> QgsRasterLayer | None:
 
 def patch_layer(crs_wkt: str) -> QgsVectorLayer:
     """An empty memory layer for the current pair's patch outlines."""
-    layer = QgsVectorLayer("MultiPolygon", PATCH_LAYER, "memory")
-    from qgis.core import QgsCoordinateReferenceSystem
-
+    # Fields declared in the provider's URI: no QVariant types (Qt6 has none).
+    fields = "&".join(f"field={name}:{kind}" for name, kind in (
+        ("pair_id", "string"), ("patch_id", "integer"), ("n_pixels", "integer"),
+        ("cycles", "integer"), ("action", "string"), ("source", "string")))
+    layer = QgsVectorLayer(f"MultiPolygon?{fields}", PATCH_LAYER, "memory")
     layer.setCrs(QgsCoordinateReferenceSystem.fromWkt(crs_wkt))
-    layer.dataProvider().addAttributes([
-        QgsField("pair_id", QVariant.String), QgsField("patch_id", QVariant.Int),
-        QgsField("n_pixels", QVariant.Int), QgsField("cycles", QVariant.Int),
-        QgsField("action", QVariant.String), QgsField("source", QVariant.String)])
-    layer.updateFields()
     categories = []
     for action, colour in ACTION_COLOURS.items():
         symbol = QgsFillSymbol.createSimple({"color": "0,0,0,0", "outline_color": colour,

@@ -19,29 +19,31 @@ def test_successors_where_this_qgis_has_them(qgis_app):
     assert int(qgis_compat.RAMP_INTERPOLATED) == int(QgsColorRampShader.Interpolated)
 
 
-def test_phase_layer_range_and_styles_without_deprecated_calls(qgis_app, real_stack_path):
+def test_phase_and_coherence_styles_without_deprecated_calls(qgis_app, real_stack_path):
     """QGIS warns when a deprecated call is made (3.40: bandStatistics() with an int or, through
     its bindings, any explicit statistics value): every warning here is an error."""
-    from osgeo import gdal
     from qgis.core import QgsColorRampShader, QgsRasterLayer
 
-    from sbas_selector.ui.layers import _range, style_coherence, style_phase
+    from sbas_selector.core import open_stack
+    from sbas_selector.core.phase_display import write_display_raster
+    from sbas_selector.ui.layers import style_coherence, style_phase
 
-    path = sorted((real_stack_path / "unw").glob("*_unw.tif"))[0]
+    stack = open_stack(real_stack_path)
+    path, limit = write_display_raster(stack, 0, None)
     layer = QgsRasterLayer(str(path), "phase")
-    assert layer.isValid()
-    dataset = gdal.Open(str(path))
-    values = dataset.GetRasterBand(1).ReadAsArray()
-    nodata = dataset.GetRasterBand(1).GetNoDataValue()
-    valid = values[np.isfinite(values) & (values != nodata)] if nodata is not None else values
+    assert layer.isValid() and limit > 0
     with warnings.catch_warnings():
         warnings.simplefilter("error", DeprecationWarning)
-        low, high = _range(layer)
-        style_phase(layer, wrapped=False)
-        style_coherence(layer)
-    assert np.isclose(low, valid.min(), rtol=1e-5) and np.isclose(high, valid.max(), rtol=1e-5)
-    style_phase(layer, wrapped=False)
-    ramp = layer.renderer().shader().rasterShaderFunction()
+        style_phase(layer, wrapped=False, limit_rad=limit, wavelength_m=stack.wavelength_m)
+        unwrapped = layer.renderer()
+        assert (unwrapped.classificationMin(), unwrapped.classificationMax()) == \
+            (-limit, limit)  # centred on zero
+        style_phase(layer, wrapped=True)
+        wrapped = layer.renderer()
+        coherence = QgsRasterLayer(str(sorted((real_stack_path / "cc").glob("*.tif"))[0]), "cc")
+        style_coherence(coherence)
+    assert np.isclose(wrapped.classificationMin(), -np.pi)
+    assert np.isclose(wrapped.classificationMax(), np.pi)
+    ramp = wrapped.shader().rasterShaderFunction()
     assert int(ramp.colorRampType()) == int(QgsColorRampShader.Interpolated)
-    style_coherence(layer)
-    assert layer.renderer().contrastEnhancement().maximumValue() == 1.0
+    assert coherence.renderer().contrastEnhancement().maximumValue() == 1.0

@@ -67,10 +67,26 @@ def _chain(node: ast.AST) -> list[str] | None:
     return None
 
 
+def _string_tuples(tree: ast.AST) -> dict[str, set[str]]:
+    """Module-level ``NAME = ("a", "b", ...)`` constants (names a class may ``setattr`` on
+    itself, such as the dock's widget names)."""
+    found: dict[str, set[str]] = {}
+    for node in getattr(tree, "body", []):
+        if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Tuple, ast.List)) \
+                and all(isinstance(e, ast.Constant) and isinstance(e.value, str)
+                        for e in node.value.elts):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = {e.value for e in node.value.elts}
+    return found
+
+
 class _FileChecker(ast.NodeVisitor):
-    def __init__(self, path: str, modules: dict[str, object]) -> None:
+    def __init__(self, path: str, modules: dict[str, object],
+                 string_tuples: dict[str, set[str]] | None = None) -> None:
         self.path = path
         self.modules = modules
+        self.string_tuples = string_tuples or {}
         self.qt: dict[str, object] = {}  # local name -> PyQt6 object (None: missing)
         self.problems: list[str] = []
         self.scopes: list[dict[str, str]] = [{}]  # variable -> Qt class name
@@ -116,6 +132,15 @@ class _FileChecker(ast.NodeVisitor):
             if (isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store)
                     and isinstance(sub.value, ast.Name) and sub.value.id == "self"):
                 own.add(sub.attr)
+            # ``for name in NAMES: setattr(self, name, ...)`` with NAMES a tuple of strings
+            if isinstance(sub, ast.For) and isinstance(sub.iter, ast.Name) \
+                    and isinstance(sub.target, ast.Name) \
+                    and sub.iter.id in self.string_tuples \
+                    and any(isinstance(c, ast.Call) and isinstance(c.func, ast.Name)
+                            and c.func.id == "setattr" and c.args
+                            and isinstance(c.args[0], ast.Name) and c.args[0].id == "self"
+                            for c in ast.walk(sub)):
+                own |= self.string_tuples[sub.iter.id]
         self.classes.append((base, own))
         self.generic_visit(node)
         self.classes.pop()
@@ -189,10 +214,14 @@ def check(paths: list[str]) -> list[str]:
     """Problems found in ``paths`` under this process's PyQt6."""
     modules = _pyqt6_modules()
     problems: list[str] = []
+    trees = {}
+    string_tuples: dict[str, set[str]] = {}
     for path in paths:
         with open(path, encoding="utf-8") as handle:
-            tree = ast.parse(handle.read(), path)
-        checker = _FileChecker(path, modules)
+            trees[path] = ast.parse(handle.read(), path)
+        string_tuples.update(_string_tuples(trees[path]))
+    for path, tree in trees.items():
+        checker = _FileChecker(path, modules, string_tuples)
         checker.visit(tree)
         problems += checker.problems
     return problems

@@ -82,7 +82,7 @@ def main(stack_path: str, out_path: str) -> None:
     plot.set_series(PixelSeries(dates=(date(2018, 1, 6), date(2018, 1, 30)),
                                 displacement_mm=np.array([0.0, -3.0]),
                                 velocity_mm_yr=-45.6, row=1, col=2))
-    seen["plot_title"] = plot.title()
+    seen["plot_title"] = plot.legend_lines()[0]
     seen["plot_painted"] = not plot.grab().isNull()
 
     help_dialog = HelpDialog("review")
