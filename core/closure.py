@@ -22,6 +22,7 @@ A pair in no closed triplet is "unchecked": nothing is guessed about it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 
@@ -56,6 +57,8 @@ ROUNDS = 3
 #: Largest phase cube the check holds in memory, GiB (a 40-date 256² stack of 190 pairs is
 #: 0.05 GiB; a Sentinel-1 frame at 80 m with 400 pairs about 11 GiB).
 MEMORY_GB = 2.0
+#: Threads closing triplets and reading pairs (numpy and GDAL release the GIL).
+THREADS = 2
 #: Triplets closed at once (memory: this many float32 rasters).
 TRIPLET_CHUNK = 32
 
@@ -339,7 +342,7 @@ def attribute(cycles: np.ndarray, valid: np.ndarray, sign: np.ndarray,
             live, near = live[beside], near[:, beside]
             if not len(live):
                 break
-        credited = _attribution_round(arrays, live, near)
+        credited = _round_in_threads(arrays, live, near)
         if not credited and (round_number > 0 or pixels is None or shape is None):
             break  # nothing credited, and no neighbours left to lean on
     return correction, grade, support_out, checked_out, remaining
@@ -386,6 +389,18 @@ def _near_credited(correction: np.ndarray, pixels: np.ndarray, shape: tuple[int,
                              np.where(around & (votes != k), 0, votes))
         near[p, inside] = votes
     return near
+
+
+def _round_in_threads(a: _Attribution, live: np.ndarray, near: np.ndarray | None) -> bool:
+    """:func:`_attribution_round` on :data:`THREADS` slices of the live pixels at once (each
+    pixel's attribution is its own within a round; the slices write disjoint columns)."""
+    if len(live) < 4096 or THREADS < 2:
+        return _attribution_round(a, live, near)
+    slices = np.array_split(np.arange(len(live)), THREADS)
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        done = list(pool.map(lambda part: _attribution_round(
+            a, live[part], None if near is None else near[:, part]), slices))
+    return any(done)
 
 
 def _attribution_round(a: _Attribution, live: np.ndarray, near: np.ndarray | None) -> bool:
@@ -480,10 +495,14 @@ def check_closure(stack: Stack, *, progress: Callable[[float], None] | None = No
                          f"the stack's phase ({needed:.1f} GiB) exceeds the closure check's "
                          f"memory budget ({memory_gb:g} GiB): not checked")
     phase = np.empty((n, rows, cols), dtype=np.float32)
-    for i in range(n):
+
+    def read(i: int) -> None:
         phase[i] = read_or_missing(stack, i)  # an unreadable block counts as missing
-        if progress:
-            progress(0.5 * (i + 1) / n)
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for done, _ in enumerate(pool.map(read, range(n)), start=1):
+            if progress:
+                progress(0.5 * done / n)
     return check_phase(phase, pairs, stack.pair_ids, triplets=triplets,
                        min_patch_pixels=min_patch_pixels,
                        progress=(lambda f: progress(0.5 + 0.5 * f)) if progress else None)
@@ -611,22 +630,41 @@ def _close_triplets(phase: np.ndarray, triplets: list[tuple[int, int, int]],
     flagged_cycles: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # flat index, cycles
     valid_maps: list[np.ndarray] = []
     chunk_size = max(1, min(TRIPLET_CHUNK, int(2**25 // max(rows * cols, 1))))
-    for start in range(0, len(triplets), chunk_size):
+    starts = range(0, len(triplets), chunk_size)
+
+    def close(start: int) -> tuple[np.ndarray, np.ndarray]:
         chunk = triplets[start:start + chunk_size]
         a, b, c = (np.array(x) for x in zip(*chunk))
         cycles, valid = integer_misclosure(phase[a] + phase[b] - phase[c])
         _drop_specks(cycles, min(3, min_patch_pixels))
-        misclosed_count += (cycles != 0).sum(axis=0, dtype=np.int16)
-        triplet_count += valid.sum(axis=0, dtype=np.int16)
-        tri_misclosed[start:start + len(chunk)] = (cycles != 0).reshape(len(chunk), -1).sum(1)
-        tri_valid[start:start + len(chunk)] = valid.reshape(len(chunk), -1).sum(1)
-        flat = cycles.reshape(len(chunk), -1)
-        for k in np.flatnonzero(flat.any(axis=1)):
-            where = np.flatnonzero(flat[k])
-            flagged_cycles[start + int(k)] = (where, flat[k, where])
-        valid_maps.append(np.packbits(valid.reshape(len(chunk), -1), axis=1))
-        if progress:
-            progress(0.8 * min(1.0, (start + len(chunk)) / max(len(triplets), 1)))
+        return cycles, valid
+
+    # numpy and ndimage release the GIL: two chunks at a time (the classifier uses two threads
+    # too); what waits to be tallied is small (int8 cycles and a bool mask per triplet).
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for start, (cycles, valid) in zip(starts, pool.map(close, starts)):
+            count = len(cycles)
+            misclosed_count += (cycles != 0).sum(axis=0, dtype=np.int16)
+            triplet_count += valid.sum(axis=0, dtype=np.int16)
+            flat = cycles.reshape(count, -1)
+            tri_misclosed[start:start + count] = (flat != 0).sum(1)
+            tri_valid[start:start + count] = valid.reshape(count, -1).sum(1)
+            for k in np.flatnonzero(flat.any(axis=1)):
+                where = np.flatnonzero(flat[k])
+                flagged_cycles[start + int(k)] = (where, flat[k, where])
+            valid_maps.append(np.packbits(valid.reshape(count, -1), axis=1))
+            if progress:
+                progress(0.8 * min(1.0, (start + count) / max(len(triplets), 1)))
+    return _gather(triplets, (rows, cols), n, misclosed_count, triplet_count, tri_misclosed,
+                   tri_valid, flagged_cycles, valid_maps)
+
+
+def _gather(triplets: list[tuple[int, int, int]], shape: tuple[int, int], n: int,
+            misclosed_count: np.ndarray, triplet_count: np.ndarray, tri_misclosed: np.ndarray,
+            tri_valid: np.ndarray, flagged_cycles: dict, valid_maps: list[np.ndarray]
+            ) -> _Closures:
+    """The misclosure at the pixels misclosed in some triplet, compactly."""
+    rows, cols = shape
     pixels = np.flatnonzero(misclosed_count.ravel() > 0)
     cycles_f = np.zeros((len(triplets), len(pixels)), dtype=np.int16)
     valid_f = np.zeros((len(triplets), len(pixels)), dtype=bool)
@@ -773,16 +811,21 @@ def untestable_islands(phase: np.ndarray, testable: np.ndarray, min_pixels: int,
     """
     islands: list[tuple[np.ndarray, int, float]] = []
     untested = np.isfinite(phase) & ~testable
-    regions, _ = ndimage.label(untested)
-    for box in ndimage.find_objects(regions):
-        if box is None:
+    regions, count = ndimage.label(untested)
+    region_sizes = np.bincount(regions.ravel(), minlength=count + 1)
+    for number, box in enumerate(ndimage.find_objects(regions), start=1):
+        # An island is mostly untested: a smaller untested region cannot hold one.
+        if box is None or region_sizes[number] * 2 < min_pixels:
             continue
         r0, c0 = max(box[0].start - 1, 0), max(box[1].start - 1, 0)
         r1 = min(box[0].stop + 1, phase.shape[0])
         c1 = min(box[1].stop + 1, phase.shape[1])
         crop = phase[r0:r1, c0:c1]
-        if np.isfinite(crop).sum() < min_pixels:
-            continue
+        with np.errstate(invalid="ignore"):
+            cut = (np.abs(np.diff(crop, axis=0)) > np.pi).any() \
+                or (np.abs(np.diff(crop, axis=1)) > np.pi).any()
+        if not cut or np.isfinite(crop).sum() < min_pixels:
+            continue  # no step of half a cycle or more: nothing is cut off
         labels = _cut_components(crop)
         sizes = np.bincount(labels[labels >= 0].ravel())
         for label in np.flatnonzero((sizes >= min_pixels) & (sizes <= max_pixels)):
