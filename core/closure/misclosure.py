@@ -1,0 +1,196 @@
+"""Whole-cycle misclosure of every closed triplet, per pixel, kept compactly for attribution."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from ..repairs import TWO_PI
+from .params import INTEGER_TOLERANCE, SMOOTH_BLOCK, THREADS, TRIPLET_CHUNK
+
+
+def _block_mean(values: np.ndarray, block: int) -> np.ndarray:
+    """NaN-aware mean over ``block`` x ``block`` tiles, broadcast back to the input's shape.
+
+    ``values`` has shape (n, rows, cols)."""
+    n, rows, cols = values.shape
+    pad_r, pad_c = (-rows) % block, (-cols) % block
+    padded = np.pad(values, ((0, 0), (0, pad_r), (0, pad_c)), constant_values=np.nan)
+    tiles = padded.reshape(n, (rows + pad_r) // block, block, (cols + pad_c) // block, block)
+    finite = np.isfinite(tiles)
+    total = np.where(finite, tiles, 0.0).sum(axis=(2, 4))
+    count = finite.sum(axis=(2, 4))
+    mean = (total / np.maximum(count, 1)).astype(values.dtype)  # 0 where a tile is empty
+    tile_rows = np.arange(rows) // block
+    tile_cols = np.arange(cols) // block
+    return mean[:, tile_rows[:, None], tile_cols[None, :]]
+
+
+def _smooth_surface(residual: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """A robust quadratic surface of each closure (orbital-like trends close badly in real
+    stacks), fitted on a decimated grid with pixels far from it left out, radians, same shape
+    as ``residual`` (n, rows, cols). Subtracted in place from ``residual``, which is
+    returned."""
+    n, rows, cols = residual.shape
+    step = max(1, int(np.sqrt(rows * cols / 1024)))
+    y = (np.arange(rows) / max(rows - 1, 1) - 0.5).astype(np.float32)
+    x = (np.arange(cols) / max(cols - 1, 1) - 0.5).astype(np.float32)
+    yc, xc = np.meshgrid(y[::step], x[::step], indexing="ij")
+    coarse = np.stack([np.ones_like(yc), yc, xc, yc * yc, xc * xc, xc * yc],
+                      axis=-1).reshape(-1, 6).astype(np.float64)
+    for t in range(n):
+        values = residual[t, ::step, ::step].reshape(-1)
+        use = valid[t, ::step, ::step].reshape(-1)
+        if use.sum() < 24:
+            continue
+        for _ in range(3):
+            design = coarse[use]
+            coefficients = np.linalg.lstsq(design.T @ design, design.T @ values[use],
+                                           rcond=None)[0]
+            misfit = np.abs(values - coarse @ coefficients)
+            keep = use & (misfit < np.pi / 2)
+            if keep.sum() < 24 or np.array_equal(keep, use):
+                break
+            use = keep
+        c0, cy, cx, cyy, cxx, cxy = coefficients.astype(np.float32)
+        # Separable: (c0 + cy y + cyy y^2) + (cx x + cxx x^2) + cxy y x.
+        residual[t] -= (c0 + cy * y + cyy * y * y)[:, None]
+        residual[t] -= (cx * x + cxx * x * x)[None, :]
+        residual[t] -= cxy * np.outer(y, x)
+    return residual
+
+
+def integer_misclosure(closure: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Whole-cycle misclosure per pixel of a batch of triplet closures.
+
+    The triplet's median, a robust quadratic trend and, locally, the block means of what is
+    left (wrapped) are removed first: misclosures that are smooth or not whole cycles are not
+    unwrapping errors.
+
+    Parameters
+    ----------
+    closure
+        ``phi_ij + phi_jk - phi_ik``, radians, shape (n_triplets, rows, cols), NaN missing.
+
+    Returns
+    -------
+    cycles
+        Integer cycles per pixel, int8, shape (n_triplets, rows, cols); 0 where the closure is
+        not near a non-zero whole cycle or is missing.
+    valid
+        Pixels with data in all three pairs, bool, same shape.
+    """
+    valid = np.isfinite(closure)
+    n = len(closure)
+    median = np.zeros(n, dtype=np.float32)
+    step = max(1, int(np.sqrt(closure.shape[1] * closure.shape[2] / 4096)))
+    for t in range(n):
+        sample = closure[t, ::step, ::step]  # the triplet's offset: a sample is enough
+        sample = sample[np.isfinite(sample)]
+        if sample.size == 0 and valid[t].any():
+            sample = closure[t][valid[t]]
+        if sample.size:
+            median[t] = np.median(sample)
+    residual = closure - median[:, None, None]
+    residual = _smooth_surface(residual.astype(np.float32), valid)
+    residual *= np.float32(1 / TWO_PI)  # cycles from here on; NaN stays NaN (never valid)
+    wrapped = residual - np.rint(residual)
+    residual -= _block_mean(wrapped, SMOOTH_BLOCK)
+    cycles = np.rint(residual)
+    with np.errstate(invalid="ignore"):
+        integer = valid & (cycles != 0) & (np.abs(residual - cycles) < INTEGER_TOLERANCE)
+    return np.where(integer, np.clip(cycles, -100, 100), 0).astype(np.int8), valid
+
+
+def _drop_specks(cycles: np.ndarray, min_pixels: int) -> None:
+    """Zero, in place, connected misclosed areas smaller than ``min_pixels`` (per triplet)."""
+    flagged = cycles != 0
+    rows_any = flagged.any(axis=2)
+    cols_any = flagged.any(axis=1)
+    for t in np.flatnonzero(rows_any.any(axis=1)):
+        r = np.flatnonzero(rows_any[t])
+        c = np.flatnonzero(cols_any[t])
+        box = (t, slice(r[0], r[-1] + 1), slice(c[0], c[-1] + 1))  # only where it miscloses
+        labels, count = ndimage.label(flagged[box])
+        sizes = np.bincount(labels.ravel(), minlength=count + 1)
+        small = sizes < min_pixels
+        small[0] = False
+        cycles[box][small[labels]] = 0
+
+
+@dataclass
+class _Closures:
+    """Every triplet's whole-cycle misclosure, kept compactly for the attribution passes."""
+
+    triplets: list[tuple[int, int, int]]
+    shape: tuple[int, int]
+    n_pairs: int
+    pixels: np.ndarray          # flat indices of pixels misclosed in some triplet
+    cycles: np.ndarray          # (n_triplets, n_pixels) int16 at those pixels
+    valid: np.ndarray           # (n_triplets, n_pixels) bool at those pixels
+    misclosed: np.ndarray       # (n_triplets,) misclosed pixels
+    valid_pixels: np.ndarray    # (n_triplets,) pixels with data
+    misclosed_count: np.ndarray  # (rows, cols)
+    triplet_count: np.ndarray    # (rows, cols)
+
+
+def _close_triplets(phase: np.ndarray, triplets: list[tuple[int, int, int]],
+                    min_patch_pixels: int, progress: Callable[[float], None] | None
+                    ) -> _Closures:
+    n, rows, cols = phase.shape
+    misclosed_count = np.zeros((rows, cols), dtype=np.int16)
+    triplet_count = np.zeros((rows, cols), dtype=np.int16)
+    tri_misclosed = np.zeros(len(triplets), dtype=np.int64)
+    tri_valid = np.zeros(len(triplets), dtype=np.int64)
+    flagged_cycles: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # flat index, cycles
+    valid_maps: list[np.ndarray] = []
+    chunk_size = max(1, min(TRIPLET_CHUNK, int(2**25 // max(rows * cols, 1))))
+    starts = range(0, len(triplets), chunk_size)
+
+    def close(start: int) -> tuple[np.ndarray, np.ndarray]:
+        chunk = triplets[start:start + chunk_size]
+        a, b, c = (np.array(x) for x in zip(*chunk))
+        cycles, valid = integer_misclosure(phase[a] + phase[b] - phase[c])
+        _drop_specks(cycles, min(3, min_patch_pixels))
+        return cycles, valid
+
+    # numpy and ndimage release the GIL: two chunks at a time (the classifier uses two threads
+    # too); what waits to be tallied is small (int8 cycles and a bool mask per triplet).
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        for start, (cycles, valid) in zip(starts, pool.map(close, starts)):
+            count = len(cycles)
+            misclosed_count += (cycles != 0).sum(axis=0, dtype=np.int16)
+            triplet_count += valid.sum(axis=0, dtype=np.int16)
+            flat = cycles.reshape(count, -1)
+            tri_misclosed[start:start + count] = (flat != 0).sum(1)
+            tri_valid[start:start + count] = valid.reshape(count, -1).sum(1)
+            for k in np.flatnonzero(flat.any(axis=1)):
+                where = np.flatnonzero(flat[k])
+                flagged_cycles[start + int(k)] = (where, flat[k, where])
+            valid_maps.append(np.packbits(valid.reshape(count, -1), axis=1))
+            if progress:
+                progress(0.8 * min(1.0, (start + count) / max(len(triplets), 1)))
+    return _gather(triplets, (rows, cols), n, misclosed_count, triplet_count, tri_misclosed,
+                   tri_valid, flagged_cycles, valid_maps)
+
+
+def _gather(triplets: list[tuple[int, int, int]], shape: tuple[int, int], n: int,
+            misclosed_count: np.ndarray, triplet_count: np.ndarray, tri_misclosed: np.ndarray,
+            tri_valid: np.ndarray, flagged_cycles: dict, valid_maps: list[np.ndarray]
+            ) -> _Closures:
+    """The misclosure at the pixels misclosed in some triplet, compactly."""
+    rows, cols = shape
+    pixels = np.flatnonzero(misclosed_count.ravel() > 0)
+    cycles_f = np.zeros((len(triplets), len(pixels)), dtype=np.int16)
+    valid_f = np.zeros((len(triplets), len(pixels)), dtype=bool)
+    if len(pixels) and triplets:
+        for t, (where, values) in flagged_cycles.items():
+            cycles_f[t, np.searchsorted(pixels, where)] = values
+        packed = np.concatenate(valid_maps, axis=0)
+        valid_f = np.unpackbits(packed, axis=1, count=rows * cols)[:, pixels].astype(bool)
+    return _Closures(list(triplets), (rows, cols), n, pixels, cycles_f, valid_f,
+                     tri_misclosed, tri_valid, misclosed_count, triplet_count)
