@@ -256,7 +256,7 @@ def _run_classify(args: argparse.Namespace) -> int:
     from .core.classify import Classifier
     from .core.exports import export_pairs
     from .core.labels import Label
-    from .core.repair_flow import classify_with_repairs
+    from .core.repair_flow import classify_with_repairs, repair_lines
 
     classifier = Classifier(args.model, device=args.device)
     print(f"model {classifier.card.name} {classifier.card.version}; running on "
@@ -278,10 +278,8 @@ def _run_classify(args: argparse.Namespace) -> int:
         print(f"  {check.summary()}")
     for pair_id in result.no_data:
         print(f"  {pair_id}: no data (labelled low)")
-    for pair_id in stack.pair_ids:
-        entry = store.labels[pair_id]
-        if entry.closure in ("repaired", "dropped"):
-            print(f"  {pair_id}: {entry.repair_text}")
+    for line in repair_lines(store, stack.pair_ids):
+        print(f"  {line}")
     if args.verbose:
         for pair_id in stack.pair_ids:
             probability = result.probabilities[pair_id]
@@ -407,6 +405,7 @@ def _run_network(args: argparse.Namespace) -> int:
 
 def _run_repair(args: argparse.Namespace) -> int:
     from .core.closure import check_closure
+    from .core.repair_flow import decide_patch, repair_lines
 
     stack, store = _open_with_labels(args.stack)
     check = check_closure(stack)
@@ -414,10 +413,8 @@ def _run_repair(args: argparse.Namespace) -> int:
     print(check.summary())
     for note in check.notes:
         print(f"  note: {note}")
-    for pair_id in stack.pair_ids:
-        entry = store.labels[pair_id]
-        if entry.closure in ("repaired", "dropped") or (args.verbose and entry.repair_text):
-            print(f"  {pair_id}: {entry.repair_text}")
+    for line in repair_lines(store, stack.pair_ids, everything=args.verbose):
+        print(f"  {line}")
     if args.apply is not None:
         for pair_id, entry in store.labels.items():
             for patch in entry.repairs:
@@ -425,8 +422,6 @@ def _run_repair(args: argparse.Namespace) -> int:
                     store.set_repair_action(pair_id, patch.patch_id, args.apply)
         print(f"  every automatic patch set to {args.apply}")
     for decision in args.set:
-        from .core.repair_flow import decide_patch
-
         try:
             target, action = decision.split("=")
             pair_id, patch_id = target.split(":")

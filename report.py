@@ -51,7 +51,7 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
     from .core.formats import open_stack
     from .core.inversion import InversionOptions, run_inversion
     from .core.labels import Label, LabelsStore
-    from .core.repair_flow import classify_with_repairs
+    from .core.repair_flow import classify_with_repairs, repair_lines
     from .core.repairs import repaired_stack
     from .core.review import baseline_graph
 
@@ -75,10 +75,8 @@ def run_pipeline(stack_path: str | Path, out_dir: str | Path, *, model: str | No
     model_kept = sum(store.final(p) is Label.HIGH for p in stack.pair_ids)
     if check is not None:
         log(check.summary())
-        for pair_id in stack.pair_ids:
-            entry = store.labels[pair_id]
-            if entry.closure in ("repaired", "dropped"):
-                log(f"  {pair_id}: {entry.repair_text}")
+        for line in repair_lines(store, stack.pair_ids):
+            log(f"  {line}")
     log(f"classified on {result.provider}: {model_kept} of {stack.n_pairs} pairs high quality "
         f"(threshold {classifier.card.threshold:.2f})")
     repaired = repaired_stack(stack, store.active_repairs())

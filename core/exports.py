@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -18,11 +19,12 @@ CSV_COLUMNS = ("date1", "date2", "pair_id", "days", "bperp_m", "probability_high
                "predicted", "override", "label", "source", "closure", "repairs", "evidence")
 
 
-def default_file_mode() -> int:
-    """The mode a plain ``open(path, "w")`` would give a new file: 0666 less the umask."""
+def default_file_mode(folder: bool = False) -> int:
+    """The mode a plain ``open(path, "w")`` (or ``mkdir``, with ``folder``) would give: 0666
+    (0777) less the umask."""
     umask = os.umask(0o022)
     os.umask(umask)
-    return 0o666 & ~umask
+    return (0o777 if folder else 0o666) & ~umask
 
 
 def _write_atomic(path: Path, text: str) -> Path:
@@ -111,7 +113,6 @@ def export_corrected_stack(stack: Stack, store: LabelsStore, out_dir: str | Path
     """
     from .formats.geotiff import write_geotiff_folder
     from .repairs import repaired_stack
-    from .stack import Stack as _Stack
 
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
@@ -121,7 +122,7 @@ def export_corrected_stack(stack: Stack, store: LabelsStore, out_dir: str | Path
     if not indices:
         raise ValueError("no pair is kept: nothing to export")
     repaired = repaired_stack(stack, store.active_repairs())
-    kept = _Stack(path=stack.path, format_name=stack.format_name,
+    kept = Stack(path=stack.path, format_name=stack.format_name,
                   pairs=[stack.pairs[i] for i in indices],
                   phase_sources=[repaired.source(i) for i in indices],
                   coherence_sources=None if not stack.has_coherence
@@ -129,9 +130,7 @@ def export_corrected_stack(stack: Stack, store: LabelsStore, out_dir: str | Path
                   grid=stack.grid, wavelength_m=stack.wavelength_m)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # an ordinary folder once renamed, not mkdtemp's 0700
+    staging.chmod(default_file_mode(folder=True))  # an ordinary folder, not mkdtemp's 0700
     try:
         write_geotiff_folder(kept, staging)
         buffer = io.StringIO()
@@ -149,8 +148,6 @@ def export_corrected_stack(stack: Stack, store: LabelsStore, out_dir: str | Path
             out_dir.rmdir()
         os.replace(staging, out_dir)
     except BaseException:
-        import shutil
-
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return out_dir

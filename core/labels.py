@@ -24,7 +24,7 @@ from pathlib import Path
 from . import strict_json
 from .errors import StackError
 from .paths import in_sample_data, is_writable_folder, process_running, user_data_folder
-from .repairs import Patch, describe_patches
+from .repairs import Patch, describe_patches, merged_repairs
 from .stack import Stack
 
 SIDECAR_NAME = "sbas_selector_labels.json"
@@ -232,9 +232,8 @@ class LabelsStore:
     def set_closure(self, check) -> None:
         """Store a :class:`~.closure.ClosureCheck`: each pair's verdict and patches. The
         analyst's decisions on patches found again (same pixels) are kept."""
-        from .repair_flow import merged_repairs
-
-        merged = merged_repairs(check, {pid: e.repairs for pid, e in self.labels.items()})
+        merged = merged_repairs({pid: c.patches for pid, c in check.pairs.items()},
+                                {pid: e.repairs for pid, e in self.labels.items()})
         for pair_id, result in check.pairs.items():
             entry = self.labels[pair_id]
             patches = merged[pair_id]

@@ -7,7 +7,6 @@ Graph work is done by ``scipy.sparse.csgraph``; nothing here reads settings or d
 from __future__ import annotations
 
 import itertools
-import logging
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -15,11 +14,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
-from .errors import StackError
 from .stack import Stack
-from .stack_types import Window
-
-logger = logging.getLogger(__name__)
 
 
 def _components(n_dates: int, edges: list[tuple[int, int]]) -> tuple[int, np.ndarray]:
@@ -211,18 +206,6 @@ def loop_closure(stack: Stack, check=None) -> ClosureEvidence:
     share = np.where(check.triplet_misclosed >= MIN_PATCH_PIXELS, share, 0.0)
     return ClosureEvidence(triplets=triplets, misclosed=misclosed,
                            triplet_pairs=tuple(check.triplets), triplet_misclosure=share)
-
-
-def read_or_missing(stack: Stack, index: int, window: Window | None = None) -> np.ndarray:
-    """A pair's unreferenced phase in a window; a block that cannot be read (a file damaged
-    past its header, which opening the stack does not read) counts as missing data, named in
-    a warning, as opening the stack skips a file whose header is damaged."""
-    window = window or stack.grid.full_window
-    try:
-        return stack.read_phase(index, window, referenced=False)
-    except StackError as exc:
-        logger.warning("%s; counted as missing in the loop closure", exc)
-        return np.full((window.rows, window.cols), np.nan, dtype=np.float32)
 
 
 def reconnecting_thresholds(stack: Stack, max_days: float | None,

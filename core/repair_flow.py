@@ -9,35 +9,15 @@ from collections.abc import Callable, Mapping, Sequence
 
 from .closure import ClosureCheck, check_closure
 from .labels import LabelsStore, apply_classification
-from .repairs import Patch, repaired_stack
+from .repairs import Patch, merged_repairs, repaired_stack
 from .stack import Stack
-
-
-def merged_repairs(check: ClosureCheck,
-                   decisions: Mapping[str, Sequence[Patch]] | None = None
-                   ) -> dict[str, list[Patch]]:
-    """Per pair, the check's patches with the analyst's earlier decisions on the same pixels
-    kept (``decisions``: per pair, the patches the analyst decided). A patch the analyst
-    decided that the check no longer finds is kept as it is: a decision is never lost."""
-    out: dict[str, list[Patch]] = {}
-    for pair_id, result in check.pairs.items():
-        previous = [p for p in (decisions or {}).get(pair_id, ()) if p.source == "user"]
-        patches = []
-        for patch in result.patches:
-            decided = next((p for p in previous if p.same_pixels(patch)), None)
-            patches.append(patch if decided is None
-                           else patch.with_action(decided.action, "user"))
-        patches += [p for p in previous if not any(p.same_pixels(q) for q in patches)]
-        out[pair_id] = [Patch(**{**{f: getattr(p, f) for f in p.__dataclass_fields__},
-                                 "patch_id": k + 1}) for k, p in enumerate(patches)]
-    return out
 
 
 def active_from_check(check: ClosureCheck, decisions: Mapping[str, Sequence[Patch]] | None
                       ) -> dict[str, tuple[Patch, ...]]:
     """What :meth:`.labels.LabelsStore.active_repairs` will hold once ``check`` is stored:
     the patches that change the phase, per repaired pair."""
-    merged = merged_repairs(check, decisions)
+    merged = merged_repairs({pid: c.patches for pid, c in check.pairs.items()}, decisions)
     return {pid: tuple(p for p in merged[pid] if p.action != "ignore")
             for pid, result in check.pairs.items() if result.verdict == "repaired"
             and any(p.action != "ignore" for p in merged[pid])}
@@ -90,6 +70,15 @@ def classify_with_repairs(classifier, stack: Stack, store: LabelsStore, threshol
         store.set_closure(check)
     apply_classification(store, result, threshold)
     return check, result
+
+
+def repair_lines(store: LabelsStore, pair_ids: Sequence[str], everything: bool = False
+                 ) -> list[str]:
+    """"<pair>: <what the closure check found>" for each pair repaired or dropped by it (with
+    ``everything``, also for unchecked ones): what the command line and the pipeline print."""
+    return [f"{pid}: {store.labels[pid].repair_text}" for pid in pair_ids
+            if store.labels[pid].closure in ("repaired", "dropped")
+            or (everything and store.labels[pid].repair_text)]
 
 
 def decide_patch(stack: Stack, store: LabelsStore, pair_id: str, patch_id: int,

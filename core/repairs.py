@@ -165,6 +165,26 @@ class Patch:
                    action=str(item["action"]), source=str(item.get("source", "auto")))
 
 
+def merged_repairs(found: Mapping[str, Sequence[Patch]],
+                   decisions: Mapping[str, Sequence[Patch]] | None = None
+                   ) -> dict[str, list[Patch]]:
+    """Per pair, the patches a closure check ``found`` with the analyst's earlier decisions on
+    the same pixels kept (``decisions``: per pair, its patches so far; those the analyst decided
+    count). A patch the analyst decided that the check no longer finds is kept as it is: a
+    decision is never lost. Patches are numbered 1, 2, ... per pair."""
+    out: dict[str, list[Patch]] = {}
+    for pair_id, patches_found in found.items():
+        previous = [p for p in (decisions or {}).get(pair_id, ()) if p.source == "user"]
+        patches = []
+        for patch in patches_found:
+            decided = next((p for p in previous if p.same_pixels(patch)), None)
+            patches.append(patch if decided is None
+                           else patch.with_action(decided.action, "user"))
+        patches += [p for p in previous if not any(p.same_pixels(q) for q in patches)]
+        out[pair_id] = [replace(p, patch_id=k + 1) for k, p in enumerate(patches)]
+    return out
+
+
 def describe_patches(patches: Sequence[Patch]) -> str:
     """All of a pair's patches in words ("" when none)."""
     if not patches:

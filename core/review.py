@@ -9,7 +9,7 @@ from datetime import date
 
 import numpy as np
 
-from .closure import ClosureCheck, check_closure
+from .closure import ClosureCheck, check_closure, phase_cube_fits
 from .labels import Label, LabelsStore
 from .network import ClosureEvidence, NetworkHealth, loop_closure, network_health
 from .stack import Stack
@@ -28,13 +28,19 @@ class PairStatistics:
 
 def pair_statistics(stack: Stack, progress: Callable[[int, int], None] | None = None,
                     closure: bool = True) -> PairStatistics:
-    """Read every pair once for its coherence and coverage, then the loop-closure evidence."""
+    """Read every pair once for its coherence and coverage, then the closure check (on the
+    phase already read, where it fits the check's memory budget)."""
     n = stack.n_pairs
     mean_coherence = np.full(n, np.nan)
     coverage = np.zeros(n)
     pixels = stack.grid.width * stack.grid.height
+    cube = (np.empty((n, stack.grid.height, stack.grid.width), dtype=np.float32)
+            if closure and phase_cube_fits(stack) else None)
     for i in range(n):
-        coverage[i] = np.isfinite(stack.read_phase(i, referenced=False)).sum() / pixels
+        phase = stack.read_phase(i, referenced=False)
+        coverage[i] = np.isfinite(phase).sum() / pixels
+        if cube is not None:
+            cube[i] = phase
         coherence = stack.read_coherence(i)
         if coherence is not None and np.isfinite(coherence).any():
             mean_coherence[i] = float(np.nanmean(coherence))
@@ -42,7 +48,7 @@ def pair_statistics(stack: Stack, progress: Callable[[int, int], None] | None = 
             progress(i + 1, 2 * n if closure else n)
     check = None
     if closure:
-        check = check_closure(stack)
+        check = check_closure(stack, phase=cube)
         evidence = loop_closure(stack, check)
     else:
         evidence = ClosureEvidence(np.zeros(n, int), np.zeros(n, int), (), np.zeros(0))

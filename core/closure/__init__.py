@@ -24,7 +24,7 @@ triplet tests, and islands no triplet tests), :mod:`.check` (the whole check),
 :mod:`.results`, :mod:`.params`.
 """
 
-from .check import check_closure, check_phase, correction_effect
+from .check import check_closure, check_phase, correction_effect, phase_cube_fits
 from .edges import edge_step, untestable_islands
 from .misclosure import integer_misclosure
 from .params import (
@@ -49,5 +49,5 @@ __all__ = [
     "MAX_REPAIR_SHARE", "MEMORY_GB", "MIN_AGREEMENT", "MIN_PATCH_PIXELS",
     "MIN_SUPPORT_TO_CORRECT", "ROUNDS", "SMOOTH_BLOCK", "THREADS", "TRIPLET_CHUNK", "VERDICTS",
     "ClosureCheck", "PairClosure", "check_closure", "check_phase", "correction_effect",
-    "edge_step", "integer_misclosure", "unchecked", "untestable_islands",
+    "edge_step", "integer_misclosure", "phase_cube_fits", "unchecked", "untestable_islands",
 ]

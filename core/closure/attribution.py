@@ -20,7 +20,7 @@ from .params import (
     ROUNDS,
     THREADS,
 )
-from .results import PairClosure, _fields
+from .results import PairClosure, judge
 
 
 def _incidence(triplets: list[tuple[int, int, int]], n_pairs: int) -> np.ndarray:
@@ -316,16 +316,8 @@ def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
             patches = _patches(credit.correction[p], credit.grade[p], credit.support[p],
                                credit.checked[p], closures.pixels, rows, cols,
                                min_patch_pixels)
-        share = sum(x.n_pixels for x in patches) / max(int(valid_pixels[p]), 1)
-        if not patches:
-            verdict = "clean"
-        elif share > MAX_REPAIR_SHARE:
-            verdict = "dropped"
-            patches = [Patch(**{**_fields(x), "action": "ignore"}) for x in patches]
-        else:
-            verdict = "repaired"
-        results[pair_id] = PairClosure(verdict, int(in_triplets[p]),
-                                       int(misclosed_triplets[p]), tuple(patches), share)
+        results[pair_id] = judge(patches, valid_pixels[p], int(in_triplets[p]),
+                                 int(misclosed_triplets[p]))
     return results, unexplained, credit
 
 
@@ -375,5 +367,4 @@ def _patches(correction: np.ndarray, grade: np.ndarray, support: np.ndarray,
                 cycles=k, confidence=round(min(1.0, agreement), 3),
                 support=int(np.median(s)), checked=int(np.median(c)), proposed=proposed,
                 action=proposed))
-    patches.sort(key=lambda x: (x.row0, x.col0))
-    return [Patch(**{**_fields(x), "patch_id": i + 1}) for i, x in enumerate(patches)]
+    return sorted(patches, key=lambda x: (x.row0, x.col0))  # numbered by judge()

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 
 import numpy as np
 
-from ..network import closed_triplets, read_or_missing
+from ..errors import StackError
+from ..network import closed_triplets
 from ..repairs import TWO_PI, Patch
 from ..stack import Stack
 from ..stack_types import Window
@@ -18,10 +20,30 @@ from .misclosure import _close_triplets, integer_misclosure
 from .params import MEMORY_GB, MIN_PATCH_PIXELS, SMOOTH_BLOCK, THREADS
 from .results import ClosureCheck, PairClosure, unchecked
 
+logger = logging.getLogger(__name__)
+
+
+def read_or_missing(stack: Stack, index: int, window: Window | None = None) -> np.ndarray:
+    """A pair's unreferenced phase in a window; a block that cannot be read (a file damaged
+    past its header, which opening the stack does not read) counts as missing data, named in
+    a warning, as opening the stack skips a file whose header is damaged."""
+    window = window or stack.grid.full_window
+    try:
+        return stack.read_phase(index, window, referenced=False)
+    except StackError as exc:
+        logger.warning("%s; counted as missing in the loop closure", exc)
+        return np.full((window.rows, window.cols), np.nan, dtype=np.float32)
+
+
+def phase_cube_fits(stack: Stack, memory_gb: float = MEMORY_GB) -> bool:
+    """Whether every pair's phase fits the closure check's memory budget."""
+    return stack.n_pairs * stack.grid.height * stack.grid.width * 4 / 2**30 <= memory_gb
+
 
 def check_closure(stack: Stack, *, progress: Callable[[float], None] | None = None,
                   min_patch_pixels: int = MIN_PATCH_PIXELS,
-                  memory_gb: float = MEMORY_GB) -> ClosureCheck:
+                  memory_gb: float = MEMORY_GB,
+                  phase: np.ndarray | None = None) -> ClosureCheck:
     """Run the per-pixel closure check on every closed triplet of the stack.
 
     Reads every pair's phase once (unreferenced: a pair's constant offset only shifts a
@@ -35,25 +57,29 @@ def check_closure(stack: Stack, *, progress: Callable[[float], None] | None = No
         Called with 0..1 as pairs are read and triplets closed.
     memory_gb
         Largest phase cube held, GiB.
+    phase
+        Every pair's unreferenced phase, already read (radians, shape (n_pairs, rows, cols)):
+        a caller that reads the pairs anyway spares the second read.
     """
     pairs = [(p.date1, p.date2) for p in stack.pairs]
     triplets = closed_triplets(pairs)
     rows, cols = stack.grid.height, stack.grid.width
     n = stack.n_pairs
-    needed = n * rows * cols * 4 / 2**30
-    if needed > memory_gb:
-        return unchecked(stack.pair_ids, triplets, (rows, cols),
-                         f"the stack's phase ({needed:.1f} GiB) exceeds the closure check's "
-                         f"memory budget ({memory_gb:g} GiB): not checked")
-    phase = np.empty((n, rows, cols), dtype=np.float32)
+    if phase is None:
+        if not phase_cube_fits(stack, memory_gb):
+            needed = n * rows * cols * 4 / 2**30
+            return unchecked(stack.pair_ids, triplets, (rows, cols),
+                             f"the stack's phase ({needed:.1f} GiB) exceeds the closure "
+                             f"check's memory budget ({memory_gb:g} GiB): not checked")
+        phase = np.empty((n, rows, cols), dtype=np.float32)
 
-    def read(i: int) -> None:
-        phase[i] = read_or_missing(stack, i)  # an unreadable block counts as missing
+        def read(i: int) -> None:
+            phase[i] = read_or_missing(stack, i)  # an unreadable block counts as missing
 
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        for done, _ in enumerate(pool.map(read, range(n)), start=1):
-            if progress:
-                progress(0.5 * done / n)
+        with ThreadPoolExecutor(max_workers=THREADS) as pool:
+            for done, _ in enumerate(pool.map(read, range(n)), start=1):
+                if progress:
+                    progress(0.5 * done / n)
     return check_phase(phase, pairs, stack.pair_ids, triplets=triplets,
                        min_patch_pixels=min_patch_pixels,
                        progress=(lambda f: progress(0.5 + 0.5 * f)) if progress else None)

@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from ..repairs import TWO_PI, Patch
 from .params import EDGE_TOLERANCE, ISLAND_MIN_PIXELS, MAX_REPAIR_SHARE
-from .results import PairClosure, _fields
+from .results import PairClosure, judge
 
 
 def edge_step(phase: np.ndarray, inside: np.ndarray) -> float:
@@ -210,13 +210,6 @@ def _add_untestable_islands(phase: np.ndarray, triplets: list[tuple[int, int, in
         if not new:
             continue
         patches = sorted([*result.patches, *new], key=lambda x: (x.row0, x.col0))
-        patches = [Patch(**{**_fields(x), "patch_id": i + 1}) for i, x in enumerate(patches)]
-        share = sum(x.n_pixels for x in patches) / max(int(valid_pixels[p]), 1)
-        verdict = "repaired"
-        if share > MAX_REPAIR_SHARE:
-            verdict = "dropped"
-            patches = [Patch(**{**_fields(x), "action": "ignore"}) for x in patches]
-        results[pair_id] = PairClosure(verdict, result.triplets, result.misclosed,
-                                       tuple(patches), share)
+        results[pair_id] = judge(patches, valid_pixels[p], result.triplets, result.misclosed)
         added += len(new)
     return added

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..repairs import Patch
+from .params import MAX_REPAIR_SHARE
 
 VERDICTS = ("clean", "repaired", "dropped", "unchecked")
 
@@ -114,5 +115,17 @@ def unchecked(pair_ids: Sequence[str], triplets: list[tuple[int, int, int]],
         triplet_valid=np.zeros(len(triplets), np.int64), misclosed_count=zeros,
         triplet_count=zeros.copy(), notes=(why,))
 
-def _fields(patch: Patch) -> dict:
-    return {name: getattr(patch, name) for name in patch.__dataclass_fields__}
+
+def judge(patches: Sequence[Patch], n_valid: int, triplets: int, misclosed: int
+          ) -> PairClosure:
+    """A checked pair's verdict from its patches: "clean" without any, "dropped" (every patch
+    ignored) above :data:`~.params.MAX_REPAIR_SHARE` of its ``n_valid`` pixels, else
+    "repaired"; patches numbered 1, 2, ... in the order given."""
+    numbered = [replace(x, patch_id=k + 1) for k, x in enumerate(patches)]
+    share = sum(x.n_pixels for x in numbered) / max(int(n_valid), 1)
+    if not numbered:
+        return PairClosure("clean", triplets, misclosed)
+    if share > MAX_REPAIR_SHARE:
+        return PairClosure("dropped", triplets, misclosed,
+                           tuple(replace(x, action="ignore") for x in numbered), share)
+    return PairClosure("repaired", triplets, misclosed, tuple(numbered), share)

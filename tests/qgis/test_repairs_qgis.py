@@ -64,7 +64,7 @@ def test_invert_task_applies_the_repairs_it_is_given(small_error_stack, tmp_path
     from sbas_selector.core.closure import check_closure
     from sbas_selector.core.formats import open_stack
     from sbas_selector.core.inversion import InversionOptions
-    from sbas_selector.tasks import ClassifyTask, InvertTask
+    from sbas_selector.tasks import InvertTask
 
     stack = open_stack(small_error_stack)
     repairs = check_closure(stack).repairs()
@@ -84,7 +84,6 @@ def test_invert_task_applies_the_repairs_it_is_given(small_error_stack, tmp_path
     unrepaired = gdal.Open(str(plain.files["velocity"])).ReadAsArray()
     row, col, rows, cols = SMALL_ERROR
     assert np.abs(repaired - unrepaired)[row:row + rows, col:col + cols].min() > 1.0
-    assert ClassifyTask.__doc__ and "repair" in ClassifyTask.__doc__
 
 
 def test_dock_shows_patches_outlines_closure_layer_and_takes_decisions(

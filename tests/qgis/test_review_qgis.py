@@ -139,9 +139,13 @@ def test_dock_classify_colours_graph_and_reports_provider(dock, tmp_path, wait_f
     dock.threshold_spin.setValue(0.4)
     done = []
     dock.labels_changed.connect(lambda: done.append(1))
+    for entry in dock.store.labels.values():
+        entry.closure = None  # what opening stored: the task must check closure again
     task = dock.classify(str(model))
     wait_for(lambda: done, timeout_s=60)
     assert task.done_text == "pair 30 of 30"
+    verdicts = [dock.store.labels[p].closure for p in dock.stack.pair_ids]
+    assert verdicts.count("clean") == 28 and verdicts.count("unchecked") == 2
     assert dock.provider_label.text() == "Inference: CPU: CPU requested"
     scores = [edge.score for edge in dock.graph_model.edges]
     assert all(s is not None and 0 <= s <= 1 for s in scores)
