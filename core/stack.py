@@ -15,7 +15,7 @@ from .baselines import solve_date_baselines
 from .dates import format_yyyymmdd
 from .errors import StackError
 from .plausible import check_bperp, check_grid_size, check_wavelength
-from .sources import RasterSource
+from .sources import RasterSource, read_into
 from .stack_types import Grid, Pair, SkippedFile, Window
 
 logger = logging.getLogger(__name__)
@@ -151,15 +151,21 @@ class Stack:
 
     # ---- rasters -------------------------------------------------------------------------
     def read_phase(
-        self, index: int, window: Window | None = None, *, referenced: bool = True
+        self, index: int, window: Window | None = None, *, referenced: bool = True,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Unwrapped phase of one pair, radians, float32, shape (rows, cols), NaN missing.
 
         With ``referenced`` the phase at the common reference pixel is subtracted, so pairs
-        can be combined (loop closure, inversion).
+        can be combined (loop closure, inversion). With ``out`` (float32, C-contiguous, shape
+        (rows, cols)) the window is read into it, without a temporary copy, and returned.
         """
         window = window or self.grid.full_window
-        phase = self._phase[index].read(window)
+        if out is None:
+            phase = self._phase[index].read(window)
+        else:
+            read_into(self._phase[index], window, out)
+            phase = out
         if referenced:
             phase -= np.float32(self.reference_values[index])
         return phase

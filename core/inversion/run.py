@@ -30,6 +30,7 @@ from . import commit as output_set
 from .network import date_components
 from .options import InversionOptions, Weighting
 from .solver import (
+    PatternCache,
     bridge_rows,
     chunk_pixels,
     coherence_weights,
@@ -170,8 +171,10 @@ def with_reference(stack: Stack, setup: InversionSetup, window: Window | None = 
     return replace(setup, reference_values=values)
 
 
-#: Share of the memory budget for the arrays of a block; the rest is for the solve's chunks.
+#: Share of the memory budget for the arrays of a block, and for the inverses of shared
+#: patterns of valid pairs kept while a block is solved; the rest is for the solve's chunks.
 BLOCK_SHARE = 0.5
+PATTERN_CACHE_SHARE = 0.05
 
 
 def block_rows(stack: Stack, setup: InversionSetup) -> int:
@@ -216,7 +219,7 @@ def solve_chunks(setup: InversionSetup) -> tuple[int, int]:
     """Pixels solved at once within a block, and pixels whose per-pattern matrices are held at
     once (:func:`chunk_pixels`), each from half the rest of the budget; the first allows about
     64 bytes of temporaries per pair and pixel."""
-    budget = setup.options.memory_gb * 1024**3 * (1 - BLOCK_SHARE) / 2
+    budget = setup.options.memory_gb * 1024**3 * (1 - BLOCK_SHARE - PATTERN_CACHE_SHARE) / 2
     n_pairs, n_intervals = len(setup.pair_indices), len(setup.dates) - 1
     per_pixel = 64 * n_pairs + (24 * n_pairs if setup.options.bridge_gaps else 0)
     return int(max(256, budget // per_pixel)), chunk_pixels(n_intervals, budget)
@@ -249,7 +252,8 @@ def read_block(stack: Stack, setup: InversionSetup,
 
     def read(k: int) -> None:
         index = setup.pair_indices[k]
-        phase[k] = stack.read_phase(index, window, referenced=False).ravel()
+        stack.read_phase(index, window, referenced=False,
+                         out=phase[k].reshape(window.rows, window.cols))
         if weights is not None:
             weights[k] = coherence_weights(stack.read_coherence(index, window).ravel(),
                                            setup.options.looks)
@@ -277,11 +281,12 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
     # gets its share of the budget.
     workers = solve_workers(setup.options.memory_gb)
     step, chunk = max(256, step // workers), max(256, chunk // workers)
+    cache = PatternCache(setup.options.memory_gb * 1024**3 * PATTERN_CACHE_SHARE)
 
     def solve(start: int) -> None:
         part = slice(start, min(start + step, n_pixels))
         solved = _invert_columns(setup, phase[:, part],
-                                 None if weights is None else weights[:, part], chunk)
+                                 None if weights is None else weights[:, part], chunk, cache)
         for name, values in solved.items():
             out[name][..., part] = values
 
@@ -298,7 +303,7 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
 
 
 def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarray | None,
-                    chunk: int) -> dict[str, np.ndarray]:
+                    chunk: int, cache: PatternCache | None = None) -> dict[str, np.ndarray]:
     """Invert referenced phase of shape (n_kept_pairs, n_pixels); outputs flat per pixel."""
     design, observed = setup.design, phase
     if setup.pair_weights is not None:  # soft selection: rows scaled by sqrt(weight)
@@ -312,7 +317,7 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
     regularisation = (bridge_rows(list(setup.dates), options.bridge_weight,
                                   options.bridge_seasonal) if options.bridge_gaps else None)
     solution, n_used = invert_pixels(design, observed, weights, options.min_pairs,
-                                     chunk=chunk, regularisation=regularisation)
+                                     chunk=chunk, regularisation=regularisation, cache=cache)
     if options.robust:
         solution = robust_refit(design, observed, weights, solution, options.min_pairs, chunk,
                                 regularisation)
@@ -322,7 +327,8 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
     coherence_t, rms = temporal_coherence(setup.design, velocity, phase)
     extra = {}
     if options.bridge_gaps:  # how far the bridge moved the result
-        plain, _ = invert_pixels(design, observed, weights, options.min_pairs, chunk=chunk)
+        plain, _ = invert_pixels(design, observed, weights, options.min_pairs, chunk=chunk,
+                                 cache=cache)
         plain_rate, _ = linear_velocity(
             timeseries_from_velocity(plain, intervals) * setup.mm_per_radian, years)
         extra["bridge_shift"] = rate - plain_rate
