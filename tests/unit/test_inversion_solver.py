@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sbas_selector.core.inversion.solver import (
+    PatternCache,
     coherence_weights,
     design_matrix,
     interval_years,
@@ -110,6 +111,43 @@ def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network):
         np.testing.assert_allclose(velocity[:, pixel], expected, rtol=1e-6, atol=1e-6,
                                    err_msg=f"pixel {pixel}, {(~rows).sum()} pairs missing")
         assert used[pixel] == rows.sum()
+
+@pytest.mark.parametrize("phase_dtype", [np.float64, np.float32])
+def test_patterns_shared_by_many_pixels_equal_lstsq_and_reuse_their_inverses(phase_dtype):
+    """Water and masks repeat one pattern of missing pairs over whole areas: such a pattern
+    is solved by one product (its inverse kept in the cache for the next chunk), connected
+    or split, and gives lstsq's minimum-norm answer; a second call with the cache filled
+    gives the same numbers bit for bit."""
+    dates, pairs, rng = _network(n_dates=12, max_span=3, seed=21)
+    n_pixels = 400
+    _, phase = _truth(dates, pairs, n_pixels, rng)
+    phase += rng.normal(0, 0.2, phase.shape)
+    holes = np.zeros(phase.shape, bool)
+    holes[[2, 5, 9], :100] = True  # a connected pattern of 100 pixels
+    holes[[0, 1], 100:180] = True  # the first date cut off: a split pattern of 80 pixels
+    holes[len(pairs) // 2:, 180:230] = True  # more missing than unknowns: 50 pixels
+    holes[:, 230:240] = True  # nothing left
+    holes[:, 240:] = rng.random((len(pairs), n_pixels - 240)) < 0.3  # rare patterns
+    matrix = design_matrix(dates, pairs)
+    observed = np.where(holes, np.nan, phase).astype(phase_dtype)
+    cache = PatternCache(1e8)
+    velocity, used = invert_pixels(matrix, observed, cache=cache)
+    for pixel in range(n_pixels):
+        rows = ~holes[:, pixel]
+        if not rows.any():
+            assert np.isnan(velocity[:, pixel]).all()
+            continue
+        expected = np.linalg.lstsq(matrix[rows], phase[rows, pixel], rcond=None)[0]
+        tolerance = 1e-6 if phase_dtype is np.float64 else 2e-4
+        np.testing.assert_allclose(velocity[:, pixel], expected, rtol=tolerance,
+                                   atol=tolerance, err_msg=f"pixel {pixel}")
+        assert used[pixel] == rows.sum()
+    assert len(cache._entries) == 3  # the three shared patterns
+    again, _ = invert_pixels(matrix, observed, cache=cache)
+    np.testing.assert_array_equal(again, velocity)
+    fresh, _ = invert_pixels(matrix, observed)
+    np.testing.assert_array_equal(fresh, velocity)
+
 
 def test_min_pairs_leaves_pixels_nan():
     dates, pairs, rng = _network(n_dates=5, max_span=2)
