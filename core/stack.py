@@ -190,19 +190,27 @@ class Stack:
     def tile_rows(self) -> int:
         """Rows of one internal block (tile or strip) of the first phase raster; 1 where
         unknown. Windows that hold whole tile rows decode every tile once."""
+        return self.tile_shape()[0]
+
+    def tile_shape(self) -> tuple[int, int]:
+        """(rows, cols) of one internal block (tile or strip) of the first phase raster, on
+        the stack's grid; (1, width) where unknown or where the grid is offset inside the
+        file. Windows made of whole tiles decode every tile once."""
         from .sources import GdalSource
 
+        unknown = (1, self.grid.width)
         source = self._phase[0] if self._phase else None
-        if not isinstance(source, GdalSource) or source.row_offset:
-            return 1
+        if not isinstance(source, GdalSource) or source.row_offset or source.col_offset:
+            return unknown
         from osgeo import gdal
 
         gdal.UseExceptions()
         try:
             dataset = gdal.Open(str(source.path), gdal.GA_ReadOnly)
-            return int(dataset.GetRasterBand(source.band).GetBlockSize()[1])
+            cols, rows = dataset.GetRasterBand(source.band).GetBlockSize()
         except RuntimeError:
-            return 1
+            return unknown
+        return int(rows), int(min(cols, self.grid.width))
 
     def read_coherence(self, index: int, window: Window | None = None) -> np.ndarray | None:
         """Coherence of one pair, 0..1, float32, shape (rows, cols); None without coherence."""

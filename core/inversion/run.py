@@ -177,24 +177,42 @@ BLOCK_SHARE = 0.5
 PATTERN_CACHE_SHARE = 0.05
 
 
-def block_rows(stack: Stack, setup: InversionSetup) -> int:
-    """Rows per block so that two blocks' arrays (one solved while the next is read) take at
-    most ``BLOCK_SHARE`` of the budget.
+#: Blocks a stack is at least cut into where its tiles allow: the first block's read and the
+#: last block's solve are the only ones not overlapped with the other.
+MIN_BLOCKS = 4
+
+
+def block_windows(stack: Stack, setup: InversionSetup) -> list[Window]:
+    """The windows the stack is inverted in, row by row, so that two blocks' arrays (one
+    solved while the next is read) take at most ``BLOCK_SHARE`` of the budget.
 
     Per pixel: the phase (float32) [and weights] per pair, the time series (float32) per
-    date, and the single-band outputs. Where the budget allows more than one tile row of the
-    rasters, blocks hold whole tile rows, so that no compressed tile is decoded twice.
+    date, and the single-band outputs. Windows are made of whole tiles (or strips) of the
+    rasters, so that no compressed tile is decoded twice: whole tile rows where the budget
+    allows, else one tile row high and as many whole tiles across as fit; at least
+    :data:`MIN_BLOCKS` of them where the tiles allow, so that reading and solving overlap.
+    Rasters of unknown layout: full-width bands of rows.
     """
     n_pairs, n_dates = len(setup.pair_indices), len(setup.dates)
     per_pixel = 4 * n_pairs + 4 * n_dates + 48
     if setup.options.weighting is Weighting.COHERENCE:
         per_pixel += 4 * n_pairs
     budget = setup.options.memory_gb * 1024**3 * BLOCK_SHARE / 2
-    rows = int(max(1, min(stack.grid.height, budget // (per_pixel * stack.grid.width))))
-    tile = stack.tile_rows()
-    if tile > 1 and tile <= rows < stack.grid.height:
-        rows -= rows % tile
-    return rows
+    height, width = stack.grid.height, stack.grid.width
+    pixels = max(1, int(budget // per_pixel))
+    tile_rows, tile_cols = stack.tile_shape()
+    tile_rows, tile_cols = min(tile_rows, height), min(tile_cols, width)
+    down, across = -(-height // tile_rows), -(-width // tile_cols)
+    tiles = max(1, min(pixels // (tile_rows * tile_cols), -(-down * across // MIN_BLOCKS)))
+    if tile_rows * tile_cols > pixels and tile_rows > 1:
+        # Not one tile in the budget: split tiles after all, in bands of rows.
+        rows, cols = max(1, pixels // width), width
+    elif tiles >= across:
+        rows, cols = tiles // across * tile_rows, width
+    else:
+        rows, cols = tile_rows, tiles * tile_cols
+    return [Window(r, c, min(rows, height - r), min(cols, width - c))
+            for r in range(0, height, rows) for c in range(0, width, cols)]
 
 
 #: Budget that each solve worker beyond the first needs: a second worker (its own allocator
@@ -515,17 +533,17 @@ def run_inversion(
     previous_cache = gdal.GetCacheMax()
     gdal.SetCacheMax(int(max(8 * 2**20, min(previous_cache,
                                             0.1 * options.memory_gb * 1024**3))))
-    rows_per_block = block_rows(stack, setup)
+    windows = block_windows(stack, setup)
     sample_step = max(1, stack.grid.height * stack.grid.width // 200_000)
-    windows = [Window(r, 0, min(rows_per_block, stack.grid.height - r), stack.grid.width)
-               for r in range(0, stack.grid.height, rows_per_block)]
     stack_bytes = 4.0 * len(setup.pair_indices) * stack.grid.height * stack.grid.width
     if stack_bytes > options.memory_gb * 1024**3:
         # The stack is larger than the budget: freed arrays must go back to the system. (Not
         # otherwise: fresh pages for every large array cost time, 30% on the 80-date bench.)
         fix_mmap_threshold()
     if options.reference_pixel is not None:  # its block first: it gives the reference values
-        first = options.reference_pixel[0] // rows_per_block
+        row, col = options.reference_pixel
+        first = next(k for k, w in enumerate(windows)
+                     if w.row <= row < w.row + w.rows and w.col <= col < w.col + w.cols)
         windows.insert(0, windows.pop(first))
     names = OUTPUT_NAMES + (("bridge_shift",) if options.bridge_gaps else ())
     solved = too_few = implausible = 0

@@ -110,6 +110,36 @@ def test_parallel_chunks_and_reference_in_a_later_block_change_nothing(clean_sim
     assert np.isfinite(_read(blocks.files["velocity"])).mean() > 0.9
 
 
+def test_tiled_rasters_are_read_in_whole_tiles_and_give_the_same_result(clean_sim, tmp_path,
+                                                                      monkeypatch):
+    """Where not even one tile row fits the budget, blocks are one tile row high and as many
+    whole tiles wide as fit: they cover the grid once, never split a tile, and give the
+    answer of one block (the reference pixel's block solved first)."""
+    from sbas_selector.core.inversion.run import block_windows, prepare
+    from sbas_selector.core.stack import Stack
+
+    stack = clean_sim.to_stack()
+    monkeypatch.setattr(Stack, "tile_shape", lambda self: (4, 8))
+    finite = np.argwhere(np.isfinite(clean_sim.phase).all(axis=0))
+    row, col = (int(v) for v in finite[len(finite) // 2])
+    options = InversionOptions(reference_pixel=(row, col), memory_gb=0.0001)
+    windows = block_windows(stack, prepare(stack, None, options, read_reference=False))
+    assert len(windows) > 3 and all(w.rows == 4 for w in windows)
+    covered = np.zeros((stack.grid.height, stack.grid.width), int)
+    for w in windows:
+        assert w.row % 4 == 0 and w.col % 8 == 0  # whole tiles
+        assert w.cols % 8 == 0 or w.col + w.cols == stack.grid.width
+        covered[w.row:w.row + w.rows, w.col:w.col + w.cols] += 1
+    assert (covered == 1).all()
+    assert any(w.cols < stack.grid.width for w in windows)
+    whole = run_inversion(stack, tmp_path / "whole",
+                          options=InversionOptions(reference_pixel=(row, col)))
+    tiles = run_inversion(stack, tmp_path / "tiles", options=options)
+    for name in ("timeseries", "velocity", "temporal_coherence", "n_pairs"):
+        np.testing.assert_allclose(_read(tiles.files[name]), _read(whole.files[name]),
+                                   atol=1e-4, err_msg=name)
+
+
 def test_user_reference_and_split_network_warning(clean_sim, tmp_path):
     stack = clean_sim.to_stack()
     d = clean_sim.dates[len(clean_sim.dates) // 2]
@@ -309,3 +339,29 @@ def test_coherence_weighting_without_coherence_is_refused(stack_copy, tmp_path):
     with pytest.raises(StackError, match="coherence weighting needs coherence"):
         run_inversion(stack, tmp_path / "out", options=InversionOptions(weighting="coherence"))
     assert not any((tmp_path / "out").glob("*.tif"))
+
+
+@pytest.mark.parametrize(("grid", "tile", "expected"), [
+    ((512, 512), (256, 256), {(256, 256)}),  # four whole tiles: reading and solving overlap
+    ((256, 256), (256, 256), {(256, 256)}),  # one tile: never decoded twice
+    ((1000, 300), (1, 300), {(250, 300)}),  # strips: bands of rows
+    # A frame, 400 pairs, 4 GB: 7 tiles (of 2 KB per pixel) per block, a tile row high.
+    ((3000, 2500), (256, 256), {(256, 1792), (184, 1792), (256, 708), (184, 708)}),
+])
+def test_block_windows_cover_the_grid_in_whole_tiles(grid, tile, expected):
+    from types import SimpleNamespace
+
+    from sbas_selector.core.inversion.run import block_windows
+
+    height, width = grid
+    stack = SimpleNamespace(grid=SimpleNamespace(height=height, width=width),
+                            tile_shape=lambda: tile)
+    setup = SimpleNamespace(pair_indices=range(400), dates=range(110),
+                            options=InversionOptions(memory_gb=4.0))
+    windows = block_windows(stack, setup)
+    assert {(w.rows, w.cols) for w in windows} == expected
+    covered = np.zeros(grid, int)
+    for w in windows:
+        covered[w.row:w.row + w.rows, w.col:w.col + w.cols] += 1
+    assert (covered == 1).all()
+    assert len(windows) >= min(4, -(-height // tile[0]) * -(-width // tile[1]))
