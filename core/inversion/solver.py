@@ -183,13 +183,15 @@ class PatternCache:
     patterns of valid pairs shared by many pixels (masks and water repeat the same patterns
     in every chunk).
 
-    Keyed by the design (and the pattern); a matrix is the same whether computed afresh or
-    taken from here, so results do not depend on what was kept. Pattern inverses take at
-    most ``max_bytes``; safe to share between threads.
+    Patterns seen again in a later chunk (rarer ones too) and whether they connect every
+    date are kept as well. Keyed by the design (and the pattern); a matrix is the same
+    whether computed afresh or taken from here, so results do not depend on what was kept.
+    Pattern inverses take at most ``max_bytes``; safe to share between threads.
     """
 
     def __init__(self, max_bytes: float) -> None:
         self._entries: dict[tuple[bytes, bytes], np.ndarray] = {}
+        self._connected: dict[tuple[bytes, bytes], bool] = {}
         self._networks: dict[bytes, CompleteNetwork] = {}
         self._room = int(max_bytes)
         self._lock = threading.Lock()
@@ -213,6 +215,13 @@ class PatternCache:
             if key not in self._entries and inverse.nbytes <= self._room:
                 self._entries[key] = inverse
                 self._room -= inverse.nbytes
+
+    def connected(self, key: tuple[bytes, bytes]) -> bool | None:
+        """Whether the pattern's pairs connect every date, where known."""
+        return self._connected.get(key)
+
+    def set_connected(self, key: tuple[bytes, bytes], connected: bool) -> None:
+        self._connected[key] = connected
 
     def network(self, design: np.ndarray, full_rank: bool) -> CompleteNetwork:
         """The complete network of ``design``, made once."""
@@ -382,7 +391,8 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
         used, inverse = np.unique(inverse[pixels], return_inverse=True)
         patterns, rhs, partial, mask = (patterns[:, used], rhs[:, pixels], partial[pixels],
                                         mask[:, pixels])
-    connected = np.ones(patterns.shape[1], bool) if full_rank else _connected(design, patterns)
+    keys = PatternCache.keys(design, patterns)
+    connected = _pattern_connected(design, patterns, keys, full_rank, cache)
     if network_connected:
         low_rank = connected[inverse] & (n_pairs - n_used[partial] <= n_intervals)
         if low_rank.any():
@@ -396,7 +406,9 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
             used, inverse = np.unique(inverse[pixels], return_inverse=True)
             patterns, connected, rhs, partial = (patterns[:, used], connected[used],
                                                  rhs[:, pixels], partial[pixels])
-    _solve_by_pattern(design, patterns, connected, inverse, rhs, partial, solution, chunk)
+            keys = [keys[k] for k in used]
+    _solve_by_pattern(design, patterns, keys, connected, inverse, rhs, partial, solution,
+                      chunk, cache)
 
 
 def _downdate_solve(design: np.ndarray, normal_inverse: np.ndarray, start: np.ndarray,
@@ -445,9 +457,44 @@ def _downdate_solve(design: np.ndarray, normal_inverse: np.ndarray, start: np.nd
     return start + (normal_inverse @ design.T) @ z_full
 
 
-def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, connected: np.ndarray,
-                      inverse: np.ndarray, rhs: np.ndarray, columns: np.ndarray,
-                      solution: np.ndarray, chunk: int) -> None:
+Key = tuple[bytes, bytes]
+
+
+def _pattern_connected(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
+                       full_rank: bool, cache: PatternCache | None) -> np.ndarray:
+    """Whether each pattern's valid pairs connect every date (:func:`_connected`), from
+    ``cache`` where known; shape (n_patterns,)."""
+    if full_rank:
+        return np.ones(patterns.shape[1], bool)
+    known = [None if cache is None else cache.connected(key) for key in keys]
+    todo = [k for k, found in enumerate(known) if found is None]
+    if todo:
+        for k, found in zip(todo, _connected(design, patterns[:, todo])):
+            known[k] = bool(found)
+            if cache is not None:
+                cache.set_connected(keys[k], bool(found))
+    return np.array(known, dtype=bool)
+
+
+def _pattern_inverses(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
+                      connected: np.ndarray, cache: PatternCache | None) -> list[np.ndarray]:
+    """Each pattern's normal-matrix (pseudo-)inverse (:func:`_normal_inverses`), from
+    ``cache`` where an earlier chunk made it; each shape (n_intervals, n_intervals)."""
+    known = [None if cache is None else cache.get(key) for key in keys]
+    todo = np.array([k for k, found in enumerate(known) if found is None], dtype=np.intp)
+    if todo.size:
+        for k, matrix in zip(todo, _normal_inverses(design, patterns[:, todo],
+                                                    connected[todo])):
+            known[k] = matrix
+            if cache is not None:
+                cache.put(keys[k], matrix)
+    return known  # type: ignore[return-value]
+
+
+def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
+                      connected: np.ndarray, inverse: np.ndarray, rhs: np.ndarray,
+                      columns: np.ndarray, solution: np.ndarray, chunk: int,
+                      cache: PatternCache | None) -> None:
     """Solve pixels grouped by pattern of valid pairs: one normal-matrix (pseudo-)inverse per
     pattern (plain inverse where ``connected``), gathered per pixel, written into
     ``solution[:, columns]``."""
@@ -459,7 +506,8 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, connected: np.nd
     per_chunk = max(1, chunk // 2)
     for first in range(0, patterns.shape[1], per_chunk):
         last = min(first + per_chunk, patterns.shape[1])
-        inverses = _normal_inverses(design, patterns[:, first:last], connected[first:last])
+        inverses = np.stack(_pattern_inverses(design, patterns[:, first:last],
+                                              keys[first:last], connected[first:last], cache))
         start = ends[first - 1] if first else 0
         members = order[start:ends[last - 1]]
         local = inverse[members] - first
@@ -486,22 +534,17 @@ def _solve_shared(design: np.ndarray, patterns: np.ndarray, inverse: np.ndarray,
         ``A^T d`` with missing pairs at zero, shape (n_intervals, n_pixels).
     """
     keys = PatternCache.keys(design, patterns)
-    known = [None if cache is None else cache.get(key) for key in keys]
-    missing = np.array([k for k, found in enumerate(known) if found is None], dtype=np.intp)
-    per_chunk = max(1, chunk // 2)
-    for first in range(0, missing.size, per_chunk):
-        which = missing[first:first + per_chunk]
-        connected = (np.ones(which.size, bool) if full_rank
-                     else _connected(design, patterns[:, which]))
-        for k, matrix in zip(which, _normal_inverses(design, patterns[:, which], connected)):
-            known[k] = matrix
-            if cache is not None:
-                cache.put(keys[k], matrix)
+    connected = _pattern_connected(design, patterns, keys, full_rank, cache)
     order = np.argsort(inverse, kind="stable")
     ends = np.cumsum(np.bincount(inverse, minlength=patterns.shape[1]))
-    for k, matrix in enumerate(known):
-        pixels = order[(ends[k - 1] if k else 0):ends[k]]
-        solution[:, columns[pixels]] = matrix @ rhs[:, pixels]
+    per_chunk = max(1, chunk // 2)
+    for first in range(0, patterns.shape[1], per_chunk):
+        last = min(first + per_chunk, patterns.shape[1])
+        inverses = _pattern_inverses(design, patterns[:, first:last], keys[first:last],
+                                     connected[first:last], cache)
+        for k, matrix in enumerate(inverses, start=first):
+            pixels = order[(ends[k - 1] if k else 0):ends[k]]
+            solution[:, columns[pixels]] = matrix @ rhs[:, pixels]
 
 
 def robust_refit(design: np.ndarray, phase: np.ndarray, weights: np.ndarray | None,
