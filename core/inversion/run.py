@@ -282,10 +282,20 @@ def read_block(stack: Stack, setup: InversionSetup,
     return phase, weights
 
 
+def new_cache(setup: InversionSetup) -> PatternCache:
+    """Where the solve keeps what it reuses across chunks and blocks, within its share of the
+    budget (:data:`PATTERN_CACHE_SHARE`)."""
+    return PatternCache(setup.options.memory_gb * 1024**3 * PATTERN_CACHE_SHARE)
+
+
 def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
-                weights: np.ndarray | None) -> dict[str, np.ndarray]:
+                weights: np.ndarray | None,
+                cache: PatternCache | None = None) -> dict[str, np.ndarray]:
     """Invert a block read by :func:`read_block` (its phase is referenced in place), chunk by
-    chunk of its pixels (:func:`solve_chunks`); outputs as :func:`invert_block`."""
+    chunk of its pixels (:func:`solve_chunks`); outputs as :func:`invert_block`.
+
+    ``cache`` (:func:`new_cache`) carries matrices from one block to the next; the outputs
+    are the same without it."""
     phase -= setup.reference_values[:, None].astype(np.float32)  # type: ignore[index]
     n_pixels = window.rows * window.cols
     n_dates = len(setup.dates)
@@ -299,7 +309,7 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
     # gets its share of the budget.
     workers = solve_workers(setup.options.memory_gb)
     step, chunk = max(256, step // workers), max(256, chunk // workers)
-    cache = PatternCache(setup.options.memory_gb * 1024**3 * PATTERN_CACHE_SHARE)
+    cache = cache if cache is not None else new_cache(setup)
 
     def solve(start: int) -> None:
         part = slice(start, min(start + step, n_pixels))
@@ -550,6 +560,7 @@ def run_inversion(
     velocity_sample: list[np.ndarray] = []
     # One block is read (GDAL decodes with the GIL released) while the previous one is solved.
     prefetch = ThreadPoolExecutor(max_workers=1)
+    cache = new_cache(setup)
     outputs: _Outputs | None = None
     try:
         outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
@@ -562,7 +573,7 @@ def run_inversion(
             setup = with_reference(stack, setup, window, data[0])
             if done + 1 < len(windows):
                 pending = prefetch.submit(read_block, stack, setup, windows[done + 1])
-            block = solve_block(setup, window, *data)
+            block = solve_block(setup, window, *data, cache=cache)
             del data
             implausible += _drop_implausible(block)
             outputs.write(window, block)
