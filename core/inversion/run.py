@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -187,14 +187,15 @@ def block_windows(stack: Stack, setup: InversionSetup) -> list[Window]:
     solved while the next is read) take at most ``BLOCK_SHARE`` of the budget.
 
     Per pixel: the phase (float32) [and weights] per pair, the time series (float32) per
-    date, and the single-band outputs. Windows are made of whole tiles (or strips) of the
+    date and the single-band outputs, these twice (a block's outputs are written while the
+    next is solved). Windows are made of whole tiles (or strips) of the
     rasters, so that no compressed tile is decoded twice: whole tile rows where the budget
     allows, else one tile row high and as many whole tiles across as fit; at least
     :data:`MIN_BLOCKS` of them where the tiles allow, so that reading and solving overlap.
     Rasters of unknown layout: full-width bands of rows.
     """
     n_pairs, n_dates = len(setup.pair_indices), len(setup.dates)
-    per_pixel = 4 * n_pairs + 4 * n_dates + 48
+    per_pixel = 4 * n_pairs + 2 * (4 * n_dates + 48)
     if setup.options.weighting is Weighting.COHERENCE:
         per_pixel += 4 * n_pairs
     budget = setup.options.memory_gb * 1024**3 * BLOCK_SHARE / 2
@@ -451,7 +452,12 @@ class _Outputs:
                 band.SetUnitType(self.UNITS[name])
             self.datasets[name] = dataset
 
-    def write(self, window: Window, block: dict[str, np.ndarray]) -> None:
+    #: Tile size of the outputs (GTiff's default for TILED=YES).
+    TILE = 256
+
+    def write(self, window: Window, block: dict[str, np.ndarray], flush: bool = False) -> None:
+        """Write a block's outputs at its window; with ``flush``, compress and write its
+        tiles now (only for windows of whole output tiles: see :meth:`whole_tiles`)."""
         for name, dataset in self.datasets.items():
             values = block[name]
             if values.ndim == 2:
@@ -460,6 +466,16 @@ class _Outputs:
                 dataset.GetRasterBand(b + 1).WriteArray(
                     values[b].astype(np.uint16 if name == "n_pairs" else np.float32),
                     window.col, window.row)
+            if flush:
+                dataset.FlushCache()
+
+    @classmethod
+    def whole_tiles(cls, windows: list[Window], height: int, width: int) -> bool:
+        """Whether every window is made of whole output tiles (a flushed tile is never
+        written again: a compressed tile rewritten would leave its old bytes in the file)."""
+        return all(w.row % cls.TILE == 0 and w.col % cls.TILE == 0
+                   and (w.rows % cls.TILE == 0 or w.row + w.rows == height)
+                   and (w.cols % cls.TILE == 0 or w.col + w.cols == width) for w in windows)
 
     def _close(self) -> None:
         for dataset in self.datasets.values():
@@ -558,14 +574,20 @@ def run_inversion(
     names = OUTPUT_NAMES + (("bridge_shift",) if options.bridge_gaps else ())
     solved = too_few = implausible = 0
     velocity_sample: list[np.ndarray] = []
-    # One block is read (GDAL decodes with the GIL released) while the previous one is solved.
+    # One block is read (GDAL decodes with the GIL released) while the previous one is solved
+    # and the one before is written (compressed).
     prefetch = ThreadPoolExecutor(max_workers=1)
+    writer = ThreadPoolExecutor(max_workers=1)
+    written: Future | None = None
     cache = new_cache(setup)
     outputs: _Outputs | None = None
     try:
         outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
                            names)
         pending = prefetch.submit(read_block, stack, setup, windows[0])
+        # Blocks of whole output tiles are compressed as they are written, while the next
+        # block is solved, rather than all at the end.
+        flush = _Outputs.whole_tiles(windows, stack.grid.height, stack.grid.width)
         for done, window in enumerate(windows):
             if cancelled is not None and cancelled():
                 raise InversionCancelledError
@@ -576,7 +598,9 @@ def run_inversion(
             block = solve_block(setup, window, *data, cache=cache)
             del data
             implausible += _drop_implausible(block)
-            outputs.write(window, block)
+            if written is not None:
+                written.result()
+            written = writer.submit(outputs.write, window, block, flush)
             finite = np.isfinite(block["velocity"])
             solved += int(finite.sum())
             too_few += int(((block["n_pairs"] < options.min_pairs)).sum())
@@ -584,6 +608,8 @@ def run_inversion(
             velocity_sample.append(block["velocity"][finite][::sample_step])
             if progress is not None:
                 progress(done + 1, len(windows))
+        if written is not None:
+            written.result()
         files = outputs.close()
         if too_few and options.min_pairs <= 1:
             warnings.append(f"{too_few} pixel(s) have no data in any kept pair and are left "
@@ -631,6 +657,7 @@ def run_inversion(
         raise
     finally:
         prefetch.shutdown(wait=True, cancel_futures=True)
+        writer.shutdown(wait=True, cancel_futures=True)
         gdal.SetCacheMax(previous_cache)
     for warning in warnings:
         logger.warning("%s", warning)

@@ -345,8 +345,8 @@ def test_coherence_weighting_without_coherence_is_refused(stack_copy, tmp_path):
     ((512, 512), (256, 256), {(256, 256)}),  # four whole tiles: reading and solving overlap
     ((256, 256), (256, 256), {(256, 256)}),  # one tile: never decoded twice
     ((1000, 300), (1, 300), {(250, 300)}),  # strips: bands of rows
-    # A frame, 400 pairs, 4 GB: 7 tiles (of 2 KB per pixel) per block, a tile row high.
-    ((3000, 2500), (256, 256), {(256, 1792), (184, 1792), (256, 708), (184, 708)}),
+    # A frame, 400 pairs, 4 GB: 6 tiles (of 2.5 KB per pixel) per block, a tile row high.
+    ((3000, 2500), (256, 256), {(256, 1536), (184, 1536), (256, 964), (184, 964)}),
 ])
 def test_block_windows_cover_the_grid_in_whole_tiles(grid, tile, expected):
     from types import SimpleNamespace
@@ -365,3 +365,15 @@ def test_block_windows_cover_the_grid_in_whole_tiles(grid, tile, expected):
         covered[w.row:w.row + w.rows, w.col:w.col + w.cols] += 1
     assert (covered == 1).all()
     assert len(windows) >= min(4, -(-height // tile[0]) * -(-width // tile[1]))
+
+
+def test_outputs_are_flushed_block_by_block_only_in_whole_tiles():
+    from sbas_selector.core.inversion.run import _Outputs
+    from sbas_selector.core.stack_types import Window
+
+    aligned = [Window(0, 0, 256, 512), Window(256, 0, 44, 512)]  # the last reaches the edge
+    assert _Outputs.whole_tiles(aligned, 300, 512)
+    assert not _Outputs.whole_tiles([Window(0, 0, 100, 512), Window(100, 0, 200, 512)],
+                                    300, 512)  # a tile written by two blocks
+    assert not _Outputs.whole_tiles([Window(0, 0, 256, 300), Window(0, 300, 256, 212)],
+                                    256, 512)
