@@ -255,19 +255,26 @@ def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[st
     return solve_block(with_reference(stack, setup, window, phase), window, phase, weights)
 
 
-def read_block(stack: Stack, setup: InversionSetup,
-               window: Window) -> tuple[np.ndarray, np.ndarray | None]:
+def read_block(stack: Stack, setup: InversionSetup, window: Window,
+               buffer: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Unreferenced phase of the kept pairs in a window, radians, float32, shape
     (n_kept_pairs, rows x cols), and the coherence weights (same shape) when weighting asks
-    for them."""
+    for them.
+
+    ``buffer`` (float32, flat, at least :func:`block_floats` long) is used for both instead of
+    new arrays: a run reuses two, and saves the page faults of fresh memory every block.
+    """
     n_pixels = window.rows * window.cols
-    phase = np.empty((len(setup.pair_indices), n_pixels), dtype=np.float32)
-    weights = None
-    if setup.options.weighting is Weighting.COHERENCE:
-        if not stack.has_coherence:
-            raise StackError(stack.path, "coherence weighting needs coherence, which this "
-                                         "stack does not have")
-        weights = np.empty_like(phase)
+    shape = (len(setup.pair_indices), n_pixels)
+    weighted = setup.options.weighting is Weighting.COHERENCE
+    if weighted and not stack.has_coherence:
+        raise StackError(stack.path, "coherence weighting needs coherence, which this "
+                                     "stack does not have")
+    if buffer is None:
+        buffer = np.empty(block_floats(setup, window), dtype=np.float32)
+    size = shape[0] * shape[1]
+    phase = buffer[:size].reshape(shape)
+    weights = buffer[size:2 * size].reshape(shape) if weighted else None
 
     def read(k: int) -> None:
         index = setup.pair_indices[k]
@@ -281,6 +288,12 @@ def read_block(stack: Stack, setup: InversionSetup,
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
         list(pool.map(read, range(len(setup.pair_indices))))
     return phase, weights
+
+
+def block_floats(setup: InversionSetup, window: Window) -> int:
+    """float32 values :func:`read_block` holds for a window (phase [and weights])."""
+    weighted = setup.options.weighting is Weighting.COHERENCE
+    return len(setup.pair_indices) * window.rows * window.cols * (2 if weighted else 1)
 
 
 def new_cache(setup: InversionSetup) -> PatternCache:
@@ -584,7 +597,10 @@ def run_inversion(
     try:
         outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
                            names)
-        pending = prefetch.submit(read_block, stack, setup, windows[0])
+        # Two buffers in turn: one read into while the other's block is solved.
+        floats = max(block_floats(setup, w) for w in windows)
+        buffers = [np.empty(floats, dtype=np.float32) for _ in range(min(2, len(windows)))]
+        pending = prefetch.submit(read_block, stack, setup, windows[0], buffers[0])
         # Blocks of whole output tiles are compressed as they are written, while the next
         # block is solved, rather than all at the end.
         flush = _Outputs.whole_tiles(windows, stack.grid.height, stack.grid.width)
@@ -594,7 +610,8 @@ def run_inversion(
             data = pending.result()
             setup = with_reference(stack, setup, window, data[0])
             if done + 1 < len(windows):
-                pending = prefetch.submit(read_block, stack, setup, windows[done + 1])
+                pending = prefetch.submit(read_block, stack, setup, windows[done + 1],
+                                          buffers[(done + 1) % 2])
             block = solve_block(setup, window, *data, cache=cache)
             del data
             implausible += _drop_implausible(block)
