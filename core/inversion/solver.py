@@ -326,12 +326,22 @@ def invert_pixels(
     for start in range(0, columns.size, chunk):
         cols = columns[start:start + chunk]
         w = np.where(valid[:, cols], weights[:, cols], 0.0)
-        # Normal equations per pixel; the pseudo-inverse of the normal matrix gives the
-        # minimum-norm weighted solution.
+        # Normal equations per pixel: solved directly where the pixel's valid pairs connect
+        # every date (positive definite), else by the pseudo-inverse of the normal matrix,
+        # the minimum-norm weighted solution.
         normal = np.einsum("pi,pn,pj->nij", design, w, design, optimize=True)
         rhs = design.T @ (w * filled[:, cols])
-        solution[:, cols] = np.einsum("nij,jn->in",
-                                      np.linalg.pinv(normal, rcond=1e-10, hermitian=True), rhs)
+        patterns, inverse = group_patterns(valid[:, cols])
+        keys = PatternCache.keys(design, patterns)
+        connected = _pattern_connected(design, patterns, keys, full_rank, cache)[inverse]
+        if connected.any():
+            solution[:, cols[connected]] = np.linalg.solve(
+                normal[connected], rhs[:, connected].T[:, :, None])[:, :, 0].T
+        if not connected.all():
+            split = ~connected
+            solution[:, cols[split]] = np.einsum(
+                "nij,jn->in", np.linalg.pinv(normal[split], rcond=1e-10, hermitian=True),
+                rhs[:, split])
     return solution, n_used
 
 

@@ -160,17 +160,23 @@ def test_min_pairs_leaves_pixels_nan():
 
 
 def test_weighted_equals_weighted_lstsq():
+    """Weighted, pixels whose valid pairs connect every date (solved directly) and pixels
+    whose missing pairs cut a date off (minimum-norm pseudo-inverse): weighted lstsq."""
     dates, pairs, rng = _network(n_dates=7, max_span=3, seed=5)
     _, phase = _truth(dates, pairs, 20, rng)
     phase += rng.normal(0, 0.3, phase.shape)
     weights = coherence_weights(rng.uniform(0.2, 0.9, phase.shape), looks=20)
+    first = [k for k, (a, _) in enumerate(pairs) if a == dates[0]]
+    phase[first, 15:] = np.nan  # the first date cut off for the last five pixels
     matrix = design_matrix(dates, pairs)
     velocity, _ = invert_pixels(matrix, phase, weights)
     for pixel in range(20):
-        root = np.sqrt(weights[:, pixel])
-        expected = np.linalg.lstsq(matrix * root[:, None], phase[:, pixel] * root,
+        rows = np.isfinite(phase[:, pixel])
+        root = np.sqrt(weights[rows, pixel])
+        expected = np.linalg.lstsq(matrix[rows] * root[:, None], phase[rows, pixel] * root,
                                    rcond=None)[0]
         np.testing.assert_allclose(velocity[:, pixel], expected, atol=1e-8)
+    np.testing.assert_allclose(velocity[0, 15:], 0.0, atol=1e-12)
 
 
 def test_linear_velocity_and_temporal_coherence():
