@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy as _copy
 import logging
+import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -266,21 +267,32 @@ class Stack:
         self.warnings.append(f"{self.pairs[index].pair_id}: no data near the reference pixel")
         return float(np.nanmedian(self._phase[index].read(self.grid.full_window)))
 
-    def _choose_reference_pixel(self, block_rows: int = 256) -> tuple[int, int]:
-        """Pixel valid in the most pairs, then of highest mean coherence (reads the stack once)."""
+    def _choose_reference_pixel(self) -> tuple[int, int]:
+        """Pixel valid in the most pairs, then of highest mean coherence (reads the stack once,
+        a band of whole tile rows per thread)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         grid = self.grid
         valid_count = np.zeros((grid.height, grid.width), dtype=np.int32)
         coherence_sum = np.zeros((grid.height, grid.width), dtype=np.float64)
-        for row in range(0, grid.height, block_rows):
-            window = Window(row, 0, min(block_rows, grid.height - row), grid.width)
+        tile = self.tile_shape()[0]
+        rows_per_band = max(tile, 256 // tile * tile)
+
+        def band(row: int) -> None:
+            window = Window(row, 0, min(rows_per_band, grid.height - row), grid.width)
             rows = slice(row, row + window.rows)
-            for i in range(self.n_pairs):
-                phase = self._phase[i].read(window)
+            phase = np.empty((window.rows, window.cols), dtype=np.float32)
+            for i in range(self.n_pairs):  # pairs in order: the same sums every run
+                read_into(self._phase[i], window, phase)
                 valid = np.isfinite(phase)
                 valid_count[rows] += valid
                 coherence = self.read_coherence(i, window)
                 if coherence is not None:
                     coherence_sum[rows] += np.where(valid, np.nan_to_num(coherence), 0.0)
+
+        # GDAL decodes with the GIL released: bands of rows read side by side.
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            list(pool.map(band, range(0, grid.height, rows_per_band)))
         score = valid_count.astype(np.float64) * (self.n_pairs + 1.0) + coherence_sum / max(
             self.n_pairs, 1
         )
