@@ -102,15 +102,22 @@ def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network):
     holes[[0, 1], :40] = True  # the first date cut off for these: a split pattern
     matrix = design_matrix(dates, pairs)
     velocity, used = invert_pixels(matrix, np.where(holes, np.nan, phase))
-    for pixel in range(n_pixels):
+    _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-6)
+
+
+def _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance):
+    """Every pixel equals lstsq's minimum-norm answer with its own pairs (NaN without)."""
+    for pixel in range(phase.shape[1]):
         rows = ~holes[:, pixel]
         if not rows.any():
             assert np.isnan(velocity[:, pixel]).all()
             continue
         expected = np.linalg.lstsq(matrix[rows], phase[rows, pixel], rcond=None)[0]
-        np.testing.assert_allclose(velocity[:, pixel], expected, rtol=1e-6, atol=1e-6,
+        np.testing.assert_allclose(velocity[:, pixel], expected, rtol=tolerance,
+                                   atol=tolerance,
                                    err_msg=f"pixel {pixel}, {(~rows).sum()} pairs missing")
         assert used[pixel] == rows.sum()
+
 
 @pytest.mark.parametrize("phase_dtype", [np.float64, np.float32])
 def test_patterns_shared_by_many_pixels_equal_lstsq_and_reuse_their_inverses(phase_dtype):
@@ -132,16 +139,8 @@ def test_patterns_shared_by_many_pixels_equal_lstsq_and_reuse_their_inverses(pha
     observed = np.where(holes, np.nan, phase).astype(phase_dtype)
     cache = PatternCache(1e8)
     velocity, used = invert_pixels(matrix, observed, cache=cache)
-    for pixel in range(n_pixels):
-        rows = ~holes[:, pixel]
-        if not rows.any():
-            assert np.isnan(velocity[:, pixel]).all()
-            continue
-        expected = np.linalg.lstsq(matrix[rows], phase[rows, pixel], rcond=None)[0]
-        tolerance = 1e-6 if phase_dtype is np.float64 else 2e-4
-        np.testing.assert_allclose(velocity[:, pixel], expected, rtol=tolerance,
-                                   atol=tolerance, err_msg=f"pixel {pixel}")
-        assert used[pixel] == rows.sum()
+    _assert_minimum_norm(matrix, phase, holes, velocity, used,
+                         tolerance=1e-6 if phase_dtype is np.float64 else 2e-4)
     shared = PatternCache.keys(matrix, ~holes[:, [0, 100, 180]])
     assert all(cache.get(key) is not None for key in shared)  # kept for the next chunk
     again, _ = invert_pixels(matrix, observed, cache=cache)
