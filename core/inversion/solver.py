@@ -141,6 +141,11 @@ def group_patterns(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return patterns, inverse
 
 
+#: Largest table of every pair's outer product a_p a_p^T that :func:`_normal_inverses` builds
+#: (400 pairs of 110 dates: 39 MB); beyond it, normal matrices are built one by one.
+OUTER_PRODUCTS_BYTES = 64 * 2**20
+
+
 def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
                      connected: np.ndarray) -> np.ndarray:
     """Pseudo-inverse of the normal matrix of each pattern of valid pairs.
@@ -154,10 +159,13 @@ def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
         Shape (n_patterns, n_intervals, n_intervals).
     """
     n_pairs, n_intervals = design.shape
-    # Every pattern's normal matrix in one dense BLAS product of the patterns with each
-    # pair's outer product a_p a_p^T (faster than a sparse sum over the missing pairs).
-    outer = (design[:, :, None] * design[:, None, :]).reshape(n_pairs, -1)
-    normals = (patterns.T.astype(np.float64) @ outer).reshape(-1, n_intervals, n_intervals)
+    if n_pairs * n_intervals**2 * 8 <= OUTER_PRODUCTS_BYTES:
+        # Every pattern's normal matrix in one dense BLAS product of the patterns with each
+        # pair's outer product a_p a_p^T (faster than a sparse sum over the missing pairs).
+        outer = (design[:, :, None] * design[:, None, :]).reshape(n_pairs, -1)
+        normals = (patterns.T.astype(np.float64) @ outer).reshape(-1, n_intervals, n_intervals)
+    else:  # large networks: the outer products would not fit; one product per pattern
+        normals = np.stack([design[k].T @ design[k] for k in patterns.T])
     inverses = np.empty_like(normals)
     if connected.any():
         inverses[connected] = np.linalg.inv(normals[connected])

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
+from sbas_selector.core.inversion import solver as solver_module
 from sbas_selector.core.inversion.solver import (
     PatternCache,
     coherence_weights,
@@ -85,11 +86,16 @@ def test_nodata_patterns_each_solved_with_their_own_pairs():
 
 
 
+@pytest.mark.parametrize("outer_products", [True, False])
 @pytest.mark.parametrize("split_network", [False, True])
-def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network):
+def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network, outer_products,
+                                                                 monkeypatch):
     """Pixels missing a few pairs (low-rank downdate), most pairs (per-pattern inverse) and
     pairs whose loss splits the network (pseudo-inverse) all give lstsq's minimum-norm
-    answer; with the whole network split, no downdate applies."""
+    answer; with the whole network split, no downdate applies. Normal matrices built from
+    the table of outer products or, for large networks, one by one: the same."""
+    if not outer_products:
+        monkeypatch.setattr(solver_module, "OUTER_PRODUCTS_BYTES", 0)
     dates, pairs, rng = _network(n_dates=12, max_span=3, seed=11)
     if split_network:
         pairs = [(a, b) for a, b in pairs if not (a <= dates[5] < b)]
