@@ -29,6 +29,7 @@ from ..stack_types import Window
 from . import commit as output_set
 from .network import date_components
 from .options import InversionOptions, Weighting
+from .scratch import TileRowScratch
 from .solver import (
     PatternCache,
     bridge_rows,
@@ -206,9 +207,13 @@ def block_windows(stack: Stack, setup: InversionSetup) -> list[Window]:
     down, across = -(-height // tile_rows), -(-width // tile_cols)
     tiles = max(1, min(pixels // (tile_rows * tile_cols), -(-down * across // MIN_BLOCKS)))
     if tile_rows * tile_cols > pixels and tile_rows > 1:
-        # Not one tile in the budget: split tiles after all, in bands of rows.
-        rows, cols = max(1, pixels // width), width
-    elif tiles >= across:
+        # Not one tile in the budget: bands of rows within each tile row, read through a
+        # scratch file where each tile is decoded once (:mod:`.scratch`).
+        rows = max(1, pixels // width)
+        return [Window(r, 0, min(rows, top + tile_rows - r, height - r), width)
+                for top in range(0, height, tile_rows)
+                for r in range(top, min(top + tile_rows, height), rows)]
+    if tiles >= across:
         rows, cols = tiles // across * tile_rows, width
     else:
         rows, cols = tile_rows, tiles * tile_cols
@@ -255,14 +260,28 @@ def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[st
     return solve_block(with_reference(stack, setup, window, phase), window, phase, weights)
 
 
+def splits_tiles(stack: Stack, windows: list[Window]) -> int:
+    """The rows of a tile row where some window holds only part of a tile row (read those
+    through :class:`.scratch.TileRowScratch`), else 0."""
+    tile_rows = min(stack.tile_shape()[0], stack.grid.height)
+    if tile_rows <= 1:
+        return 0
+    split = any(w.row % tile_rows or ((w.row + w.rows) % tile_rows
+                                      and w.row + w.rows != stack.grid.height)
+                for w in windows)
+    return tile_rows if split else 0
+
+
 def read_block(stack: Stack, setup: InversionSetup, window: Window,
-               buffer: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+               buffer: np.ndarray | None = None,
+               scratch: TileRowScratch | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Unreferenced phase of the kept pairs in a window, radians, float32, shape
     (n_kept_pairs, rows x cols), and the coherence weights (same shape) when weighting asks
     for them.
 
     ``buffer`` (float32, flat, at least :func:`block_floats` long) is used for both instead of
     new arrays: a run reuses two, and saves the page faults of fresh memory every block.
+    ``scratch`` reads the window from tile rows decoded once (blocks smaller than a tile row).
     """
     n_pixels = window.rows * window.cols
     shape = (len(setup.pair_indices), n_pixels)
@@ -275,6 +294,9 @@ def read_block(stack: Stack, setup: InversionSetup, window: Window,
     size = shape[0] * shape[1]
     phase = buffer[:size].reshape(shape)
     weights = buffer[size:2 * size].reshape(shape) if weighted else None
+    if scratch is not None:
+        scratch.read(window, phase, weights)
+        return phase, weights
 
     def read(k: int) -> None:
         index = setup.pair_indices[k]
@@ -594,13 +616,21 @@ def run_inversion(
     written: Future | None = None
     cache = new_cache(setup)
     outputs: _Outputs | None = None
+    scratch: TileRowScratch | None = None
     try:
         outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
                            names)
         # Two buffers in turn: one read into while the other's block is solved.
         floats = max(block_floats(setup, w) for w in windows)
         buffers = [np.empty(floats, dtype=np.float32) for _ in range(min(2, len(windows)))]
-        pending = prefetch.submit(read_block, stack, setup, windows[0], buffers[0])
+        tile_rows = splits_tiles(stack, windows)
+        if tile_rows:
+            scratch = TileRowScratch(
+                stack, setup.pair_indices, tile_rows, outputs.staging,
+                (lambda index, band: coherence_weights(stack.read_coherence(index, band),
+                                                       options.looks))
+                if options.weighting is Weighting.COHERENCE else None)
+        pending = prefetch.submit(read_block, stack, setup, windows[0], buffers[0], scratch)
         # Blocks of whole output tiles are compressed as they are written, while the next
         # block is solved, rather than all at the end.
         flush = _Outputs.whole_tiles(windows, stack.grid.height, stack.grid.width)
@@ -611,7 +641,7 @@ def run_inversion(
             setup = with_reference(stack, setup, window, data[0])
             if done + 1 < len(windows):
                 pending = prefetch.submit(read_block, stack, setup, windows[done + 1],
-                                          buffers[(done + 1) % 2])
+                                          buffers[(done + 1) % 2], scratch)
             block = solve_block(setup, window, *data, cache=cache)
             del data
             implausible += _drop_implausible(block)
@@ -627,6 +657,9 @@ def run_inversion(
                 progress(done + 1, len(windows))
         if written is not None:
             written.result()
+        if scratch is not None:  # its disk space back before the outputs are committed
+            scratch.close()
+            scratch = None
         files = outputs.close()
         if too_few and options.min_pairs <= 1:
             warnings.append(f"{too_few} pixel(s) have no data in any kept pair and are left "
@@ -675,6 +708,8 @@ def run_inversion(
     finally:
         prefetch.shutdown(wait=True, cancel_futures=True)
         writer.shutdown(wait=True, cancel_futures=True)
+        if scratch is not None:
+            scratch.close()
         gdal.SetCacheMax(previous_cache)
     for warning in warnings:
         logger.warning("%s", warning)

@@ -183,6 +183,10 @@ def chunk_pixels(n_intervals: int, memory_bytes: float) -> int:
 #: Pixels sharing one pattern of valid pairs from which the pattern is solved with one matrix
 #: product (its normal matrix inverted once) rather than pixel by pixel.
 SHARED_PATTERN_PIXELS = 16
+#: Pixels of rare patterns missing at most this share of the unknowns' count of pairs are
+#: solved as low-rank downdates (a k x k solve each); beyond it, one inverse per pattern
+#: (kept for the run, as the same patterns recur) costs less than a large k x k per pixel.
+DOWNDATE_SHARE = 1 / 3
 
 
 class PatternCache:
@@ -363,9 +367,9 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     allows). Pixels missing pairs, in float64, grouped by their pattern of valid pairs: a
     pattern of at least :data:`SHARED_PATTERN_PIXELS` pixels (masks and water repeat their
     pattern over whole areas) is solved by one product with its normal matrix's inverse; rarer
-    patterns, where the complete network is connected and a pixel misses at most as many pairs
-    as there are unknowns, as low-rank downdates of the complete network
-    (:func:`_downdate_solve`), and the rest one (pseudo-)inverse per pattern.
+    patterns, where the complete network is connected and a pixel misses at most a third as
+    many pairs as there are unknowns (:data:`DOWNDATE_SHARE`), as low-rank downdates of the
+    complete network (:func:`_downdate_solve`), and the rest one (pseudo-)inverse per pattern.
 
     Parameters
     ----------
@@ -412,7 +416,8 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     keys = PatternCache.keys(design, patterns)
     connected = _pattern_connected(design, patterns, keys, full_rank, cache)
     if network_connected:
-        low_rank = connected[inverse] & (n_pairs - n_used[partial] <= n_intervals)
+        missing = n_pairs - n_used[partial]
+        low_rank = connected[inverse] & (missing <= DOWNDATE_SHARE * n_intervals)
         if low_rank.any():
             pixels = np.flatnonzero(low_rank)
             solution[:, partial[pixels]] = _downdate_solve(

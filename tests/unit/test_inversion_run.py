@@ -377,3 +377,33 @@ def test_outputs_are_flushed_block_by_block_only_in_whole_tiles():
                                     300, 512)  # a tile written by two blocks
     assert not _Outputs.whole_tiles([Window(0, 0, 256, 300), Window(0, 300, 256, 212)],
                                     256, 512)
+
+
+def test_budget_below_one_tile_per_pair_decodes_each_tile_once(clean_sim, tmp_path,
+                                                              monkeypatch):
+    """A budget too small for one tile of every pair: blocks are bands of rows read from a
+    scratch file that each band of tile rows is decoded into once; the same answer as one
+    block, weighted too, and the scratch file leaves nothing behind."""
+    from sbas_selector.core.inversion import scratch as scratch_module
+    from sbas_selector.core.simulation import write_simulation
+
+    folder = write_simulation(clean_sim, tmp_path / "sim", formats=("hyp3",))["hyp3"]
+    stack = open_stack(folder)
+    assert stack.tile_shape()[0] > 1
+    fills = []
+    fill = scratch_module.TileRowScratch._fill
+    monkeypatch.setattr(scratch_module.TileRowScratch, "_fill",
+                        lambda self, band: (fills.append(band), fill(self, band)))
+    for weighting in ("none", "coherence"):
+        whole = run_inversion(stack, tmp_path / f"whole_{weighting}",
+                              options=InversionOptions(weighting=weighting))
+        assert not fills
+        bands = run_inversion(stack, tmp_path / f"bands_{weighting}",
+                              options=InversionOptions(weighting=weighting, memory_gb=0.00005))
+        assert len(fills) == 1 and fills[0].rows == stack.grid.height  # one tile row, once
+        fills.clear()
+        for name in ("timeseries", "velocity", "temporal_coherence", "n_pairs"):
+            np.testing.assert_allclose(_read(bands.files[name]), _read(whole.files[name]),
+                                       atol=1e-4, err_msg=f"{weighting} {name}")
+        assert sorted(p.name for p in bands.out_dir.iterdir()) == sorted(
+            p.name for p in whole.out_dir.iterdir())
