@@ -53,15 +53,13 @@ class TileRowScratch:
     def close(self) -> None:
         self._file.close()
 
-    def _slab(self) -> int:
+    def _slab(self, band: Window) -> int:
         """Bytes of one pair's band (phase [and weights])."""
-        band = self._band
-        assert band is not None
         return band.rows * band.cols * 4 * (2 if self._weights is not None else 1)
 
     def _fill(self, band: Window) -> None:
         self._band = band
-        slab, fd = self._slab(), self._file.fileno()
+        slab, fd = self._slab(band), self._file.fileno()
         threads = min(4, os.cpu_count() or 1)
         buffers = [np.empty((band.rows, band.cols), dtype=np.float32) for _ in range(threads)]
 
@@ -90,7 +88,7 @@ class TileRowScratch:
             raise ValueError(f"window {window} does not lie within one band of tile rows")
         if band != self._band:
             self._fill(band)
-        slab, fd = self._slab(), self._file.fileno()
+        slab, fd = self._slab(band), self._file.fileno()
         start = (window.row - top) * band.cols * 4
         for k in range(len(self._pairs)):
             _read_exactly(fd, phase[k], k * slab + start)
