@@ -183,10 +183,6 @@ def chunk_pixels(n_intervals: int, memory_bytes: float) -> int:
 #: Pixels sharing one pattern of valid pairs from which the pattern is solved with one matrix
 #: product (its normal matrix inverted once) rather than pixel by pixel.
 SHARED_PATTERN_PIXELS = 16
-#: Pixels of rare patterns missing at most this share of the unknowns' count of pairs are
-#: solved as low-rank downdates (a k x k solve each); beyond it, one inverse per pattern
-#: (kept for the run, as the same patterns recur) costs less than a large k x k per pixel.
-DOWNDATE_SHARE = 1 / 3
 
 
 class PatternCache:
@@ -368,8 +364,10 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     pattern of at least :data:`SHARED_PATTERN_PIXELS` pixels (masks and water repeat their
     pattern over whole areas) is solved by one product with its normal matrix's inverse; rarer
     patterns, where the complete network is connected and a pixel misses at most a third as
-    many pairs as there are unknowns (:data:`DOWNDATE_SHARE`), as low-rank downdates of the
-    complete network (:func:`_downdate_solve`), and the rest one (pseudo-)inverse per pattern.
+    many pairs as there are unknowns, as low-rank downdates of the complete network
+    (:func:`_downdate_solve`) where that costs less than their pattern's inverse shared by its
+    pixels in the chunk (:func:`_downdate_cheaper`), and the rest one (pseudo-)inverse per
+    pattern.
 
     Parameters
     ----------
@@ -417,7 +415,9 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     connected = _pattern_connected(design, patterns, keys, full_rank, cache)
     if network_connected:
         missing = n_pairs - n_used[partial]
-        low_rank = connected[inverse] & (missing <= DOWNDATE_SHARE * n_intervals)
+        members = np.bincount(inverse, minlength=patterns.shape[1])[inverse]
+        low_rank = connected[inverse] & _downdate_cheaper(missing, members, n_pairs,
+                                                          n_intervals)
         if low_rank.any():
             pixels = np.flatnonzero(low_rank)
             solution[:, partial[pixels]] = _downdate_solve(
@@ -432,6 +432,22 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
             keys = [keys[k] for k in used]
     _solve_by_pattern(design, patterns, keys, connected, inverse, rhs, partial, solution,
                       chunk, cache)
+
+
+def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
+                      n_intervals: int) -> np.ndarray:
+    """Whether a pixel missing ``missing`` pairs costs fewer operations as a low-rank downdate
+    (a k x k solve and its gathers) than its share of its pattern's normal matrix and inverse
+    (built once for the ``members`` pixels of the chunk that share the pattern) and a product.
+
+    The choice depends on the chunk alone, never on what earlier chunks left in a cache, so
+    that every run solves every pixel the same way.
+    """
+    k = missing.astype(np.float64)
+    downdate = 2 / 3 * k**3 + 4 * k * n_intervals
+    by_pattern = (2 * n_pairs * n_intervals**2 + 2 * n_intervals**3) / members \
+        + 2 * n_intervals**2
+    return (missing <= n_pairs) & (downdate <= by_pattern)
 
 
 def _downdate_solve(design: np.ndarray, normal_inverse: np.ndarray, start: np.ndarray,
