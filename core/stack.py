@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from . import reference_cache
 from .baselines import solve_date_baselines
 from .dates import format_yyyymmdd
 from .errors import StackError
@@ -224,8 +225,28 @@ class Stack:
     def reference_pixel(self) -> tuple[int, int]:
         """(row, col) of the common reference pixel, chosen on first use if not given."""
         if self._reference_pixel is None:
-            self._reference_pixel = self._choose_reference_pixel()
+            key = self._raster_signature()
+            shape = (self.grid.height, self.grid.width)
+            self._reference_pixel = reference_cache.load(self.path, key, shape)
+            if self._reference_pixel is None:
+                self._reference_pixel = self._choose_reference_pixel()
+                reference_cache.store(self.path, key, self._reference_pixel)
         return self._reference_pixel
+
+    def _raster_signature(self) -> str | None:
+        """A key of every raster the automatic reference is chosen from (None where some
+        source is not a file: simulated, filled or repaired)."""
+        from .sources import FillSource
+
+        paths = []
+        for source in list(self._phase) + list(self._coherence or []):
+            if isinstance(source, FillSource):  # a missing coherence raster: nothing to read
+                continue
+            path = getattr(source, "path", None)
+            if path is None:
+                return None
+            paths.append(Path(path))
+        return reference_cache.signature(paths) if paths else None
 
     @reference_pixel.setter
     def reference_pixel(self, pixel: tuple[int, int]) -> None:
