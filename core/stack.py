@@ -189,11 +189,6 @@ class Stack:
             return self._phase[index]
         return None if self._coherence is None else self._coherence[index]
 
-    def tile_rows(self) -> int:
-        """Rows of one internal block (tile or strip) of the first phase raster; 1 where
-        unknown. Windows that hold whole tile rows decode every tile once."""
-        return self.tile_shape()[0]
-
     def tile_shape(self) -> tuple[int, int]:
         """(rows, cols) of one internal block (tile or strip) of the first phase raster, on
         the stack's grid; (1, width) where unknown or where the grid is offset inside the

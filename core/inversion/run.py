@@ -189,11 +189,12 @@ def block_windows(stack: Stack, setup: InversionSetup) -> list[Window]:
 
     Per pixel: the phase (float32) [and weights] per pair, the time series (float32) per
     date and the single-band outputs, these twice (a block's outputs are written while the
-    next is solved). Windows are made of whole tiles (or strips) of the
-    rasters, so that no compressed tile is decoded twice: whole tile rows where the budget
-    allows, else one tile row high and as many whole tiles across as fit; at least
-    :data:`MIN_BLOCKS` of them where the tiles allow, so that reading and solving overlap.
-    Rasters of unknown layout: full-width bands of rows.
+    next is solved). Windows are made of whole tiles (or strips) of the rasters, so that no
+    compressed tile is decoded twice: whole tile rows where the budget allows, else one tile
+    row high and as many whole tiles across as fit; at least :data:`MIN_BLOCKS` of them where
+    the tiles allow, so that reading and solving overlap. Rasters of unknown layout:
+    full-width bands of rows. Below one tile of every pair, bands of rows within each tile
+    row, read through :class:`.scratch.TileRowScratch`.
     """
     n_pairs, n_dates = len(setup.pair_indices), len(setup.dates)
     per_pixel = 4 * n_pairs + 2 * (4 * n_dates + 48)
