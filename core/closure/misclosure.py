@@ -11,6 +11,7 @@ from scipy import ndimage
 
 from ..repairs import TWO_PI
 from .params import INTEGER_TOLERANCE, SMOOTH_BLOCK, THREADS, TRIPLET_CHUNK
+from .phase_access import PhaseAccess
 
 
 def _block_mean(values: np.ndarray, block: int) -> np.ndarray:
@@ -138,23 +139,23 @@ class _Closures:
     triplet_count: np.ndarray    # (rows, cols)
 
 
-def _close_triplets(phase: np.ndarray, triplets: list[tuple[int, int, int]],
+def _close_triplets(phase: PhaseAccess, triplets: list[tuple[int, int, int]],
                     min_patch_pixels: int, progress: Callable[[float], None] | None
                     ) -> _Closures:
-    n, rows, cols = phase.shape
+    """Close every triplet (chunks of them at once, on :data:`THREADS` threads) and keep its
+    whole-cycle misclosure compactly: only the pixels misclosed in some triplet."""
+    n = phase.n_pairs
+    rows, cols = phase.shape
     misclosed_count = np.zeros((rows, cols), dtype=np.int16)
     triplet_count = np.zeros((rows, cols), dtype=np.int16)
     tri_misclosed = np.zeros(len(triplets), dtype=np.int64)
     tri_valid = np.zeros(len(triplets), dtype=np.int64)
     flagged_cycles: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # flat index, cycles
-    valid_maps: list[np.ndarray] = []
     chunk_size = max(1, min(TRIPLET_CHUNK, int(2**25 // max(rows * cols, 1))))
     starts = range(0, len(triplets), chunk_size)
 
     def close(start: int) -> tuple[np.ndarray, np.ndarray]:
-        chunk = triplets[start:start + chunk_size]
-        a, b, c = (np.array(x) for x in zip(*chunk))
-        cycles, valid = integer_misclosure(phase[a] + phase[b] - phase[c])
+        cycles, valid = integer_misclosure(phase.closures(triplets[start:start + chunk_size]))
         _drop_specks(cycles, min(3, min_patch_pixels))
         return cycles, valid
 
@@ -171,26 +172,25 @@ def _close_triplets(phase: np.ndarray, triplets: list[tuple[int, int, int]],
             for k in np.flatnonzero(flat.any(axis=1)):
                 where = np.flatnonzero(flat[k])
                 flagged_cycles[start + int(k)] = (where, flat[k, where])
-            valid_maps.append(np.packbits(valid.reshape(count, -1), axis=1))
             if progress:
                 progress(0.8 * min(1.0, (start + count) / max(len(triplets), 1)))
     return _gather(triplets, (rows, cols), n, misclosed_count, triplet_count, tri_misclosed,
-                   tri_valid, flagged_cycles, valid_maps)
+                   tri_valid, flagged_cycles, phase)
 
 
 def _gather(triplets: list[tuple[int, int, int]], shape: tuple[int, int], n: int,
             misclosed_count: np.ndarray, triplet_count: np.ndarray, tri_misclosed: np.ndarray,
-            tri_valid: np.ndarray, flagged_cycles: dict, valid_maps: list[np.ndarray]
-            ) -> _Closures:
-    """The misclosure at the pixels misclosed in some triplet, compactly."""
-    rows, cols = shape
+            tri_valid: np.ndarray, flagged_cycles: dict, phase: PhaseAccess) -> _Closures:
+    """The misclosure at the pixels misclosed in some triplet, compactly (a triplet has data
+    at a pixel where its three pairs have)."""
     pixels = np.flatnonzero(misclosed_count.ravel() > 0)
     cycles_f = np.zeros((len(triplets), len(pixels)), dtype=np.int16)
     valid_f = np.zeros((len(triplets), len(pixels)), dtype=bool)
     if len(pixels) and triplets:
         for t, (where, values) in flagged_cycles.items():
             cycles_f[t, np.searchsorted(pixels, where)] = values
-        packed = np.concatenate(valid_maps, axis=0)
-        valid_f = np.unpackbits(packed, axis=1, count=rows * cols)[:, pixels].astype(bool)
-    return _Closures(list(triplets), (rows, cols), n, pixels, cycles_f, valid_f,
+        pair_valid = phase.valid_at(pixels)
+        a, b, c = (np.array(x) for x in zip(*triplets))
+        valid_f = pair_valid[a] & pair_valid[b] & pair_valid[c]
+    return _Closures(list(triplets), shape, n, pixels, cycles_f, valid_f,
                      tri_misclosed, tri_valid, misclosed_count, triplet_count)

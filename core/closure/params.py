@@ -23,7 +23,8 @@ MAX_REPAIR_SHARE = 0.02
 #: Rounds of attribution (each removes the errors found so far and looks again).
 ROUNDS = 3
 #: Largest phase cube the check holds in memory, GiB (a 40-date 256² stack of 190 pairs is
-#: 0.05 GiB; a Sentinel-1 frame at 80 m with 400 pairs about 11 GiB).
+#: 0.05 GiB; a Sentinel-1 frame at 80 m with 400 pairs about 11 GiB): a larger stack is
+#: streamed within this budget, half of it for the pairs kept between triplets.
 MEMORY_GB = 2.0
 #: Threads closing triplets and reading pairs (numpy and GDAL release the GIL).
 THREADS = 2
