@@ -108,6 +108,7 @@ def _check(phase: PhaseAccess, pairs: list[tuple[date, date]], pair_ids: list[st
     large = _large_error_pairs(closures, len(pair_ids))
     dropped: set[int] = set(large)
     use = np.array([not dropped & set(t) for t in triplets], dtype=bool)
+    closures.gather(use, phase)  # later passes use fewer triplets: these columns hold them
     results, unexplained, credit = _attribute_pass(closures, use, pair_ids, valid_pixels,
                                                    min_patch_pixels, phase)
     for i, share in large.items():

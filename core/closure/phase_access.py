@@ -26,6 +26,9 @@ from ..stack_types import Window
 
 logger = logging.getLogger(__name__)
 
+#: Pairs whose validity is kept unpacked (bool) by :class:`StreamedPhase`, most recent first.
+UNPACKED_VALID = 16
+
 
 class PhaseAccess(Protocol):
     """Every pair's unreferenced phase (radians, NaN missing) as the closure check reads it."""
@@ -120,6 +123,7 @@ class StreamedPhase:
         self._packed: dict[int, np.ndarray] = {}   # validity, packed to bits
         self._count: dict[int, int] = {}
         self._missing: set[int] = set()            # pairs that could not be read
+        self._unpacked: OrderedDict[int, np.ndarray] = OrderedDict()
         self.reads = 0
 
     def pair(self, index: int) -> np.ndarray:
@@ -174,9 +178,18 @@ class StreamedPhase:
             self._read(index)
 
     def valid(self, index: int) -> np.ndarray:
+        with self._lock:
+            if index in self._unpacked:
+                self._unpacked.move_to_end(index)
+                return self._unpacked[index]
         self._ensure_valid(index)
         pixels = self.shape[0] * self.shape[1]
-        return np.unpackbits(self._packed[index], count=pixels).astype(bool).reshape(self.shape)
+        valid = np.unpackbits(self._packed[index], count=pixels).astype(bool).reshape(self.shape)
+        with self._lock:  # a pair's islands need its triplets' pairs: neighbours in time
+            self._unpacked[index] = valid
+            while len(self._unpacked) > UNPACKED_VALID:
+                self._unpacked.popitem(last=False)
+        return valid
 
     def valid_at(self, pixels: np.ndarray) -> np.ndarray:
         out = np.zeros((self.n_pairs, len(pixels)), dtype=bool)
