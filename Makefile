@@ -10,7 +10,7 @@ DEMO_DIR ?= demo_output
 REAL_STACK ?= ../shared/data/real/mexico_city_cropA
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas bench-classify \
+.PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas bench-classify bench-scale \
 	train evaluate clean package deploy qgis fuzz matrix matrix-fresh print-debian-packages
 
 setup: ## install what a fresh Debian 12 machine lacks (idempotent)
@@ -121,6 +121,16 @@ fit-evidence: setup ## fit how the network's evidence is combined with the CNN (
 
 evaluate: setup ## the shipped model on the held-out test stacks and the real stack
 	OMP_NUM_THREADS=2 $(PY) models/evaluate.py $(MODEL) --out models/evaluation.json
+
+# Full frames on one machine (issue 16): 256² up to a Sentinel-1 frame at 80 m (about 22 GB
+# of simulated HyP3 products, kept in SCALE_DATA and reused); SCALE_SIZES=256:30,512:50 for a
+# quick look. Not part of make test.
+SCALE_SIZES ?= 256:30,512:50,1024:70,2048:90,2500x3000:100
+SCALE_DATA ?= bench_data/scale
+SCALE_MEMORY_GB ?= 4
+bench-scale: setup ## the whole job from 256² to a full frame: time per pair, per GB, peak memory, cost slope
+	$(PY) bench/bench_scale.py --sizes $(SCALE_SIZES) --data $(SCALE_DATA) \
+		--memory-gb $(SCALE_MEMORY_GB) --out bench_data/scale_results
 
 bench-classify: setup ## end-to-end interferograms per second, CPU (and CUDA where present)
 	$(PY) bench/bench_classify.py --model $(MODEL)

@@ -95,6 +95,11 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
                         help="network: longest temporal baseline, days (default: 72)")
     parser.add_argument("--max-bperp", type=_POSITIVE, default=150.0,
                         help="network: longest perpendicular baseline, m (default: 150)")
+    parser.add_argument("--fast", action="store_true",
+                        help="stream a HyP3 stack of any size (up to a Sentinel-1 frame) pair "
+                             "by pair: per-date fields drawn coarse and upsampled, noise from "
+                             "shifted tiles (hyp3 only; truth without the time series above "
+                             "256 MiB)")
     parser.set_defaults(func=_run_simulate)
 
 
@@ -573,6 +578,8 @@ def _run_simulate(args: argparse.Namespace) -> int:
     base = SimulationConfig(seed=args.seed, n_dates=args.dates, rows=rows, cols=cols,
                             low_quality_fraction=args.low_quality_fraction,
                             max_days=args.max_days, max_bperp_m=args.max_bperp)
+    if args.fast:
+        return _simulate_fast(args, base, formats)
     written: dict[str, Path] = {}
     for fmt in formats:
         # LiCSBAS stacks are geocoded in latitude/longitude; the same seed gives the same scene.
@@ -585,6 +592,26 @@ def _run_simulate(args: argparse.Namespace) -> int:
           f"{rows}x{cols} px, seed {args.seed}")
     for name, path in written.items():
         print(f"  {name:8s} {path}")
+    return 0
+
+
+def _simulate_fast(args: argparse.Namespace, config, formats: tuple[str, ...]) -> int:
+    from .core.simulation.fast import write_fast_hyp3
+
+    if formats != ("hyp3",):
+        raise ValueError("--fast writes HyP3 products only (--format hyp3)")
+
+    def progress(done: int, total: int) -> None:
+        if args.verbose and (done == total or done % 20 == 0):
+            print(f"  pair {done} of {total}", file=sys.stderr)
+
+    sim = write_fast_hyp3(config, args.out, progress=progress)
+    n_low = sum(t.label == "low" for t in sim.truth_labels)
+    print(f"simulated {len(sim.dates)} dates, {len(sim.pairs)} pairs ({n_low} low quality), "
+          f"{config.rows}x{config.cols} px, seed {args.seed} (fast mode: "
+          f"{sim.bytes_phase_and_coherence / 2**30:.2f} GiB of phase and coherence)")
+    print(f"  hyp3     {sim.hyp3}")
+    print(f"  truth    {sim.truth}")
     return 0
 
 

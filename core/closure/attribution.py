@@ -20,6 +20,7 @@ from .params import (
     ROUNDS,
     THREADS,
 )
+from .phase_access import PhaseAccess
 from .results import PairClosure, judge
 
 
@@ -258,7 +259,7 @@ class _Credit:
 
 def _attribute_pass(closures: _Closures, use: np.ndarray, pair_ids: list[str],
                     valid_pixels: np.ndarray, min_patch_pixels: int,
-                    phase: np.ndarray | None = None, credit: _Credit | None = None,
+                    phase: PhaseAccess | None = None, credit: _Credit | None = None,
                     columns: np.ndarray | None = None,
                     earlier: dict[str, PairClosure] | None = None
                     ) -> tuple[dict[str, PairClosure], int, _Credit]:

@@ -9,7 +9,6 @@ from datetime import date
 
 import numpy as np
 
-from ..errors import StackError
 from ..network import closed_triplets
 from ..repairs import TWO_PI, Patch
 from ..stack import Stack
@@ -18,25 +17,15 @@ from .attribution import _attribute_pass, _large_error_pairs
 from .edges import _add_untestable_islands
 from .misclosure import _close_triplets, integer_misclosure
 from .params import MEMORY_GB, MIN_PATCH_PIXELS, SMOOTH_BLOCK, THREADS
-from .results import ClosureCheck, PairClosure, unchecked
+from .phase_access import InMemoryPhase, PhaseAccess, StreamedPhase, read_or_missing
+from .results import ClosureCheck, PairClosure
 
 logger = logging.getLogger(__name__)
 
 
-def read_or_missing(stack: Stack, index: int, window: Window | None = None) -> np.ndarray:
-    """A pair's unreferenced phase in a window; a block that cannot be read (a file damaged
-    past its header, which opening the stack does not read) counts as missing data, named in
-    a warning, as opening the stack skips a file whose header is damaged."""
-    window = window or stack.grid.full_window
-    try:
-        return stack.read_phase(index, window, referenced=False)
-    except StackError as exc:
-        logger.warning("%s; counted as missing in the loop closure", exc)
-        return np.full((window.rows, window.cols), np.nan, dtype=np.float32)
-
-
 def phase_cube_fits(stack: Stack, memory_gb: float = MEMORY_GB) -> bool:
-    """Whether every pair's phase fits the closure check's memory budget."""
+    """Whether every pair's phase fits the closure check's memory budget (then it is read
+    into memory at once; otherwise it is streamed, :class:`.phase_access.StreamedPhase`)."""
     return stack.n_pairs * stack.grid.height * stack.grid.width * 4 / 2**30 <= memory_gb
 
 
@@ -46,17 +35,19 @@ def check_closure(stack: Stack, *, progress: Callable[[float], None] | None = No
                   phase: np.ndarray | None = None) -> ClosureCheck:
     """Run the per-pixel closure check on every closed triplet of the stack.
 
-    Reads every pair's phase once (unreferenced: a pair's constant offset only shifts a
-    triplet's closure by a constant, which its median removes) and holds it in memory: a
-    stack whose phase exceeds ``memory_gb`` is not checked (every pair "unchecked", and a
-    note says why) rather than exhausting the machine.
+    Reads every pair's phase (unreferenced: a pair's constant offset only shifts a triplet's
+    closure by a constant, which its median removes). Where every pair's phase fits
+    ``memory_gb`` it is read once and held; a larger stack (a Sentinel-1 frame) is streamed:
+    pairs are read as the triplets need them and the most recently used kept within half the
+    budget (the rest goes to closing triplets and to the validity of every pair, packed to
+    bits). Both give the same results.
 
     Parameters
     ----------
     progress
         Called with 0..1 as pairs are read and triplets closed.
     memory_gb
-        Largest phase cube held, GiB.
+        Largest phase cube held, GiB; above it, the phase is streamed within it.
     phase
         Every pair's unreferenced phase, already read (radians, shape (n_pairs, rows, cols)):
         a caller that reads the pairs anyway spares the second read.
@@ -65,12 +56,12 @@ def check_closure(stack: Stack, *, progress: Callable[[float], None] | None = No
     triplets = closed_triplets(pairs)
     rows, cols = stack.grid.height, stack.grid.width
     n = stack.n_pairs
+    if phase is None and not phase_cube_fits(stack, memory_gb):
+        streamed = StreamedPhase(stack, cache_bytes=memory_gb * 2**30 / 2)
+        logger.info("closure check of %s streamed: %d pairs, at most %d in memory", stack.path,
+                    n, streamed.capacity)
+        return _check(streamed, pairs, stack.pair_ids, triplets, min_patch_pixels, progress)
     if phase is None:
-        if not phase_cube_fits(stack, memory_gb):
-            needed = n * rows * cols * 4 / 2**30
-            return unchecked(stack.pair_ids, triplets, (rows, cols),
-                             f"the stack's phase ({needed:.1f} GiB) exceeds the closure "
-                             f"check's memory budget ({memory_gb:g} GiB): not checked")
         phase = np.empty((n, rows, cols), dtype=np.float32)
 
         def read(i: int) -> None:
@@ -102,14 +93,22 @@ def check_phase(phase: np.ndarray, pairs: list[tuple[date, date]], pair_ids: lis
         Id per pair.
     """
     triplets = closed_triplets(pairs) if triplets is None else triplets
+    return _check(InMemoryPhase(phase), pairs, pair_ids, triplets, min_patch_pixels, progress)
+
+
+def _check(phase: PhaseAccess, pairs: list[tuple[date, date]], pair_ids: list[str],
+           triplets: list[tuple[int, int, int]], min_patch_pixels: int,
+           progress: Callable[[float], None] | None) -> ClosureCheck:
+    """The closure check, wherever the phase is (:mod:`.phase_access`)."""
     closures = _close_triplets(phase, triplets, min_patch_pixels, progress)
-    valid_pixels = np.isfinite(phase).reshape(len(phase), -1).sum(axis=1)
+    valid_pixels = phase.valid_pixels()
     # A pair whose every closed triplet (two at least) miscloses over more than the share
     # that can be repaired carries a large error itself: it is dropped up front, and its
     # triplets are left out so that its errors do not blur who carries the small ones.
     large = _large_error_pairs(closures, len(pair_ids))
     dropped: set[int] = set(large)
     use = np.array([not dropped & set(t) for t in triplets], dtype=bool)
+    closures.gather(use, phase)  # later passes use fewer triplets: these columns hold them
     results, unexplained, credit = _attribute_pass(closures, use, pair_ids, valid_pixels,
                                                    min_patch_pixels, phase)
     for i, share in large.items():

@@ -8,6 +8,7 @@ from scipy import ndimage
 
 from ..repairs import TWO_PI, Patch
 from .params import EDGE_TOLERANCE, ISLAND_MIN_PIXELS, MAX_REPAIR_SHARE
+from .phase_access import PhaseAccess
 from .results import PairClosure, judge
 
 
@@ -33,7 +34,7 @@ def _edge_steps(phase: np.ndarray, inside: np.ndarray) -> np.ndarray:
     return np.concatenate(steps) / TWO_PI
 
 
-def _credit_by_edge_step(phase: np.ndarray, triplets: list[tuple[int, int, int]],
+def _credit_by_edge_step(phase: PhaseAccess, triplets: list[tuple[int, int, int]],
                          remaining: np.ndarray, pix: np.ndarray, shape: tuple[int, int],
                          correction: np.ndarray, grade: np.ndarray, support: np.ndarray,
                          min_pixels: int) -> None:
@@ -60,7 +61,8 @@ def _credit_by_edge_step(phase: np.ndarray, triplets: list[tuple[int, int, int]]
                 area_box = labels == label
                 members = triplets[t]
                 implied = [int(value) if role < 2 else -int(value) for role in range(3)]
-                deviation = [abs(edge_step(phase[q, r0:r1, c0:c1], area_box) - k)
+                deviation = [abs(edge_step(phase.window(q, slice(r0, r1), slice(c0, c1)),
+                                           area_box) - k)
                              for q, k in zip(members, implied)]
                 fits = [d < EDGE_TOLERANCE for d in deviation]
                 others_flat = [d > 1 - EDGE_TOLERANCE for d in deviation]
@@ -172,12 +174,11 @@ def _touches_crop_edge(inside: np.ndarray, box: tuple[int, int, int, int],
                 or (c1 < shape[1] and inside[:, -1].any()))
 
 
-def _add_untestable_islands(phase: np.ndarray, triplets: list[tuple[int, int, int]],
+def _add_untestable_islands(phase: PhaseAccess, triplets: list[tuple[int, int, int]],
                             pair_ids: list[str], results: dict[str, PairClosure],
                             valid_pixels: np.ndarray, min_pixels: int) -> int:
     """Mask-grade patches for the islands no closed triplet tests (:func:`untestable_islands`)
     of every checked pair that is not dropped (updates ``results``). Returns how many."""
-    valid = np.isfinite(phase)
     by_pair: dict[int, list[tuple[int, int, int]]] = {}
     for t in triplets:
         for p in t:
@@ -187,18 +188,18 @@ def _add_untestable_islands(phase: np.ndarray, triplets: list[tuple[int, int, in
         result = results[pair_id]
         if result.verdict not in ("clean", "repaired") or p not in by_pair:
             continue
-        testable = np.zeros(valid.shape[1:], dtype=bool)
+        testable = np.zeros(phase.shape, dtype=bool)
         for a, b, c in by_pair[p]:
-            testable |= valid[a] & valid[b] & valid[c]
-        if (valid[p] & ~testable).sum() < min_pixels:
+            testable |= phase.valid(a) & phase.valid(b) & phase.valid(c)
+        if (phase.valid(p) & ~testable).sum() < min_pixels:
             continue
-        known = np.zeros(valid.shape[1:], dtype=bool)
+        known = np.zeros(phase.shape, dtype=bool)
         for patch in result.patches:
             known |= patch.full_mask(*known.shape)
         largest = max(min_pixels, int(MAX_REPAIR_SHARE * valid_pixels[p]))
         new = []
         for mask, cycles, agreement in untestable_islands(
-                phase[p], testable, max(min_pixels, ISLAND_MIN_PIXELS), largest):
+                phase.pair(p), testable, max(min_pixels, ISLAND_MIN_PIXELS), largest):
             if (mask & known).any():
                 continue
             rows, cols = np.nonzero(mask)

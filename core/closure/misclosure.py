@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
 
 from ..repairs import TWO_PI
-from .params import INTEGER_TOLERANCE, SMOOTH_BLOCK, THREADS, TRIPLET_CHUNK
+from .params import CHUNK_PIXELS, INTEGER_TOLERANCE, SMOOTH_BLOCK, THREADS, TRIPLET_CHUNK
+from .phase_access import PhaseAccess
 
 
 def _block_mean(values: np.ndarray, block: int) -> np.ndarray:
@@ -122,39 +123,93 @@ def _drop_specks(cycles: np.ndarray, min_pixels: int) -> None:
         cycles[box][small[labels]] = 0
 
 
+@dataclass(frozen=True)
+class _Flagged:
+    """One triplet's misclosed pixels and their cycles: flat indices (int32), or a packed mask
+    where that is smaller (a triplet with a large error misclosing over much of a frame)."""
+
+    size: int
+    values: np.ndarray                 # int8 cycles, in flat index order
+    where: np.ndarray | None = None    # int32 flat indices
+    packed: np.ndarray | None = None   # the misclosed pixels, packed to bits
+
+    @classmethod
+    def of(cls, cycles: np.ndarray) -> _Flagged:
+        """From one triplet's cycles over the whole grid, flat."""
+        misclosed = cycles != 0
+        values = cycles[misclosed].astype(np.int8)
+        if len(values) * 32 > cycles.size:  # 4 bytes per index against 1 bit per pixel
+            return cls(cycles.size, values, packed=np.packbits(misclosed))
+        return cls(cycles.size, values, where=np.flatnonzero(misclosed).astype(np.int32))
+
+    def indices(self) -> np.ndarray:
+        if self.where is not None:
+            return self.where
+        return np.flatnonzero(np.unpackbits(self.packed, count=self.size))
+
+
 @dataclass
 class _Closures:
-    """Every triplet's whole-cycle misclosure, kept compactly for the attribution passes."""
+    """Every triplet's whole-cycle misclosure, kept compactly for the attribution passes.
+
+    ``flagged`` holds each triplet's misclosed pixels sparsely; :meth:`gather` then lays out,
+    densely, the misclosure at the pixels that the triplets the attribution uses misclose
+    (``pixels``, ``cycles``, ``valid``): a pair with a large error misclosing over much of
+    the grid is left out of the attribution, and its pixels need no column."""
 
     triplets: list[tuple[int, int, int]]
     shape: tuple[int, int]
     n_pairs: int
-    pixels: np.ndarray          # flat indices of pixels misclosed in some triplet
-    cycles: np.ndarray          # (n_triplets, n_pixels) int16 at those pixels
-    valid: np.ndarray           # (n_triplets, n_pixels) bool at those pixels
+    flagged: dict[int, _Flagged]  # triplet -> its misclosed pixels
     misclosed: np.ndarray       # (n_triplets,) misclosed pixels
     valid_pixels: np.ndarray    # (n_triplets,) pixels with data
     misclosed_count: np.ndarray  # (rows, cols)
     triplet_count: np.ndarray    # (rows, cols)
+    pixels: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cycles: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int16))
+    valid: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=bool))
+
+    def gather(self, use: np.ndarray, phase: PhaseAccess) -> None:
+        """Lay out the misclosure of every triplet (int16, shape (n_triplets, n_pixels)) and
+        where it has data (bool, same shape) at the pixels misclosed in some triplet of
+        ``use`` (flat indices, sorted): the columns of every attribution pass that uses
+        triplets among those. A triplet has data at a pixel where its three pairs have."""
+        used = [t for t in np.flatnonzero(use) if t in self.flagged]
+        pixels = (np.unique(np.concatenate([self.flagged[t].indices() for t in used]))
+                  if used else np.zeros(0, dtype=np.int64))
+        cycles = np.zeros((len(self.triplets), len(pixels)), dtype=np.int16)
+        valid = np.zeros((len(self.triplets), len(pixels)), dtype=bool)
+        if len(pixels):
+            column = np.full(self.shape[0] * self.shape[1], -1, dtype=np.int64)
+            column[pixels] = np.arange(len(pixels))
+            for t, flagged in self.flagged.items():
+                where = column[flagged.indices()]
+                inside = where >= 0
+                cycles[t, where[inside]] = flagged.values[inside]
+            pair_valid = phase.valid_at(pixels)
+            a, b, c = (np.array(x) for x in zip(*self.triplets))
+            valid = pair_valid[a] & pair_valid[b] & pair_valid[c]
+        self.pixels, self.cycles, self.valid = pixels, cycles, valid
 
 
-def _close_triplets(phase: np.ndarray, triplets: list[tuple[int, int, int]],
+def _close_triplets(phase: PhaseAccess, triplets: list[tuple[int, int, int]],
                     min_patch_pixels: int, progress: Callable[[float], None] | None
                     ) -> _Closures:
-    n, rows, cols = phase.shape
+    """Close every triplet (chunks of them at once, on :data:`THREADS` threads) and keep its
+    whole-cycle misclosure compactly: only the pixels misclosed (:meth:`_Closures.gather`
+    lays them out for the attribution)."""
+    n = phase.n_pairs
+    rows, cols = phase.shape
     misclosed_count = np.zeros((rows, cols), dtype=np.int16)
     triplet_count = np.zeros((rows, cols), dtype=np.int16)
     tri_misclosed = np.zeros(len(triplets), dtype=np.int64)
     tri_valid = np.zeros(len(triplets), dtype=np.int64)
-    flagged_cycles: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # flat index, cycles
-    valid_maps: list[np.ndarray] = []
-    chunk_size = max(1, min(TRIPLET_CHUNK, int(2**25 // max(rows * cols, 1))))
+    flagged: dict[int, _Flagged] = {}
+    chunk_size = max(1, min(TRIPLET_CHUNK, int(CHUNK_PIXELS // max(rows * cols, 1))))
     starts = range(0, len(triplets), chunk_size)
 
     def close(start: int) -> tuple[np.ndarray, np.ndarray]:
-        chunk = triplets[start:start + chunk_size]
-        a, b, c = (np.array(x) for x in zip(*chunk))
-        cycles, valid = integer_misclosure(phase[a] + phase[b] - phase[c])
+        cycles, valid = integer_misclosure(phase.closures(triplets[start:start + chunk_size]))
         _drop_specks(cycles, min(3, min_patch_pixels))
         return cycles, valid
 
@@ -168,29 +223,9 @@ def _close_triplets(phase: np.ndarray, triplets: list[tuple[int, int, int]],
             flat = cycles.reshape(count, -1)
             tri_misclosed[start:start + count] = (flat != 0).sum(1)
             tri_valid[start:start + count] = valid.reshape(count, -1).sum(1)
-            for k in np.flatnonzero(flat.any(axis=1)):
-                where = np.flatnonzero(flat[k])
-                flagged_cycles[start + int(k)] = (where, flat[k, where])
-            valid_maps.append(np.packbits(valid.reshape(count, -1), axis=1))
+            for k in np.flatnonzero(tri_misclosed[start:start + count]):
+                flagged[start + int(k)] = _Flagged.of(flat[k])
             if progress:
                 progress(0.8 * min(1.0, (start + count) / max(len(triplets), 1)))
-    return _gather(triplets, (rows, cols), n, misclosed_count, triplet_count, tri_misclosed,
-                   tri_valid, flagged_cycles, valid_maps)
-
-
-def _gather(triplets: list[tuple[int, int, int]], shape: tuple[int, int], n: int,
-            misclosed_count: np.ndarray, triplet_count: np.ndarray, tri_misclosed: np.ndarray,
-            tri_valid: np.ndarray, flagged_cycles: dict, valid_maps: list[np.ndarray]
-            ) -> _Closures:
-    """The misclosure at the pixels misclosed in some triplet, compactly."""
-    rows, cols = shape
-    pixels = np.flatnonzero(misclosed_count.ravel() > 0)
-    cycles_f = np.zeros((len(triplets), len(pixels)), dtype=np.int16)
-    valid_f = np.zeros((len(triplets), len(pixels)), dtype=bool)
-    if len(pixels) and triplets:
-        for t, (where, values) in flagged_cycles.items():
-            cycles_f[t, np.searchsorted(pixels, where)] = values
-        packed = np.concatenate(valid_maps, axis=0)
-        valid_f = np.unpackbits(packed, axis=1, count=rows * cols)[:, pixels].astype(bool)
-    return _Closures(list(triplets), (rows, cols), n, pixels, cycles_f, valid_f,
-                     tri_misclosed, tri_valid, misclosed_count, triplet_count)
+    return _Closures(list(triplets), (rows, cols), n, flagged, tri_misclosed, tri_valid,
+                     misclosed_count, triplet_count)

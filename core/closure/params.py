@@ -23,12 +23,17 @@ MAX_REPAIR_SHARE = 0.02
 #: Rounds of attribution (each removes the errors found so far and looks again).
 ROUNDS = 3
 #: Largest phase cube the check holds in memory, GiB (a 40-date 256² stack of 190 pairs is
-#: 0.05 GiB; a Sentinel-1 frame at 80 m with 400 pairs about 11 GiB).
+#: 0.05 GiB; a Sentinel-1 frame at 80 m with 400 pairs about 11 GiB): a larger stack is
+#: streamed within this budget, half of it for the pairs kept between triplets.
 MEMORY_GB = 2.0
 #: Threads closing triplets and reading pairs (numpy and GDAL release the GIL).
 THREADS = 2
-#: Triplets closed at once (memory: this many float32 rasters).
+#: Triplets closed at once (memory: this many float32 rasters, and about ten times that while
+#: they are closed)...
 TRIPLET_CHUNK = 32
+#: ... and at most this many pixels of them (about 160 MiB per thread while closing; a
+#: frame's triplets are closed one by one).
+CHUNK_PIXELS = 2**22
 #: A pair's own phase steps at a patch's edge by its cycles within this much (cycles), and
 #: the other pairs of the triplet by at least 1 - this much.
 EDGE_TOLERANCE = 0.3

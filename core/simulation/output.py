@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -15,7 +16,8 @@ from ..formats.hyp3 import write_hyp3
 from ..formats.licsbas import write_licsbas
 from ..formats.mintpy import write_mintpy
 from ..raster_io import write_geotiff
-from .simulator import SimulatedStack
+from ..stack_types import Pair
+from .simulator import PairTruth, SimulatedStack
 
 #: Folder (or file) each format is written to, under the output folder.
 FORMAT_TARGETS = {
@@ -26,23 +28,33 @@ FORMAT_TARGETS = {
 }
 
 
+def write_labels_csv(path: Path, pairs: Sequence[Pair], truth: Sequence[PairTruth], *,
+                     small_error_pixels: bool = False) -> Path:
+    """The truth per pair: label, causes and the measured evidence (with
+    ``small_error_pixels``, also the pixels of its small local unwrapping errors)."""
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["pair_id", "date1", "date2", "days", "bperp_m", "label", "causes",
+                         "atmosphere_std_mm", "decorrelated_fraction",
+                         "unwrapping_error_fraction", "ramp_fringes", "mean_coherence"]
+                        + (["small_error_pixels"] if small_error_pixels else []))
+        for pair, item in zip(pairs, truth):
+            writer.writerow([pair.pair_id, format_yyyymmdd(pair.date1),
+                             format_yyyymmdd(pair.date2), pair.days, f"{pair.bperp_m:.3f}",
+                             item.label, ";".join(item.causes),
+                             f"{item.atmosphere_std_mm:.3f}",
+                             f"{item.decorrelated_fraction:.4f}",
+                             f"{item.unwrapping_error_fraction:.4f}",
+                             f"{item.ramp_fringes:.3f}", f"{item.mean_coherence:.4f}"]
+                            + ([item.small_error_pixels] if small_error_pixels else []))
+    return path
+
+
 def write_truth(sim: SimulatedStack, folder: Path) -> Path:
     """Ground truth: ``labels.csv`` (label and causes per pair), ``velocity.tif`` (mm/yr),
     ``timeseries.tif`` (mm, one band per date), ``dem.tif`` and ``config.json``."""
     folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "labels.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["pair_id", "date1", "date2", "days", "bperp_m", "label", "causes",
-                         "atmosphere_std_mm", "decorrelated_fraction",
-                         "unwrapping_error_fraction", "ramp_fringes", "mean_coherence"])
-        for pair, truth in zip(sim.pairs, sim.truth):
-            writer.writerow([pair.pair_id, format_yyyymmdd(pair.date1),
-                             format_yyyymmdd(pair.date2), pair.days, f"{pair.bperp_m:.3f}",
-                             truth.label, ";".join(truth.causes),
-                             f"{truth.atmosphere_std_mm:.3f}",
-                             f"{truth.decorrelated_fraction:.4f}",
-                             f"{truth.unwrapping_error_fraction:.4f}",
-                             f"{truth.ramp_fringes:.3f}", f"{truth.mean_coherence:.4f}"])
+    write_labels_csv(folder / "labels.csv", sim.pairs, sim.truth)
     write_geotiff(folder / "velocity.tif", sim.velocity_mm_yr, sim.grid,
                   tags={"UNITS": "mm/yr", "QUANTITY": "true LOS velocity, positive toward the "
                                                       "satellite"})

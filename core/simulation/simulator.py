@@ -135,6 +135,19 @@ def threshold_network(dates: list[date], date_bperp: np.ndarray, max_days: int,
     return sorted(pairs)
 
 
+def simulated_network(cfg: SimulationConfig, rng: np.random.Generator
+                      ) -> tuple[list[date], np.ndarray, list[tuple[int, int]], list[Pair]]:
+    """Acquisition dates, per-date perpendicular baselines (metres, first date 0), the
+    threshold network as date indices (i, j) and as pairs: the first draws of a simulation."""
+    dates = acquisition_dates(cfg, rng)
+    date_bperp = np.clip(rng.normal(0.0, cfg.bperp_std_m, len(dates)), -150, 150)
+    date_bperp -= date_bperp[0]
+    index_pairs = threshold_network(dates, date_bperp, cfg.max_days, cfg.max_bperp_m)
+    pairs = [Pair(dates[i], dates[j], float(date_bperp[j] - date_bperp[i]))
+             for i, j in index_pairs]
+    return dates, date_bperp, index_pairs, pairs
+
+
 def _grid(cfg: SimulationConfig) -> Grid:
     if cfg.geographic:
         step = cfg.pixel_m / 111_320.0
@@ -225,12 +238,7 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
     wavelength = SENTINEL1_WAVELENGTH_M
     to_phase = 4.0 * np.pi / (wavelength * 1000.0)  # radians per mm of path
 
-    dates = acquisition_dates(cfg, rng)
-    date_bperp = np.clip(rng.normal(0.0, cfg.bperp_std_m, len(dates)), -150, 150)
-    date_bperp -= date_bperp[0]
-    index_pairs = threshold_network(dates, date_bperp, cfg.max_days, cfg.max_bperp_m)
-    pairs = [Pair(dates[i], dates[j], float(date_bperp[j] - date_bperp[i]))
-             for i, j in index_pairs]
+    dates, date_bperp, index_pairs, pairs = simulated_network(cfg, rng)
     years = np.array([decimal_year(d) for d in dates])
 
     dem = terrain(shape, rng, cfg.pixel_m, relief_m=rng.uniform(150, 1500), base_m=500.0)
@@ -267,12 +275,8 @@ def simulate(cfg: SimulationConfig | None = None) -> SimulatedStack:
     gamma0, gamma_inf, tau_days = _coherence_model(cfg, rng)
     degradations = _assign_degradations(cfg, rng, index_pairs, stormy)
     # Small local errors have their own random stream: the rest of the stack is unchanged.
-    small_rng = np.random.default_rng([cfg.seed, 12])
-    stormy_set = set(stormy.tolist())
-    small_error_pairs = {p for p, (i, j) in enumerate(index_pairs)
-                         if p not in degradations and i not in stormy_set
-                         and j not in stormy_set
-                         and small_rng.random() < cfg.small_error_fraction}
+    small_error_pairs, small_rng = choose_small_error_pairs(cfg, index_pairs, degradations,
+                                                            stormy)
     small_errors: dict[int, np.ndarray] = {}
 
     n = len(pairs)
@@ -406,6 +410,19 @@ def small_unwrapping_errors(gamma: np.ndarray, holes: np.ndarray, water: np.ndar
         if grown.sum() >= thresholds.SMALL_ERROR_MIN_PIXELS:
             out[grown] = cycles
     return out
+
+
+def choose_small_error_pairs(cfg: SimulationConfig, index_pairs: list[tuple[int, int]],
+                             degradations: dict[int, tuple[str, ...]],
+                             stormy: np.ndarray) -> tuple[set[int], np.random.Generator]:
+    """Clean pairs (no degradation, no stormy date) that get small local unwrapping errors,
+    drawn from their own random stream (the rest of the stack is the same without them),
+    and that stream, to draw the errors from."""
+    small_rng = np.random.default_rng([cfg.seed, 12])
+    stormy_set = set(stormy.tolist())
+    return {p for p, (i, j) in enumerate(index_pairs)
+            if p not in degradations and i not in stormy_set and j not in stormy_set
+            and small_rng.random() < cfg.small_error_fraction}, small_rng
 
 
 def _choose_stormy_dates(cfg: SimulationConfig, rng: np.random.Generator, n_dates: int,
