@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -261,9 +261,15 @@ def read_block(stack: Stack, setup: InversionSetup,
 
 
 def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
-                weights: np.ndarray | None) -> dict[str, np.ndarray]:
+                weights: np.ndarray | None, *, workers: int | None = None
+                ) -> dict[str, np.ndarray]:
     """Invert a block read by :func:`read_block` (its phase is referenced in place), chunk by
-    chunk of its pixels (:func:`solve_chunks`); outputs as :func:`invert_block`."""
+    chunk of its pixels (:func:`solve_chunks`); outputs as :func:`invert_block`.
+
+    ``workers``: threads that solve the chunks (default :func:`solve_workers`); it also sets
+    the chunks, so a block solved elsewhere (:mod:`.distributed`) passes the count this machine
+    would use, and its pixels are solved in the same chunks.
+    """
     phase -= setup.reference_values[:, None].astype(np.float32)  # type: ignore[index]
     n_pixels = window.rows * window.cols
     n_dates = len(setup.dates)
@@ -275,7 +281,7 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
     # Chunks are solved by one worker per core, each with a single-threaded BLAS (numpy's
     # batched linear algebra and gathers run in one thread and release the GIL); each worker
     # gets its share of the budget.
-    workers = solve_workers(setup.options.memory_gb)
+    workers = workers or solve_workers(setup.options.memory_gb)
     step, chunk = max(256, step // workers), max(256, chunk // workers)
 
     def solve(start: int) -> None:
@@ -442,6 +448,41 @@ class _Outputs:
         output_set.discard(self.staging)
 
 
+def _blocks_in_turn(stack: Stack, setup: InversionSetup, windows: list[Window],
+                    cancelled: Callable[[], bool] | None
+                    ) -> Generator[tuple[Window, dict[str, np.ndarray]], None, None]:
+    """Each window and its outputs (:func:`invert_block`), solved here in turn; the first
+    window's block gives the reference values where they are not known yet."""
+    # One block is read (GDAL decodes with the GIL released) while the previous one is solved.
+    prefetch = ThreadPoolExecutor(max_workers=1)
+    try:
+        pending = prefetch.submit(read_block, stack, setup, windows[0])
+        for done, window in enumerate(windows):
+            if cancelled is not None and cancelled():
+                raise InversionCancelledError
+            data = pending.result()
+            setup = with_reference(stack, setup, window, data[0])
+            if done + 1 < len(windows):
+                pending = prefetch.submit(read_block, stack, setup, windows[done + 1])
+            block = solve_block(setup, window, *data)
+            del data
+            yield window, block
+    finally:
+        prefetch.shutdown(wait=True, cancel_futures=True)
+
+
+class BlockEngine(Protocol):
+    """Something that solves an inversion's blocks elsewhere, e.g. on a Dask cluster
+    (:class:`.distributed.DaskBlocks`)."""
+
+    def blocks(self, stack: Stack, setup: InversionSetup, windows: list[Window],
+               cancelled: Callable[[], bool] | None
+               ) -> Generator[tuple[Window, dict[str, np.ndarray]], None, None]:
+        """Every window with its outputs as :func:`invert_block` gives them, in any order;
+        raises :class:`InversionCancelledError` when ``cancelled`` says so between blocks."""
+        ...
+
+
 def run_inversion(
     stack: Stack,
     out_dir: str | Path,
@@ -451,6 +492,7 @@ def run_inversion(
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     pair_weights: np.ndarray | None = None,
+    cluster: BlockEngine | None = None,
 ) -> InversionResult:
     """Invert the kept pairs of a stack block by block and write the outputs to ``out_dir``.
 
@@ -467,6 +509,10 @@ def run_inversion(
     pair_weights
         Soft selection: a weight per pair, shape (n_pairs,) (e.g. the model's probability of
         high quality), multiplying each kept pair's weight.
+    cluster
+        Solve the blocks there instead of here in turn (:mod:`.distributed`: a Dask
+        cluster); ``options.memory_gb`` is then the budget of one block's task on a worker.
+        The outputs are the same as this machine's with that budget.
 
     Returns
     -------
@@ -524,22 +570,13 @@ def run_inversion(
     names = OUTPUT_NAMES + (("bridge_shift",) if options.bridge_gaps else ())
     solved = too_few = implausible = 0
     velocity_sample: list[np.ndarray] = []
-    # One block is read (GDAL decodes with the GIL released) while the previous one is solved.
-    prefetch = ThreadPoolExecutor(max_workers=1)
     outputs: _Outputs | None = None
+    blocks = (_blocks_in_turn(stack, setup, windows, cancelled) if cluster is None
+              else cluster.blocks(stack, setup, windows, cancelled))
     try:
         outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
                            names)
-        pending = prefetch.submit(read_block, stack, setup, windows[0])
-        for done, window in enumerate(windows):
-            if cancelled is not None and cancelled():
-                raise InversionCancelledError
-            data = pending.result()
-            setup = with_reference(stack, setup, window, data[0])
-            if done + 1 < len(windows):
-                pending = prefetch.submit(read_block, stack, setup, windows[done + 1])
-            block = solve_block(setup, window, *data)
-            del data
+        for done, (window, block) in enumerate(blocks):
             implausible += _drop_implausible(block)
             outputs.write(window, block)
             finite = np.isfinite(block["velocity"])
@@ -595,7 +632,7 @@ def run_inversion(
                                       "outputs, if any, are unchanged") from exc
         raise
     finally:
-        prefetch.shutdown(wait=True, cancel_futures=True)
+        blocks.close()
         gdal.SetCacheMax(previous_cache)
     for warning in warnings:
         logger.warning("%s", warning)
