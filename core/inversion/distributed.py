@@ -3,11 +3,11 @@
 Dask is optional: it is imported here only, and only when a cluster is asked for; without it
 :func:`dask_cluster` raises :class:`~..errors.ClusterError` with the one line to act on. The
 unit of work is the single-process run's own block: each task reads one window's rasters
-(:func:`~.run.read_block`) and solves it (:func:`~.run.solve_block`) with the same windows,
-chunks and solve threads as :func:`~.run.run_inversion` on this machine with the same budget,
-so the outputs are identical to that run's. The client writes the blocks as they come back
-into the same staging outputs; at most :data:`TASKS_PER_THREAD` tasks per worker thread are
-in flight, so finished blocks never pile up on the workers or here.
+(:func:`~.run.read_block`) and solves it (:func:`~.run.solve_block`) with the windows, chunks,
+solve threads and BLAS threads of :func:`~.run.run_inversion` on this machine with the same
+budget, so the outputs are identical to that run's. The client writes the blocks as they come
+back into the same staging outputs; at most :data:`TASKS_PER_THREAD` tasks per worker thread
+are in flight, so finished blocks never pile up on the workers or here.
 
 The stack is sent once to every worker (:meth:`distributed.Client.scatter`): its sources hold
 paths and how to decode them, never an open file (:mod:`~..sources`), and a repaired pair
@@ -21,12 +21,13 @@ import logging
 import math
 import uuid
 from collections.abc import Callable, Generator, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from ..blas import blas_thread_count, blas_threads
 from ..errors import ClusterError
 from ..memory import fix_mmap_threshold
 from ..stack import Stack
@@ -133,6 +134,10 @@ class DaskBlocks:
         # GDAL cache and the allocator setting of run_inversion.
         budget = setup.options.memory_gb * 1024**3
         threads = solve_workers(setup.options.memory_gb)
+        # One solve thread uses the BLAS library's own threads, whose number can change the
+        # last bit of a product (measured: 1 of 21 million values on the 80-date bench
+        # stack); workers start with one (Dask's nannies set OPENBLAS_NUM_THREADS=1).
+        blas = blas_thread_count() if threads == 1 else None
         cache_bytes = int(max(8 * 2**20, 0.1 * budget))
         stack_bytes = 4.0 * len(setup.pair_indices) * stack.grid.height * stack.grid.width
         return_freed = stack_bytes > budget
@@ -152,7 +157,7 @@ class DaskBlocks:
                 if window is None:
                     return
                 future = client.submit(_solve_window, stack_future, setup_future, window,
-                                       threads, cache_bytes, return_freed,
+                                       threads, blas, cache_bytes, return_freed,
                                        key=f"sbas-invert-{run_id}-{window.row}", pure=False)
                 pending[future] = window
                 finished.add(future)
@@ -180,9 +185,11 @@ class DaskBlocks:
 
 
 def _solve_window(stack: Stack, setup: InversionSetup, window: Window, threads: int,
-                  cache_bytes: int, return_freed: bool) -> dict[str, np.ndarray]:
+                  blas: int | None, cache_bytes: int, return_freed: bool
+                  ) -> dict[str, np.ndarray]:
     """One task, on a worker: the window's outputs as :func:`~.run.invert_block` gives them,
-    with the client's solve threads and the same memory settings as the client's run."""
+    with the client's solve threads and BLAS threads (``blas``; None: as the worker has
+    them) and the same memory settings as the client's run."""
     from osgeo import gdal
 
     if gdal.GetCacheMax() > cache_bytes:  # GDAL's cache (5% of RAM by default) is budget too
@@ -190,7 +197,8 @@ def _solve_window(stack: Stack, setup: InversionSetup, window: Window, threads: 
     if return_freed:
         fix_mmap_threshold()
     phase, weights = read_block(stack, setup, window)
-    return solve_block(setup, window, phase, weights, workers=threads)
+    with blas_threads(blas) if blas else nullcontext():
+        return solve_block(setup, window, phase, weights, workers=threads)
 
 
 @contextmanager

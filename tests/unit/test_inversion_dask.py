@@ -180,3 +180,20 @@ def test_cli_invert_on_a_local_cluster(stack_folder, tmp_path, capsys):
     ours, theirs = (gdal.Open(str(tmp_path / d / "timeseries.tif")).ReadAsArray()
                     for d in ("here", "dask"))
     assert np.array_equal(ours, theirs, equal_nan=True)
+
+
+def test_a_task_solves_with_the_clients_blas_threads(monkeypatch):
+    """Workers start with one BLAS thread (Dask's nannies set OPENBLAS_NUM_THREADS=1); a
+    task solves with the count the client passes, whose last bits it reproduces."""
+    from sbas_selector.core.blas import blas_thread_count, can_limit_blas
+    from sbas_selector.core.inversion import distributed
+
+    if not can_limit_blas():
+        pytest.skip("the BLAS thread count cannot be set here")
+    seen = []
+    monkeypatch.setattr(distributed, "read_block", lambda *args: (None, None))
+    monkeypatch.setattr(distributed, "solve_block",
+                        lambda *args, **kwargs: seen.append(blas_thread_count()) or {})
+    for blas in (1, 2):
+        distributed._solve_window(None, None, None, 1, blas, 2**40, False)
+    assert seen == [1, 2]
