@@ -115,7 +115,8 @@ class DaskBlocks:
         return WORKER_SHARE * self.worker_memory_gb / self.threads_per_worker
 
     def describe(self) -> str:
-        """One line for the user, e.g. "Dask: 2 workers x 1 thread, 1.0 GiB each"."""
+        """One line for the user: the scheduler, the workers, their memory and the blocks'
+        budget."""
         threads = "thread" if self.threads_per_worker == 1 else "threads"
         return (f"Dask ({self.client.scheduler.address}): {self.n_workers} worker(s) x "
                 f"{self.threads_per_worker} {threads}, {self.worker_memory_gb:.3g} GiB each; "
