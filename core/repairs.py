@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .sources import RasterSource
+from .sources import RasterSource, read_into
 from .stack import Stack
 from .stack_types import Window
 
@@ -203,6 +203,15 @@ class RepairedSource:
 
     def read(self, window: Window) -> np.ndarray:
         values = self.base.read(window)
+        self._apply(window, values)
+        return values
+
+    def read_into(self, window: Window, out: np.ndarray) -> None:
+        """As :meth:`read`, into ``out`` (float32, shape (rows, cols))."""
+        read_into(self.base, window, out)
+        self._apply(window, out)
+
+    def _apply(self, window: Window, values: np.ndarray) -> None:
         for patch in self.patches:
             if patch.action == "ignore":
                 continue
@@ -213,7 +222,6 @@ class RepairedSource:
                 values[inside] -= np.float32(TWO_PI * patch.cycles)
             else:
                 values[inside] = np.nan
-        return values
 
 
 def active(patches: Iterable[Patch]) -> tuple[Patch, ...]:

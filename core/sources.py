@@ -29,12 +29,29 @@ class RasterSource(Protocol):
         ...
 
 
+def read_into(source: RasterSource, window: Window, out: np.ndarray) -> None:
+    """Read a window of ``source`` into ``out`` (float32, shape (window.rows, window.cols)):
+    in place where the source can (no temporary copy of the window), else copied."""
+    into = getattr(source, "read_into", None)
+    if into is not None:
+        into(window, out)
+    else:
+        out[...] = source.read(window)
+
+
 def _as_float32_nan(values: np.ndarray, nodata: float | None, scale: float = 1.0) -> np.ndarray:
     out = values.astype(np.float32, copy=True)
     if nodata is not None and not np.isnan(nodata):  # NaN is missing anyway
         out[values == nodata] = np.nan
+    return _mask_absurd(out, scale)
+
+
+def _mask_absurd(out: np.ndarray, scale: float) -> np.ndarray:
+    """``out`` (float32) with NaN where absurd (beyond the phase limit, infinite), scaled."""
     with np.errstate(invalid="ignore"):
-        out[~(np.abs(out) <= PHASE_LIMIT_RAD)] = np.nan  # NaN, infinities, corrupt values
+        bad = ~(np.abs(out) <= PHASE_LIMIT_RAD)  # NaN, infinities, corrupt values
+    if bad.any():
+        out[bad] = np.nan
     if scale != 1.0:
         out *= np.float32(scale)
     return out
@@ -85,6 +102,34 @@ class GdalSource:
         if values is None:
             raise StackError(self.path, "cannot read raster window (file truncated?)")
         return _as_float32_nan(values, self.nodata, self.scale)
+
+    def read_into(self, window: Window, out: np.ndarray) -> None:
+        """As :meth:`read`, into ``out`` (float32, C-contiguous, shape (rows, cols)): GDAL
+        converts the band's values straight into it."""
+        from osgeo import gdal
+
+        gdal.UseExceptions()
+        try:
+            dataset = gdal.Open(str(self.path), gdal.GA_ReadOnly)
+            band = dataset.GetRasterBand(self.band)
+            exact = gdal.GetDataTypeName(band.DataType) in ("Float32", "Int16", "UInt16",
+                                                             "Byte", "Int8")
+            if not exact:  # values that float32 would round: compare nodata before
+                out[...] = self.read(window)
+                return
+            values = band.ReadAsArray(self.col_offset + window.col,
+                                      self.row_offset + window.row, window.cols, window.rows,
+                                      buf_obj=out)
+        except RuntimeError as exc:
+            raise StackError(self.path, f"cannot read raster window ({_first_line(exc)})") \
+                from exc
+        finally:
+            dataset = None
+        if values is None:
+            raise StackError(self.path, "cannot read raster window (file truncated?)")
+        if self.nodata is not None and not np.isnan(self.nodata):
+            out[out == np.float32(self.nodata)] = np.nan
+        _mask_absurd(out, self.scale)
 
 
 @dataclass(frozen=True)

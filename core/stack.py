@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy as _copy
 import logging
+import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -11,11 +12,12 @@ from typing import Any
 
 import numpy as np
 
+from . import reference_cache
 from .baselines import solve_date_baselines
 from .dates import format_yyyymmdd
 from .errors import StackError
 from .plausible import check_bperp, check_grid_size, check_wavelength
-from .sources import RasterSource
+from .sources import RasterSource, read_into
 from .stack_types import Grid, Pair, SkippedFile, Window
 
 logger = logging.getLogger(__name__)
@@ -151,15 +153,21 @@ class Stack:
 
     # ---- rasters -------------------------------------------------------------------------
     def read_phase(
-        self, index: int, window: Window | None = None, *, referenced: bool = True
+        self, index: int, window: Window | None = None, *, referenced: bool = True,
+        out: np.ndarray | None = None,
     ) -> np.ndarray:
         """Unwrapped phase of one pair, radians, float32, shape (rows, cols), NaN missing.
 
         With ``referenced`` the phase at the common reference pixel is subtracted, so pairs
-        can be combined (loop closure, inversion).
+        can be combined (loop closure, inversion). With ``out`` (float32, C-contiguous, shape
+        (rows, cols)) the window is read into it, without a temporary copy, and returned.
         """
         window = window or self.grid.full_window
-        phase = self._phase[index].read(window)
+        if out is None:
+            phase = self._phase[index].read(window)
+        else:
+            read_into(self._phase[index], window, out)
+            phase = out
         if referenced:
             phase -= np.float32(self.reference_values[index])
         return phase
@@ -181,22 +189,25 @@ class Stack:
             return self._phase[index]
         return None if self._coherence is None else self._coherence[index]
 
-    def tile_rows(self) -> int:
-        """Rows of one internal block (tile or strip) of the first phase raster; 1 where
-        unknown. Windows that hold whole tile rows decode every tile once."""
+    def tile_shape(self) -> tuple[int, int]:
+        """(rows, cols) of one internal block (tile or strip) of the first phase raster, on
+        the stack's grid; (1, width) where unknown or where the grid is offset inside the
+        file. Windows made of whole tiles decode every tile once."""
         from .sources import GdalSource
 
+        unknown = (1, self.grid.width)
         source = self._phase[0] if self._phase else None
-        if not isinstance(source, GdalSource) or source.row_offset:
-            return 1
+        if not isinstance(source, GdalSource) or source.row_offset or source.col_offset:
+            return unknown
         from osgeo import gdal
 
         gdal.UseExceptions()
         try:
             dataset = gdal.Open(str(source.path), gdal.GA_ReadOnly)
-            return int(dataset.GetRasterBand(source.band).GetBlockSize()[1])
+            cols, rows = dataset.GetRasterBand(source.band).GetBlockSize()
         except RuntimeError:
-            return 1
+            return unknown
+        return int(rows), int(min(cols, self.grid.width))
 
     def read_coherence(self, index: int, window: Window | None = None) -> np.ndarray | None:
         """Coherence of one pair, 0..1, float32, shape (rows, cols); None without coherence."""
@@ -209,8 +220,28 @@ class Stack:
     def reference_pixel(self) -> tuple[int, int]:
         """(row, col) of the common reference pixel, chosen on first use if not given."""
         if self._reference_pixel is None:
-            self._reference_pixel = self._choose_reference_pixel()
+            key = self._raster_signature()
+            shape = (self.grid.height, self.grid.width)
+            self._reference_pixel = reference_cache.load(self.path, key, shape)
+            if self._reference_pixel is None:
+                self._reference_pixel = self._choose_reference_pixel()
+                reference_cache.store(self.path, key, self._reference_pixel)
         return self._reference_pixel
+
+    def _raster_signature(self) -> str | None:
+        """A key of every raster the automatic reference is chosen from (None where some
+        source is not a file: simulated, filled or repaired)."""
+        from .sources import FillSource
+
+        paths = []
+        for source in list(self._phase) + list(self._coherence or []):
+            if isinstance(source, FillSource):  # a missing coherence raster: nothing to read
+                continue
+            path = getattr(source, "path", None)
+            if path is None:
+                return None
+            paths.append(Path(path))
+        return reference_cache.signature(paths) if paths else None
 
     @reference_pixel.setter
     def reference_pixel(self, pixel: tuple[int, int]) -> None:
@@ -252,21 +283,32 @@ class Stack:
         self.warnings.append(f"{self.pairs[index].pair_id}: no data near the reference pixel")
         return float(np.nanmedian(self._phase[index].read(self.grid.full_window)))
 
-    def _choose_reference_pixel(self, block_rows: int = 256) -> tuple[int, int]:
-        """Pixel valid in the most pairs, then of highest mean coherence (reads the stack once)."""
+    def _choose_reference_pixel(self) -> tuple[int, int]:
+        """Pixel valid in the most pairs, then of highest mean coherence (reads the stack once,
+        a band of whole tile rows per thread)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         grid = self.grid
         valid_count = np.zeros((grid.height, grid.width), dtype=np.int32)
         coherence_sum = np.zeros((grid.height, grid.width), dtype=np.float64)
-        for row in range(0, grid.height, block_rows):
-            window = Window(row, 0, min(block_rows, grid.height - row), grid.width)
+        tile = self.tile_shape()[0]
+        rows_per_band = max(tile, 256 // tile * tile)
+
+        def band(row: int) -> None:
+            window = Window(row, 0, min(rows_per_band, grid.height - row), grid.width)
             rows = slice(row, row + window.rows)
-            for i in range(self.n_pairs):
-                phase = self._phase[i].read(window)
+            phase = np.empty((window.rows, window.cols), dtype=np.float32)
+            for i in range(self.n_pairs):  # pairs in order: the same sums every run
+                read_into(self._phase[i], window, phase)
                 valid = np.isfinite(phase)
                 valid_count[rows] += valid
                 coherence = self.read_coherence(i, window)
                 if coherence is not None:
                     coherence_sum[rows] += np.where(valid, np.nan_to_num(coherence), 0.0)
+
+        # GDAL decodes with the GIL released: bands of rows read side by side.
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            list(pool.map(band, range(0, grid.height, rows_per_band)))
         score = valid_count.astype(np.float64) * (self.n_pairs + 1.0) + coherence_sum / max(
             self.n_pairs, 1
         )

@@ -9,6 +9,7 @@ to its own point: the stack re-references every pair to one common pixel on read
 
 from __future__ import annotations
 
+import os
 import secrets
 from datetime import date
 from pathlib import Path
@@ -30,28 +31,48 @@ _AUXILIARY = ("dem", "lv_theta", "lv_phi", "water_mask")
 _PHASE_SUFFIX = "_unw_phase.tif"
 
 
-def _phase_files(folder: Path) -> list[Path]:
+def _files(folder: Path) -> tuple[list[Path], list[Path]]:
+    """The files one folder deep (``*/*``) and in the folder itself (``*``), each sorted by
+    name: one listing of the folder (a stack holds thousands of files)."""
+    deep: list[str] = []
+    top: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return [], []
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                with os.scandir(entry.path) as inner:
+                    deep += [e.path for e in inner if e.is_file()]
+            elif entry.is_file():
+                top.append(entry.path)
+        except OSError:
+            continue
+    return [Path(p) for p in sorted(deep)], [Path(p) for p in sorted(top)]
+
+
+def _phase_files(listing: tuple[list[Path], list[Path]]) -> list[Path]:
     """Phase rasters of the products (``*_unw_phase.tif``, any case), one folder deep or in
     the folder itself."""
-    def found(pattern: str) -> list[Path]:
-        return sorted(p for p in folder.glob(pattern) if p.name.lower().endswith(_PHASE_SUFFIX)
-                      and p.is_file())
+    def found(paths: list[Path]) -> list[Path]:
+        return [p for p in paths if p.name.lower().endswith(_PHASE_SUFFIX)]
 
-    return found("*/*") or found("*")
+    return found(listing[0]) or found(listing[1])
 
 
-def _near_misses(folder: Path) -> list[SkippedFile]:
+def _near_misses(listing: tuple[list[Path], list[Path]]) -> list[SkippedFile]:
     """Files that look like a product's phase raster but are not named
     ``<name>_unw_phase.tif`` (a truncated or decorated name): skipped, and said so."""
     return [SkippedFile(p, f"named like a phase raster but not <name>{_PHASE_SUFFIX}")
-            for pattern in ("*/*", "*") for p in sorted(folder.glob(pattern))
+            for paths in listing for p in paths
             if "unw_phase" in p.name.lower() and not p.name.lower().endswith(_PHASE_SUFFIX)
             and not p.name.lower().endswith((".aux.xml", ".ovr", ".xml", ".png", ".kmz"))]
 
 
 def looks_like_hyp3(folder: Path) -> bool:
     """True if the folder holds HyP3 ``*_unw_phase.tif`` products."""
-    return bool(_phase_files(folder))
+    return bool(_phase_files(_files(folder)))
 
 
 def read_hyp3_metadata(path: Path) -> dict[str, str]:
@@ -77,8 +98,9 @@ def read_hyp3(folder: str | Path) -> Stack:
     skipped: list[SkippedFile] = []
     warnings: list[str] = []
     found: dict[tuple[date, date], tuple[RasterInfo, RasterInfo | None, float]] = {}
-    phase_paths = _phase_files(folder)
-    skipped += _near_misses(folder)
+    listing = _files(folder)
+    phase_paths = _phase_files(listing)
+    skipped += _near_misses(listing)
 
     def coherence_of(phase_path: Path) -> Path:
         return phase_path.with_name(f"{phase_path.name[: -len(_PHASE_SUFFIX)]}_corr.tif")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Generator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -29,7 +29,9 @@ from ..stack_types import Window
 from . import commit as output_set
 from .network import date_components
 from .options import InversionOptions, Weighting
+from .scratch import TileRowScratch
 from .solver import (
+    PatternCache,
     bridge_rows,
     chunk_pixels,
     coherence_weights,
@@ -170,28 +172,54 @@ def with_reference(stack: Stack, setup: InversionSetup, window: Window | None = 
     return replace(setup, reference_values=values)
 
 
-#: Share of the memory budget for the arrays of a block; the rest is for the solve's chunks.
+#: Share of the memory budget for the arrays of a block, and for the inverses of shared
+#: patterns of valid pairs kept while a block is solved; the rest is for the solve's chunks.
 BLOCK_SHARE = 0.5
+PATTERN_CACHE_SHARE = 0.05
 
 
-def block_rows(stack: Stack, setup: InversionSetup) -> int:
-    """Rows per block so that two blocks' arrays (one solved while the next is read) take at
-    most ``BLOCK_SHARE`` of the budget.
+#: Blocks a stack is at least cut into where its tiles allow: the first block's read and the
+#: last block's solve are the only ones not overlapped with the other.
+MIN_BLOCKS = 4
+
+
+def block_windows(stack: Stack, setup: InversionSetup) -> list[Window]:
+    """The windows the stack is inverted in, row by row, so that two blocks' arrays (one
+    solved while the next is read) take at most ``BLOCK_SHARE`` of the budget.
 
     Per pixel: the phase (float32) [and weights] per pair, the time series (float32) per
-    date, and the single-band outputs. Where the budget allows more than one tile row of the
-    rasters, blocks hold whole tile rows, so that no compressed tile is decoded twice.
+    date and the single-band outputs, these twice (a block's outputs are written while the
+    next is solved). Windows are made of whole tiles (or strips) of the rasters, so that no
+    compressed tile is decoded twice: whole tile rows where the budget allows, else one tile
+    row high and as many whole tiles across as fit; at least :data:`MIN_BLOCKS` of them where
+    the tiles allow, so that reading and solving overlap. Rasters of unknown layout:
+    full-width bands of rows. Below one tile of every pair, bands of rows within each tile
+    row, read through :class:`.scratch.TileRowScratch`.
     """
     n_pairs, n_dates = len(setup.pair_indices), len(setup.dates)
-    per_pixel = 4 * n_pairs + 4 * n_dates + 48
+    per_pixel = 4 * n_pairs + 2 * (4 * n_dates + 48)
     if setup.options.weighting is Weighting.COHERENCE:
         per_pixel += 4 * n_pairs
     budget = setup.options.memory_gb * 1024**3 * BLOCK_SHARE / 2
-    rows = int(max(1, min(stack.grid.height, budget // (per_pixel * stack.grid.width))))
-    tile = stack.tile_rows()
-    if tile > 1 and tile <= rows < stack.grid.height:
-        rows -= rows % tile
-    return rows
+    height, width = stack.grid.height, stack.grid.width
+    pixels = max(1, int(budget // per_pixel))
+    tile_rows, tile_cols = stack.tile_shape()
+    tile_rows, tile_cols = min(tile_rows, height), min(tile_cols, width)
+    down, across = -(-height // tile_rows), -(-width // tile_cols)
+    tiles = max(1, min(pixels // (tile_rows * tile_cols), -(-down * across // MIN_BLOCKS)))
+    if tile_rows * tile_cols > pixels and tile_rows > 1:
+        # Not one tile in the budget: bands of rows within each tile row, read through a
+        # scratch file where each tile is decoded once (:mod:`.scratch`).
+        rows = max(1, pixels // width)
+        return [Window(r, 0, min(rows, top + tile_rows - r, height - r), width)
+                for top in range(0, height, tile_rows)
+                for r in range(top, min(top + tile_rows, height), rows)]
+    if tiles >= across:
+        rows, cols = tiles // across * tile_rows, width
+    else:
+        rows, cols = tile_rows, tiles * tile_cols
+    return [Window(r, c, min(rows, height - r), min(cols, width - c))
+            for r in range(0, height, rows) for c in range(0, width, cols)]
 
 
 #: Budget that each solve worker beyond the first needs: a second worker (its own allocator
@@ -216,7 +244,7 @@ def solve_chunks(setup: InversionSetup) -> tuple[int, int]:
     """Pixels solved at once within a block, and pixels whose per-pattern matrices are held at
     once (:func:`chunk_pixels`), each from half the rest of the budget; the first allows about
     64 bytes of temporaries per pair and pixel."""
-    budget = setup.options.memory_gb * 1024**3 * (1 - BLOCK_SHARE) / 2
+    budget = setup.options.memory_gb * 1024**3 * (1 - BLOCK_SHARE - PATTERN_CACHE_SHARE) / 2
     n_pairs, n_intervals = len(setup.pair_indices), len(setup.dates) - 1
     per_pixel = 64 * n_pairs + (24 * n_pairs if setup.options.bridge_gaps else 0)
     return int(max(256, budget // per_pixel)), chunk_pixels(n_intervals, budget)
@@ -233,23 +261,48 @@ def invert_block(stack: Stack, setup: InversionSetup, window: Window) -> dict[st
     return solve_block(with_reference(stack, setup, window, phase), window, phase, weights)
 
 
-def read_block(stack: Stack, setup: InversionSetup,
-               window: Window) -> tuple[np.ndarray, np.ndarray | None]:
+def splits_tiles(stack: Stack, windows: list[Window]) -> int:
+    """The rows of a tile row where some window holds only part of a tile row (read those
+    through :class:`.scratch.TileRowScratch`), else 0."""
+    tile_rows = min(stack.tile_shape()[0], stack.grid.height)
+    if tile_rows <= 1:
+        return 0
+    split = any(w.row % tile_rows or ((w.row + w.rows) % tile_rows
+                                      and w.row + w.rows != stack.grid.height)
+                for w in windows)
+    return tile_rows if split else 0
+
+
+def read_block(stack: Stack, setup: InversionSetup, window: Window,
+               buffer: np.ndarray | None = None,
+               scratch: TileRowScratch | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Unreferenced phase of the kept pairs in a window, radians, float32, shape
     (n_kept_pairs, rows x cols), and the coherence weights (same shape) when weighting asks
-    for them."""
+    for them.
+
+    ``buffer`` (float32, flat, at least :func:`block_floats` long) is used for both instead of
+    new arrays: a run reuses two, and saves the page faults of fresh memory every block.
+    ``scratch`` reads the window from tile rows decoded once (blocks smaller than a tile row).
+    """
     n_pixels = window.rows * window.cols
-    phase = np.empty((len(setup.pair_indices), n_pixels), dtype=np.float32)
-    weights = None
-    if setup.options.weighting is Weighting.COHERENCE:
-        if not stack.has_coherence:
-            raise StackError(stack.path, "coherence weighting needs coherence, which this "
-                                         "stack does not have")
-        weights = np.empty_like(phase)
+    shape = (len(setup.pair_indices), n_pixels)
+    weighted = setup.options.weighting is Weighting.COHERENCE
+    if weighted and not stack.has_coherence:
+        raise StackError(stack.path, "coherence weighting needs coherence, which this "
+                                     "stack does not have")
+    if buffer is None:
+        buffer = np.empty(block_floats(setup, window), dtype=np.float32)
+    size = shape[0] * shape[1]
+    phase = buffer[:size].reshape(shape)
+    weights = buffer[size:2 * size].reshape(shape) if weighted else None
+    if scratch is not None:
+        scratch.read(window, phase, weights)
+        return phase, weights
 
     def read(k: int) -> None:
         index = setup.pair_indices[k]
-        phase[k] = stack.read_phase(index, window, referenced=False).ravel()
+        stack.read_phase(index, window, referenced=False,
+                         out=phase[k].reshape(window.rows, window.cols))
         if weights is not None:
             weights[k] = coherence_weights(stack.read_coherence(index, window).ravel(),
                                            setup.options.looks)
@@ -260,16 +313,30 @@ def read_block(stack: Stack, setup: InversionSetup,
     return phase, weights
 
 
+def block_floats(setup: InversionSetup, window: Window) -> int:
+    """float32 values :func:`read_block` holds for a window (phase [and weights])."""
+    weighted = setup.options.weighting is Weighting.COHERENCE
+    return len(setup.pair_indices) * window.rows * window.cols * (2 if weighted else 1)
+
+
+def new_cache(setup: InversionSetup) -> PatternCache:
+    """Where the solve keeps what it reuses across chunks and blocks, within its share of the
+    budget (:data:`PATTERN_CACHE_SHARE`)."""
+    return PatternCache(setup.options.memory_gb * 1024**3 * PATTERN_CACHE_SHARE)
+
+
 def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
-                weights: np.ndarray | None, *, workers: int | None = None
-                ) -> dict[str, np.ndarray]:
+                weights: np.ndarray | None,
+                cache: PatternCache | None = None, *,
+                workers: int | None = None) -> dict[str, np.ndarray]:
     """Invert a block read by :func:`read_block` (its phase is referenced in place), chunk by
     chunk of its pixels (:func:`solve_chunks`); outputs as :func:`invert_block`.
 
-    ``workers``: threads that solve the chunks (default :func:`solve_workers`); it also sets
-    the chunks, so a block solved elsewhere (:mod:`.distributed`) passes the count this machine
-    would use, and its pixels are solved in the same chunks.
-    """
+    ``cache`` (:func:`new_cache`) carries matrices from one block to the next; the outputs
+    are the same without it. ``workers``: threads that solve the chunks (default
+    :func:`solve_workers`); it also sets the chunks, so a block solved elsewhere
+    (:mod:`.distributed`) passes the count this machine would use, and its pixels are solved
+    in the same chunks."""
     phase -= setup.reference_values[:, None].astype(np.float32)  # type: ignore[index]
     n_pixels = window.rows * window.cols
     n_dates = len(setup.dates)
@@ -283,11 +350,12 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
     # gets its share of the budget.
     workers = workers or solve_workers(setup.options.memory_gb)
     step, chunk = max(256, step // workers), max(256, chunk // workers)
+    cache = cache if cache is not None else new_cache(setup)
 
     def solve(start: int) -> None:
         part = slice(start, min(start + step, n_pixels))
         solved = _invert_columns(setup, phase[:, part],
-                                 None if weights is None else weights[:, part], chunk)
+                                 None if weights is None else weights[:, part], chunk, cache)
         for name, values in solved.items():
             out[name][..., part] = values
 
@@ -304,7 +372,7 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
 
 
 def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarray | None,
-                    chunk: int) -> dict[str, np.ndarray]:
+                    chunk: int, cache: PatternCache | None = None) -> dict[str, np.ndarray]:
     """Invert referenced phase of shape (n_kept_pairs, n_pixels); outputs flat per pixel."""
     design, observed = setup.design, phase
     if setup.pair_weights is not None:  # soft selection: rows scaled by sqrt(weight)
@@ -318,7 +386,7 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
     regularisation = (bridge_rows(list(setup.dates), options.bridge_weight,
                                   options.bridge_seasonal) if options.bridge_gaps else None)
     solution, n_used = invert_pixels(design, observed, weights, options.min_pairs,
-                                     chunk=chunk, regularisation=regularisation)
+                                     chunk=chunk, regularisation=regularisation, cache=cache)
     if options.robust:
         solution = robust_refit(design, observed, weights, solution, options.min_pairs, chunk,
                                 regularisation)
@@ -328,7 +396,8 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
     coherence_t, rms = temporal_coherence(setup.design, velocity, phase)
     extra = {}
     if options.bridge_gaps:  # how far the bridge moved the result
-        plain, _ = invert_pixels(design, observed, weights, options.min_pairs, chunk=chunk)
+        plain, _ = invert_pixels(design, observed, weights, options.min_pairs, chunk=chunk,
+                                 cache=cache)
         plain_rate, _ = linear_velocity(
             timeseries_from_velocity(plain, intervals) * setup.mm_per_radian, years)
         extra["bridge_shift"] = rate - plain_rate
@@ -423,7 +492,12 @@ class _Outputs:
                 band.SetUnitType(self.UNITS[name])
             self.datasets[name] = dataset
 
-    def write(self, window: Window, block: dict[str, np.ndarray]) -> None:
+    #: Tile size of the outputs (GTiff's default for TILED=YES).
+    TILE = 256
+
+    def write(self, window: Window, block: dict[str, np.ndarray], flush: bool = False) -> None:
+        """Write a block's outputs at its window; with ``flush``, compress and write its
+        tiles now (only for windows of whole output tiles: see :meth:`whole_tiles`)."""
         for name, dataset in self.datasets.items():
             values = block[name]
             if values.ndim == 2:
@@ -432,6 +506,16 @@ class _Outputs:
                 dataset.GetRasterBand(b + 1).WriteArray(
                     values[b].astype(np.uint16 if name == "n_pairs" else np.float32),
                     window.col, window.row)
+            if flush:
+                dataset.FlushCache()
+
+    @classmethod
+    def whole_tiles(cls, windows: list[Window], height: int, width: int) -> bool:
+        """Whether every window is made of whole output tiles (a flushed tile is never
+        written again: a compressed tile rewritten would leave its old bytes in the file)."""
+        return all(w.row % cls.TILE == 0 and w.col % cls.TILE == 0
+                   and (w.rows % cls.TILE == 0 or w.row + w.rows == height)
+                   and (w.cols % cls.TILE == 0 or w.col + w.cols == width) for w in windows)
 
     def _close(self) -> None:
         for dataset in self.datasets.values():
@@ -446,29 +530,6 @@ class _Outputs:
     def abort(self) -> None:
         self.datasets = {}
         output_set.discard(self.staging)
-
-
-def _blocks_in_turn(stack: Stack, setup: InversionSetup, windows: list[Window],
-                    cancelled: Callable[[], bool] | None
-                    ) -> Generator[tuple[Window, dict[str, np.ndarray]], None, None]:
-    """Each window and its outputs (:func:`invert_block`), solved here in turn; the first
-    window's block gives the reference values where they are not known yet."""
-    # One block is read (GDAL decodes with the GIL released) while the previous one is solved.
-    prefetch = ThreadPoolExecutor(max_workers=1)
-    try:
-        pending = prefetch.submit(read_block, stack, setup, windows[0])
-        for done, window in enumerate(windows):
-            if cancelled is not None and cancelled():
-                raise InversionCancelledError
-            data = pending.result()
-            setup = with_reference(stack, setup, window, data[0])
-            if done + 1 < len(windows):
-                pending = prefetch.submit(read_block, stack, setup, windows[done + 1])
-            block = solve_block(setup, window, *data)
-            del data
-            yield window, block
-    finally:
-        prefetch.shutdown(wait=True, cancel_futures=True)
 
 
 class BlockEngine(Protocol):
@@ -555,30 +616,71 @@ def run_inversion(
     previous_cache = gdal.GetCacheMax()
     gdal.SetCacheMax(int(max(8 * 2**20, min(previous_cache,
                                             0.1 * options.memory_gb * 1024**3))))
-    rows_per_block = block_rows(stack, setup)
+    windows = block_windows(stack, setup)
     sample_step = max(1, stack.grid.height * stack.grid.width // 200_000)
-    windows = [Window(r, 0, min(rows_per_block, stack.grid.height - r), stack.grid.width)
-               for r in range(0, stack.grid.height, rows_per_block)]
     stack_bytes = 4.0 * len(setup.pair_indices) * stack.grid.height * stack.grid.width
     if stack_bytes > options.memory_gb * 1024**3:
         # The stack is larger than the budget: freed arrays must go back to the system. (Not
         # otherwise: fresh pages for every large array cost time, 30% on the 80-date bench.)
         fix_mmap_threshold()
     if options.reference_pixel is not None:  # its block first: it gives the reference values
-        first = options.reference_pixel[0] // rows_per_block
+        row, col = options.reference_pixel
+        first = next(k for k, w in enumerate(windows)
+                     if w.row <= row < w.row + w.rows and w.col <= col < w.col + w.cols)
         windows.insert(0, windows.pop(first))
     names = OUTPUT_NAMES + (("bridge_shift",) if options.bridge_gaps else ())
     solved = too_few = implausible = 0
     velocity_sample: list[np.ndarray] = []
+    # One block is read (GDAL decodes with the GIL released) while the previous one is solved
+    # and the one before is written (compressed).
+    prefetch = ThreadPoolExecutor(max_workers=1)
+    writer = ThreadPoolExecutor(max_workers=1)
+    written: Future | None = None
+    cache = new_cache(setup)
     outputs: _Outputs | None = None
-    blocks = (_blocks_in_turn(stack, setup, windows, cancelled) if cluster is None
-              else cluster.blocks(stack, setup, windows, cancelled))
+    scratch: TileRowScratch | None = None
+    blocks: Generator[tuple[Window, dict[str, np.ndarray]], None, None] | None = None
     try:
         outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
                            names)
+        # Two buffers in turn: one read into while the other's block is solved.
+        floats = max(block_floats(setup, w) for w in windows)
+        buffers = ([np.empty(floats, dtype=np.float32) for _ in range(min(2, len(windows)))]
+                   if cluster is None else [])
+        tile_rows = splits_tiles(stack, windows) if cluster is None else 0
+        if tile_rows:
+            scratch = TileRowScratch(
+                stack, setup.pair_indices, tile_rows, outputs.staging,
+                (lambda index, band: coherence_weights(stack.read_coherence(index, band),
+                                                       options.looks))
+                if options.weighting is Weighting.COHERENCE else None)
+
+        def blocks_here() -> Generator[tuple[Window, dict[str, np.ndarray]], None, None]:
+            nonlocal setup
+            pending = prefetch.submit(read_block, stack, setup, windows[0], buffers[0],
+                                      scratch)
+            for done, window in enumerate(windows):
+                if cancelled is not None and cancelled():
+                    raise InversionCancelledError
+                data = pending.result()
+                setup = with_reference(stack, setup, window, data[0])
+                if done + 1 < len(windows):
+                    pending = prefetch.submit(read_block, stack, setup, windows[done + 1],
+                                              buffers[(done + 1) % 2], scratch)
+                block = solve_block(setup, window, *data, cache=cache)
+                del data
+                yield window, block
+
+        blocks = (blocks_here() if cluster is None
+                  else cluster.blocks(stack, setup, windows, cancelled))
+        # Blocks of whole output tiles are compressed as they are written, while the next
+        # block is solved, rather than all at the end.
+        flush = _Outputs.whole_tiles(windows, stack.grid.height, stack.grid.width)
         for done, (window, block) in enumerate(blocks):
             implausible += _drop_implausible(block)
-            outputs.write(window, block)
+            if written is not None:
+                written.result()
+            written = writer.submit(outputs.write, window, block, flush)
             finite = np.isfinite(block["velocity"])
             solved += int(finite.sum())
             too_few += int(((block["n_pairs"] < options.min_pairs)).sum())
@@ -586,6 +688,11 @@ def run_inversion(
             velocity_sample.append(block["velocity"][finite][::sample_step])
             if progress is not None:
                 progress(done + 1, len(windows))
+        if written is not None:
+            written.result()
+        if scratch is not None:  # its disk space back before the outputs are committed
+            scratch.close()
+            scratch = None
         files = outputs.close()
         if too_few and options.min_pairs <= 1:
             warnings.append(f"{too_few} pixel(s) have no data in any kept pair and are left "
@@ -632,7 +739,12 @@ def run_inversion(
                                       "outputs, if any, are unchanged") from exc
         raise
     finally:
-        blocks.close()
+        if blocks is not None:
+            blocks.close()
+        prefetch.shutdown(wait=True, cancel_futures=True)
+        writer.shutdown(wait=True, cancel_futures=True)
+        if scratch is not None:
+            scratch.close()
         gdal.SetCacheMax(previous_cache)
     for warning in warnings:
         logger.warning("%s", warning)

@@ -7,7 +7,10 @@ pattern of valid pairs, and one pseudo-inverse serves each pattern.
 
 from __future__ import annotations
 
+import hashlib
+import threading
 import warnings
+from dataclasses import dataclass
 from datetime import date
 
 import numpy as np
@@ -138,6 +141,11 @@ def group_patterns(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return patterns, inverse
 
 
+#: Largest table of every pair's outer product a_p a_p^T that :func:`_normal_inverses` builds
+#: (400 pairs of 110 dates: 39 MB); beyond it, normal matrices are built one by one.
+OUTER_PRODUCTS_BYTES = 64 * 2**20
+
+
 def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
                      connected: np.ndarray) -> np.ndarray:
     """Pseudo-inverse of the normal matrix of each pattern of valid pairs.
@@ -151,10 +159,13 @@ def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
         Shape (n_patterns, n_intervals, n_intervals).
     """
     n_pairs, n_intervals = design.shape
-    # Every pattern's normal matrix in one dense BLAS product of the patterns with each
-    # pair's outer product a_p a_p^T (faster than a sparse sum over the missing pairs).
-    outer = (design[:, :, None] * design[:, None, :]).reshape(n_pairs, -1)
-    normals = (patterns.T.astype(np.float64) @ outer).reshape(-1, n_intervals, n_intervals)
+    if n_pairs * n_intervals**2 * 8 <= OUTER_PRODUCTS_BYTES:
+        # Every pattern's normal matrix in one dense BLAS product of the patterns with each
+        # pair's outer product a_p a_p^T (faster than a sparse sum over the missing pairs).
+        outer = (design[:, :, None] * design[:, None, :]).reshape(n_pairs, -1)
+        normals = (patterns.T.astype(np.float64) @ outer).reshape(-1, n_intervals, n_intervals)
+    else:  # large networks: the outer products would not fit; one product per pattern
+        normals = np.stack([design[k].T @ design[k] for k in patterns.T])
     inverses = np.empty_like(normals)
     if connected.any():
         inverses[connected] = np.linalg.inv(normals[connected])
@@ -169,6 +180,85 @@ def chunk_pixels(n_intervals: int, memory_bytes: float) -> int:
     return int(np.clip(memory_bytes / (20.0 * n_intervals**2), 256, 65536))
 
 
+#: Pixels sharing one pattern of valid pairs from which the pattern is solved with one matrix
+#: product (its normal matrix inverted once) rather than pixel by pixel.
+SHARED_PATTERN_PIXELS = 16
+
+
+class PatternCache:
+    """What the solve of one design computes once and reuses across the chunks of a block:
+    the complete network's (pseudo-)inverse, and the normal-matrix (pseudo-)inverses of
+    patterns of valid pairs shared by many pixels (masks and water repeat the same patterns
+    in every chunk).
+
+    Patterns seen again in a later chunk (rarer ones too) and whether they connect every
+    date are kept as well. Keyed by the design (and the pattern); a matrix is the same
+    whether computed afresh or taken from here, so results do not depend on what was kept.
+    Pattern inverses take at most ``max_bytes``; safe to share between threads.
+    """
+
+    def __init__(self, max_bytes: float) -> None:
+        self._entries: dict[tuple[bytes, bytes], np.ndarray] = {}
+        self._connected: dict[tuple[bytes, bytes], bool] = {}
+        self._networks: dict[bytes, CompleteNetwork] = {}
+        self._room = int(max_bytes)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def signature(design: np.ndarray) -> bytes:
+        return hashlib.blake2b(np.ascontiguousarray(design).tobytes(), digest_size=16).digest()
+
+    @classmethod
+    def keys(cls, design: np.ndarray, patterns: np.ndarray) -> list[tuple[bytes, bytes]]:
+        """One key per pattern (column of ``patterns``, shape (n_pairs, n_patterns))."""
+        signature = cls.signature(design)
+        packed = np.packbits(patterns, axis=0)
+        return [(signature, packed[:, k].tobytes()) for k in range(patterns.shape[1])]
+
+    def get(self, key: tuple[bytes, bytes]) -> np.ndarray | None:
+        return self._entries.get(key)
+
+    def put(self, key: tuple[bytes, bytes], inverse: np.ndarray) -> None:
+        with self._lock:
+            if key not in self._entries and inverse.nbytes <= self._room:
+                self._entries[key] = inverse
+                self._room -= inverse.nbytes
+
+    def connected(self, key: tuple[bytes, bytes]) -> bool | None:
+        """Whether the pattern's pairs connect every date, where known."""
+        return self._connected.get(key)
+
+    def set_connected(self, key: tuple[bytes, bytes], connected: bool) -> None:
+        self._connected[key] = connected
+
+    def network(self, design: np.ndarray, full_rank: bool) -> CompleteNetwork:
+        """The complete network of ``design``, made once."""
+        signature = self.signature(design) + bytes([full_rank])
+        found = self._networks.get(signature)
+        if found is None:
+            found = self._networks[signature] = CompleteNetwork.of(design, full_rank)
+        return found
+
+
+@dataclass(frozen=True)
+class CompleteNetwork:
+    """The network with every pair: whether it connects all dates, ``N^-1`` (connected) and
+    the matrix that maps a pixel's phase to its minimum-norm solution."""
+
+    connected: bool
+    normal_inverse: np.ndarray | None  # (n_intervals, n_intervals), None where split
+    projector: np.ndarray  # (n_intervals, n_pairs)
+
+    @classmethod
+    def of(cls, design: np.ndarray, full_rank: bool) -> CompleteNetwork:
+        n_pairs = design.shape[0]
+        connected = full_rank or bool(_connected(design, np.ones((n_pairs, 1), bool))[0])
+        if not connected:
+            return cls(False, None, _pinv(design))
+        normal_inverse = np.linalg.inv(design.T @ design)
+        return cls(True, normal_inverse, normal_inverse @ design.T)
+
+
 def invert_pixels(
     design: np.ndarray,
     phase: np.ndarray,
@@ -177,14 +267,16 @@ def invert_pixels(
     chunk: int = 16384,
     regularisation: np.ndarray | None = None,
     full_rank: bool = False,
+    cache: PatternCache | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Minimum-norm (weighted) least squares for every pixel.
 
-    Unweighted: pixels valid in every pair share the complete network's solution; pixels
-    missing a few pairs are low-rank downdates of it; the rest are grouped by their pattern of
-    valid pairs, each pattern's normal matrix inverted once (minimum-norm pseudo-inverse where
-    the pattern's network is split); see :func:`_solve_unweighted`. Weighted: one normal
-    matrix per pixel.
+    Unweighted: pixels valid in every pair share the complete network's solution (one matrix
+    product in the phase's precision); pixels missing pairs are grouped by their pattern of
+    valid pairs: a pattern shared by many pixels is solved with one product, and the pixels of
+    rare patterns either as low-rank downdates of the complete network or with their pattern's
+    normal-matrix inverse (minimum-norm pseudo-inverse where the pattern's network is split);
+    see :func:`_solve_unweighted`. Weighted: one normal matrix per pixel.
 
     Parameters
     ----------
@@ -192,6 +284,8 @@ def invert_pixels(
         Shape (n_pairs, n_intervals), from :func:`design_matrix`.
     phase
         Unwrapped, referenced phase, radians, shape (n_pairs, n_pixels); NaN where missing.
+        float32 phase is solved in float32 where every pair is valid (about 1e-7 relative);
+        everything else in float64.
     weights
         Optional weights per pair and pixel, shape (n_pairs, n_pixels) (inverse variance).
     min_pairs
@@ -202,6 +296,8 @@ def invert_pixels(
     regularisation
         Extra rows with zero observations that every pixel has (:func:`bridge_rows`); the
         design's columns then follow these rows' width (extra unknowns are returned too).
+    cache
+        Where the inverses of shared patterns are kept across calls (the chunks of a block).
 
     Returns
     -------
@@ -218,84 +314,140 @@ def invert_pixels(
         if weights is not None:
             weights = np.vstack([weights, np.ones((regularisation.shape[0], phase.shape[1]))])
         solution, n_used = invert_pixels(design, phase, weights, min_pairs + len(regularisation),
-                                         chunk, None, full_rank=True)
+                                         chunk, None, full_rank=True, cache=cache)
         return solution, n_used - len(regularisation)
     n_pixels = phase.shape[1]
     n_intervals = design.shape[1]
     valid = np.isfinite(phase)
     if weights is not None:
         valid &= np.isfinite(weights) & (weights > 0)
-    n_used = valid.sum(axis=0)
+    n_used = np.count_nonzero(valid, axis=0)
     solution = np.full((n_intervals, n_pixels), np.nan)
     solvable = n_used >= min_pairs
+    if weights is None:
+        _solve_unweighted(design, phase, valid, solvable, n_used, solution, chunk, full_rank,
+                          cache)
+        return solution, n_used
     # float64 before any product: numpy multiplies mixed float32/float64 without BLAS.
     filled = np.where(valid, phase, 0).astype(np.float64)
-    if weights is None:
-        _solve_unweighted(design, filled, valid, np.flatnonzero(solvable), n_used, solution,
-                          chunk, full_rank)
-        return solution, n_used
     columns = np.flatnonzero(solvable)
     for start in range(0, columns.size, chunk):
         cols = columns[start:start + chunk]
         w = np.where(valid[:, cols], weights[:, cols], 0.0)
-        # Normal equations per pixel; the pseudo-inverse of the normal matrix gives the
-        # minimum-norm weighted solution.
+        # Normal equations per pixel: solved directly where the pixel's valid pairs connect
+        # every date (positive definite), else by the pseudo-inverse of the normal matrix,
+        # the minimum-norm weighted solution.
         normal = np.einsum("pi,pn,pj->nij", design, w, design, optimize=True)
         rhs = design.T @ (w * filled[:, cols])
-        solution[:, cols] = np.einsum("nij,jn->in",
-                                      np.linalg.pinv(normal, rcond=1e-10, hermitian=True), rhs)
+        patterns, inverse = group_patterns(valid[:, cols])
+        keys = PatternCache.keys(design, patterns)
+        connected = _pattern_connected(design, patterns, keys, full_rank, cache)[inverse]
+        if connected.any():
+            solution[:, cols[connected]] = np.linalg.solve(
+                normal[connected], rhs[:, connected].T[:, :, None])[:, :, 0].T
+        if not connected.all():
+            split = ~connected
+            solution[:, cols[split]] = np.einsum(
+                "nij,jn->in", np.linalg.pinv(normal[split], rcond=1e-10, hermitian=True),
+                rhs[:, split])
     return solution, n_used
 
 
-def _solve_unweighted(design: np.ndarray, filled: np.ndarray, valid: np.ndarray,
-                      columns: np.ndarray, n_used: np.ndarray, solution: np.ndarray, chunk: int,
-                      full_rank: bool) -> None:
-    """Minimum-norm least squares of the pixels ``columns``, written into ``solution``.
+def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
+                      solvable: np.ndarray, n_used: np.ndarray, solution: np.ndarray,
+                      chunk: int, full_rank: bool, cache: PatternCache | None = None) -> None:
+    """Minimum-norm least squares of the ``solvable`` pixels, written into ``solution``.
 
-    With the complete network connected, ``x0 = N^-1 A^T d`` (missing pairs at zero) is every
-    pixel's starting point: the answer for pixels valid in every pair, and, through a
-    low-rank downdate, for pixels whose missing pairs leave their network connected. Pixels
-    missing more pairs than there are unknowns, or split by their missing pairs, are solved
-    pattern by pattern.
+    Pixels valid in every pair: one product of the complete network's (pseudo-)inverse with
+    their phase, in the phase's precision (float32 phase: float32 product, as fast as reading
+    allows). Pixels missing pairs, in float64, grouped by their pattern of valid pairs: a
+    pattern of at least :data:`SHARED_PATTERN_PIXELS` pixels (masks and water repeat their
+    pattern over whole areas) is solved by one product with its normal matrix's inverse; rarer
+    patterns, where the complete network is connected and a pixel misses at most a third as
+    many pairs as there are unknowns, as low-rank downdates of the complete network
+    (:func:`_downdate_solve`) where that costs less than their pattern's inverse shared by its
+    pixels in the chunk (:func:`_downdate_cheaper`), and the rest one (pseudo-)inverse per
+    pattern.
 
     Parameters
     ----------
-    filled
-        Phase with missing pairs at zero, float64, shape (n_pairs, n_pixels).
+    phase
+        Shape (n_pairs, n_pixels), NaN where missing.
     valid
         Shape (n_pairs, n_pixels).
-    columns
-        Pixels to solve (enough valid pairs), shape (n_solve,).
+    solvable
+        Pixels to solve (enough valid pairs), shape (n_pixels,).
     """
     n_pairs, n_intervals = design.shape
-    rhs = (design.T @ filled)[:, columns]  # (n_intervals, n_solve)
-    complete = n_used[columns] == n_pairs
-    network_connected = full_rank or bool(_connected(design, np.ones((n_pairs, 1), bool))[0])
-    if network_connected:
-        normal_inverse = np.linalg.inv(design.T @ design)
-        start = normal_inverse @ rhs
-        solution[:, columns[complete]] = start[:, complete]
-    else:
-        solution[:, columns[complete]] = _pinv(design) @ filled[:, columns[complete]]
-    partial = np.flatnonzero(~complete)
+    complete = solvable & (n_used == n_pairs)
+    network = (cache.network(design, full_rank) if cache is not None
+               else CompleteNetwork.of(design, full_rank))
+    network_connected, normal_inverse = network.connected, network.normal_inverse
+    if complete.any():
+        projector = network.projector
+        dtype = phase.dtype if phase.dtype in (np.float32, np.float64) else np.float64
+        # One product over every column (NaN where a pair is missing, overwritten below)
+        # costs less than gathering the complete columns first.
+        whole = projector.astype(dtype) @ phase.astype(dtype, copy=False)
+        solution[:, complete] = whole[:, complete]
+        del whole
+    partial = np.flatnonzero(solvable & ~complete)
     if partial.size == 0:
         return
-    patterns, inverse = group_patterns(valid[:, columns[partial]])
-    connected = (np.ones(patterns.shape[1], bool) if full_rank
-                 else _connected(design, patterns))
+    mask = valid[:, partial]
+    filled = np.where(mask, phase[:, partial], 0).astype(np.float64)
+    rhs = design.T @ filled  # (n_intervals, n_partial)
+    del filled
+    patterns, inverse = group_patterns(mask)
+    shared = np.bincount(inverse, minlength=patterns.shape[1]) >= SHARED_PATTERN_PIXELS
+    if shared.any():
+        pixels = np.flatnonzero(shared[inverse])
+        used, local = np.unique(inverse[pixels], return_inverse=True)
+        _solve_shared(design, patterns[:, used], local, rhs[:, pixels], partial[pixels],
+                      solution, chunk, full_rank, cache)
+        if shared.all():
+            return
+        pixels = np.flatnonzero(~shared[inverse])
+        used, inverse = np.unique(inverse[pixels], return_inverse=True)
+        patterns, rhs, partial, mask = (patterns[:, used], rhs[:, pixels], partial[pixels],
+                                        mask[:, pixels])
+    keys = PatternCache.keys(design, patterns)
+    connected = _pattern_connected(design, patterns, keys, full_rank, cache)
     if network_connected:
-        low_rank = connected[inverse] & (n_pairs - n_used[columns[partial]] <= n_intervals)
+        missing = n_pairs - n_used[partial]
+        members = np.bincount(inverse, minlength=patterns.shape[1])[inverse]
+        low_rank = connected[inverse] & _downdate_cheaper(missing, members, n_pairs,
+                                                          n_intervals)
         if low_rank.any():
-            pixels = partial[low_rank]
-            solution[:, columns[pixels]] = _downdate_solve(
-                design, normal_inverse, start[:, pixels], ~valid[:, columns[pixels]], chunk)
+            pixels = np.flatnonzero(low_rank)
+            solution[:, partial[pixels]] = _downdate_solve(
+                design, normal_inverse, normal_inverse @ rhs[:, pixels], ~mask[:, pixels],
+                chunk)
             if low_rank.all():
                 return
-            used, inverse = np.unique(inverse[~low_rank], return_inverse=True)
-            partial = partial[~low_rank]
-            patterns, connected = patterns[:, used], connected[used]
-    _solve_by_pattern(design, patterns, connected, inverse, rhs[:, partial], columns[partial],
-                      solution, chunk)
+            pixels = np.flatnonzero(~low_rank)
+            used, inverse = np.unique(inverse[pixels], return_inverse=True)
+            patterns, connected, rhs, partial = (patterns[:, used], connected[used],
+                                                 rhs[:, pixels], partial[pixels])
+            keys = [keys[k] for k in used]
+    _solve_by_pattern(design, patterns, keys, connected, inverse, rhs, partial, solution,
+                      chunk, cache)
+
+
+def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
+                      n_intervals: int) -> np.ndarray:
+    """Whether a pixel missing ``missing`` pairs costs fewer operations as a low-rank downdate
+    (a k x k solve and its gathers) than its share of its pattern's normal matrix and inverse
+    (built once for the ``members`` pixels of the chunk that share the pattern) and a product.
+
+    The choice depends on the chunk alone, never on what earlier chunks left in a cache, so
+    that every run solves every pixel the same way.
+    """
+    k = missing.astype(np.float64)
+    downdate = 2 / 3 * k**3 + 4 * k * n_intervals
+    by_pattern = (2 * n_pairs * n_intervals**2 + 2 * n_intervals**3) / members \
+        + 2 * n_intervals**2
+    return (missing <= n_pairs) & (downdate <= by_pattern)
 
 
 def _downdate_solve(design: np.ndarray, normal_inverse: np.ndarray, start: np.ndarray,
@@ -344,11 +496,47 @@ def _downdate_solve(design: np.ndarray, normal_inverse: np.ndarray, start: np.nd
     return start + (normal_inverse @ design.T) @ z_full
 
 
-def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, connected: np.ndarray,
-                      inverse: np.ndarray, rhs: np.ndarray, columns: np.ndarray,
-                      solution: np.ndarray, chunk: int) -> None:
+Key = tuple[bytes, bytes]
+
+
+def _pattern_connected(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
+                       full_rank: bool, cache: PatternCache | None) -> np.ndarray:
+    """Whether each pattern's valid pairs connect every date (:func:`_connected`), from
+    ``cache`` where known; shape (n_patterns,)."""
+    if full_rank:
+        return np.ones(patterns.shape[1], bool)
+    known = [None if cache is None else cache.connected(key) for key in keys]
+    todo = [k for k, found in enumerate(known) if found is None]
+    if todo:
+        for k, found in zip(todo, _connected(design, patterns[:, todo])):
+            known[k] = bool(found)
+            if cache is not None:
+                cache.set_connected(keys[k], bool(found))
+    return np.array(known, dtype=bool)
+
+
+def _pattern_inverses(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
+                      connected: np.ndarray, cache: PatternCache | None) -> list[np.ndarray]:
+    """Each pattern's normal-matrix (pseudo-)inverse (:func:`_normal_inverses`), from
+    ``cache`` where an earlier chunk made it; each shape (n_intervals, n_intervals)."""
+    known = [None if cache is None else cache.get(key) for key in keys]
+    todo = np.array([k for k, found in enumerate(known) if found is None], dtype=np.intp)
+    if todo.size:
+        for k, matrix in zip(todo, _normal_inverses(design, patterns[:, todo],
+                                                    connected[todo])):
+            known[k] = matrix
+            if cache is not None:
+                cache.put(keys[k], matrix)
+    return known  # type: ignore[return-value]
+
+
+def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
+                      connected: np.ndarray, inverse: np.ndarray, rhs: np.ndarray,
+                      columns: np.ndarray, solution: np.ndarray, chunk: int,
+                      cache: PatternCache | None) -> None:
     """Solve pixels grouped by pattern of valid pairs: one normal-matrix (pseudo-)inverse per
-    pattern (plain inverse where ``connected``), written into ``solution[:, columns]``."""
+    pattern (plain inverse where ``connected``), gathered per pixel, written into
+    ``solution[:, columns]``."""
     order = np.argsort(inverse, kind="stable")
     counts = np.bincount(inverse, minlength=patterns.shape[1])
     ends = np.cumsum(counts)
@@ -357,7 +545,8 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, connected: np.nd
     per_chunk = max(1, chunk // 2)
     for first in range(0, patterns.shape[1], per_chunk):
         last = min(first + per_chunk, patterns.shape[1])
-        inverses = _normal_inverses(design, patterns[:, first:last], connected[first:last])
+        inverses = np.stack(_pattern_inverses(design, patterns[:, first:last],
+                                              keys[first:last], connected[first:last], cache))
         start = ends[first - 1] if first else 0
         members = order[start:ends[last - 1]]
         local = inverse[members] - first
@@ -365,6 +554,36 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, connected: np.nd
             part = slice(offset, offset + chunk)
             solution[:, columns[members[part]]] = np.einsum(
                 "nij,jn->in", inverses[local[part]], rhs[:, members[part]])
+
+
+def _solve_shared(design: np.ndarray, patterns: np.ndarray, inverse: np.ndarray,
+                  rhs: np.ndarray, columns: np.ndarray, solution: np.ndarray, chunk: int,
+                  full_rank: bool, cache: PatternCache | None) -> None:
+    """Solve the pixels of patterns shared by many pixels: one product per pattern of its
+    normal matrix's (pseudo-)inverse (from ``cache`` where an earlier chunk made it) with
+    its pixels' right-hand sides, written into ``solution[:, columns]``.
+
+    Parameters
+    ----------
+    patterns
+        Shape (n_pairs, n_patterns).
+    inverse
+        Pattern of each pixel, shape (n_pixels,).
+    rhs
+        ``A^T d`` with missing pairs at zero, shape (n_intervals, n_pixels).
+    """
+    keys = PatternCache.keys(design, patterns)
+    connected = _pattern_connected(design, patterns, keys, full_rank, cache)
+    order = np.argsort(inverse, kind="stable")
+    ends = np.cumsum(np.bincount(inverse, minlength=patterns.shape[1]))
+    per_chunk = max(1, chunk // 2)
+    for first in range(0, patterns.shape[1], per_chunk):
+        last = min(first + per_chunk, patterns.shape[1])
+        inverses = _pattern_inverses(design, patterns[:, first:last], keys[first:last],
+                                     connected[first:last], cache)
+        for k, matrix in enumerate(inverses, start=first):
+            pixels = order[(ends[k - 1] if k else 0):ends[k]]
+            solution[:, columns[pixels]] = matrix @ rhs[:, pixels]
 
 
 def robust_refit(design: np.ndarray, phase: np.ndarray, weights: np.ndarray | None,
@@ -451,6 +670,17 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
                        phase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Temporal coherence (Pepe & Lanari 2006) and RMS of the phase residual, per pixel.
 
+    In float32 (sums of at most a few thousand terms: about 1e-6 relative).
+
+    Parameters
+    ----------
+    design
+        Shape (n_pairs, n_intervals).
+    velocity
+        Interval velocities, radians/year, shape (n_intervals, n_pixels), NaN where unsolved.
+    phase
+        Referenced phase, radians, shape (n_pairs, n_pixels), NaN where missing.
+
     Returns
     -------
     (coherence, residual_rms)
@@ -458,15 +688,18 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
     """
     modelled = design.astype(np.float32) @ np.nan_to_num(velocity).astype(np.float32)
     residual = np.subtract(phase, modelled, out=modelled, dtype=np.float32)
-    valid = np.isfinite(residual)
-    count = valid.sum(axis=0)
-    residual[~valid] = 0.0
+    missing = np.isnan(residual)
+    count = len(residual) - np.count_nonzero(missing, axis=0)
+    np.copyto(residual, 0.0, where=missing)
+    del missing
+    scratch = np.cos(residual)
     # Missing entries are 0 here: cos(0) = 1 is taken back out, sin(0) = 0 adds nothing.
-    cos_sum = np.cos(residual).sum(axis=0, dtype=np.float64) - (len(residual) - count)
-    sin_sum = np.sin(residual).sum(axis=0, dtype=np.float64)
+    cos_sum = scratch.sum(axis=0) - (len(residual) - count)
+    sin_sum = np.sin(residual, out=scratch).sum(axis=0)
+    squares = np.square(residual, out=scratch).sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        coherence = np.hypot(cos_sum, sin_sum) / count
-        rms = np.sqrt(np.einsum("pn,pn->n", residual, residual, dtype=np.float64) / count)
+        coherence = np.hypot(cos_sum, sin_sum, dtype=np.float64) / count
+        rms = np.sqrt(squares / count, dtype=np.float64)
     unsolved = ~np.isfinite(velocity).all(axis=0)
     coherence[unsolved] = np.nan
     rms[unsolved] = np.nan

@@ -110,6 +110,36 @@ def test_parallel_chunks_and_reference_in_a_later_block_change_nothing(clean_sim
     assert np.isfinite(_read(blocks.files["velocity"])).mean() > 0.9
 
 
+def test_tiled_rasters_are_read_in_whole_tiles_and_give_the_same_result(clean_sim, tmp_path,
+                                                                      monkeypatch):
+    """Where not even one tile row fits the budget, blocks are one tile row high and as many
+    whole tiles wide as fit: they cover the grid once, never split a tile, and give the
+    answer of one block (the reference pixel's block solved first)."""
+    from sbas_selector.core.inversion.run import block_windows, prepare
+    from sbas_selector.core.stack import Stack
+
+    stack = clean_sim.to_stack()
+    monkeypatch.setattr(Stack, "tile_shape", lambda self: (4, 8))
+    finite = np.argwhere(np.isfinite(clean_sim.phase).all(axis=0))
+    row, col = (int(v) for v in finite[len(finite) // 2])
+    options = InversionOptions(reference_pixel=(row, col), memory_gb=0.0001)
+    windows = block_windows(stack, prepare(stack, None, options, read_reference=False))
+    assert len(windows) > 3 and all(w.rows == 4 for w in windows)
+    covered = np.zeros((stack.grid.height, stack.grid.width), int)
+    for w in windows:
+        assert w.row % 4 == 0 and w.col % 8 == 0  # whole tiles
+        assert w.cols % 8 == 0 or w.col + w.cols == stack.grid.width
+        covered[w.row:w.row + w.rows, w.col:w.col + w.cols] += 1
+    assert (covered == 1).all()
+    assert any(w.cols < stack.grid.width for w in windows)
+    whole = run_inversion(stack, tmp_path / "whole",
+                          options=InversionOptions(reference_pixel=(row, col)))
+    tiles = run_inversion(stack, tmp_path / "tiles", options=options)
+    for name in ("timeseries", "velocity", "temporal_coherence", "n_pairs"):
+        np.testing.assert_allclose(_read(tiles.files[name]), _read(whole.files[name]),
+                                   atol=1e-4, err_msg=name)
+
+
 def test_user_reference_and_split_network_warning(clean_sim, tmp_path):
     stack = clean_sim.to_stack()
     d = clean_sim.dates[len(clean_sim.dates) // 2]
@@ -309,3 +339,71 @@ def test_coherence_weighting_without_coherence_is_refused(stack_copy, tmp_path):
     with pytest.raises(StackError, match="coherence weighting needs coherence"):
         run_inversion(stack, tmp_path / "out", options=InversionOptions(weighting="coherence"))
     assert not any((tmp_path / "out").glob("*.tif"))
+
+
+@pytest.mark.parametrize(("grid", "tile", "expected"), [
+    ((512, 512), (256, 256), {(256, 256)}),  # four whole tiles: reading and solving overlap
+    ((256, 256), (256, 256), {(256, 256)}),  # one tile: never decoded twice
+    ((1000, 300), (1, 300), {(250, 300)}),  # strips: bands of rows
+    # A frame, 400 pairs, 4 GB: 6 tiles (of 2.5 KB per pixel) per block, a tile row high.
+    ((3000, 2500), (256, 256), {(256, 1536), (184, 1536), (256, 964), (184, 964)}),
+])
+def test_block_windows_cover_the_grid_in_whole_tiles(grid, tile, expected):
+    from types import SimpleNamespace
+
+    from sbas_selector.core.inversion.run import block_windows
+
+    height, width = grid
+    stack = SimpleNamespace(grid=SimpleNamespace(height=height, width=width),
+                            tile_shape=lambda: tile)
+    setup = SimpleNamespace(pair_indices=range(400), dates=range(110),
+                            options=InversionOptions(memory_gb=4.0))
+    windows = block_windows(stack, setup)
+    assert {(w.rows, w.cols) for w in windows} == expected
+    covered = np.zeros(grid, int)
+    for w in windows:
+        covered[w.row:w.row + w.rows, w.col:w.col + w.cols] += 1
+    assert (covered == 1).all()
+    assert len(windows) >= min(4, -(-height // tile[0]) * -(-width // tile[1]))
+
+
+def test_outputs_are_flushed_block_by_block_only_in_whole_tiles():
+    from sbas_selector.core.inversion.run import _Outputs
+    from sbas_selector.core.stack_types import Window
+
+    aligned = [Window(0, 0, 256, 512), Window(256, 0, 44, 512)]  # the last reaches the edge
+    assert _Outputs.whole_tiles(aligned, 300, 512)
+    assert not _Outputs.whole_tiles([Window(0, 0, 100, 512), Window(100, 0, 200, 512)],
+                                    300, 512)  # a tile written by two blocks
+    assert not _Outputs.whole_tiles([Window(0, 0, 256, 300), Window(0, 300, 256, 212)],
+                                    256, 512)
+
+
+def test_budget_below_one_tile_per_pair_decodes_each_tile_once(clean_sim, tmp_path,
+                                                              monkeypatch):
+    """A budget too small for one tile of every pair: blocks are bands of rows read from a
+    scratch file that each band of tile rows is decoded into once; the same answer as one
+    block, weighted too, and the scratch file leaves nothing behind."""
+    from sbas_selector.core.inversion import scratch as scratch_module
+    from sbas_selector.core.simulation import write_simulation
+
+    folder = write_simulation(clean_sim, tmp_path / "sim", formats=("hyp3",))["hyp3"]
+    stack = open_stack(folder)
+    assert stack.tile_shape()[0] > 1
+    fills = []
+    fill = scratch_module.TileRowScratch._fill
+    monkeypatch.setattr(scratch_module.TileRowScratch, "_fill",
+                        lambda self, band: (fills.append(band), fill(self, band)))
+    for weighting in ("none", "coherence"):
+        whole = run_inversion(stack, tmp_path / f"whole_{weighting}",
+                              options=InversionOptions(weighting=weighting))
+        assert not fills
+        bands = run_inversion(stack, tmp_path / f"bands_{weighting}",
+                              options=InversionOptions(weighting=weighting, memory_gb=0.00005))
+        assert len(fills) == 1 and fills[0].rows == stack.grid.height  # one tile row, once
+        fills.clear()
+        for name in ("timeseries", "velocity", "temporal_coherence", "n_pairs"):
+            np.testing.assert_allclose(_read(bands.files[name]), _read(whole.files[name]),
+                                       atol=1e-4, err_msg=f"{weighting} {name}")
+        assert sorted(p.name for p in bands.out_dir.iterdir()) == sorted(
+            p.name for p in whole.out_dir.iterdir())

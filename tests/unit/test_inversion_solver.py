@@ -7,7 +7,9 @@ from datetime import date, timedelta
 import numpy as np
 import pytest
 
+from sbas_selector.core.inversion import solver as solver_module
 from sbas_selector.core.inversion.solver import (
+    PatternCache,
     coherence_weights,
     design_matrix,
     interval_years,
@@ -84,11 +86,16 @@ def test_nodata_patterns_each_solved_with_their_own_pairs():
 
 
 
+@pytest.mark.parametrize("outer_products", [True, False])
 @pytest.mark.parametrize("split_network", [False, True])
-def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network):
+def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network, outer_products,
+                                                                 monkeypatch):
     """Pixels missing a few pairs (low-rank downdate), most pairs (per-pattern inverse) and
     pairs whose loss splits the network (pseudo-inverse) all give lstsq's minimum-norm
-    answer; with the whole network split, no downdate applies."""
+    answer; with the whole network split, no downdate applies. Normal matrices built from
+    the table of outer products or, for large networks, one by one: the same."""
+    if not outer_products:
+        monkeypatch.setattr(solver_module, "OUTER_PRODUCTS_BYTES", 0)
     dates, pairs, rng = _network(n_dates=12, max_span=3, seed=11)
     if split_network:
         pairs = [(a, b) for a, b in pairs if not (a <= dates[5] < b)]
@@ -101,15 +108,52 @@ def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network):
     holes[[0, 1], :40] = True  # the first date cut off for these: a split pattern
     matrix = design_matrix(dates, pairs)
     velocity, used = invert_pixels(matrix, np.where(holes, np.nan, phase))
-    for pixel in range(n_pixels):
+    _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-6)
+
+
+def _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance):
+    """Every pixel equals lstsq's minimum-norm answer with its own pairs (NaN without)."""
+    for pixel in range(phase.shape[1]):
         rows = ~holes[:, pixel]
         if not rows.any():
             assert np.isnan(velocity[:, pixel]).all()
             continue
         expected = np.linalg.lstsq(matrix[rows], phase[rows, pixel], rcond=None)[0]
-        np.testing.assert_allclose(velocity[:, pixel], expected, rtol=1e-6, atol=1e-6,
+        np.testing.assert_allclose(velocity[:, pixel], expected, rtol=tolerance,
+                                   atol=tolerance,
                                    err_msg=f"pixel {pixel}, {(~rows).sum()} pairs missing")
         assert used[pixel] == rows.sum()
+
+
+@pytest.mark.parametrize("phase_dtype", [np.float64, np.float32])
+def test_patterns_shared_by_many_pixels_equal_lstsq_and_reuse_their_inverses(phase_dtype):
+    """Water and masks repeat one pattern of missing pairs over whole areas: such a pattern
+    is solved by one product (its inverse kept in the cache for the next chunk), connected
+    or split, and gives lstsq's minimum-norm answer; a second call with the cache filled
+    gives the same numbers bit for bit."""
+    dates, pairs, rng = _network(n_dates=12, max_span=3, seed=21)
+    n_pixels = 400
+    _, phase = _truth(dates, pairs, n_pixels, rng)
+    phase += rng.normal(0, 0.2, phase.shape)
+    holes = np.zeros(phase.shape, bool)
+    holes[[2, 5, 9], :100] = True  # a connected pattern of 100 pixels
+    holes[[0, 1], 100:180] = True  # the first date cut off: a split pattern of 80 pixels
+    holes[len(pairs) // 2:, 180:230] = True  # more missing than unknowns: 50 pixels
+    holes[:, 230:240] = True  # nothing left
+    holes[:, 240:] = rng.random((len(pairs), n_pixels - 240)) < 0.3  # rare patterns
+    matrix = design_matrix(dates, pairs)
+    observed = np.where(holes, np.nan, phase).astype(phase_dtype)
+    cache = PatternCache(1e8)
+    velocity, used = invert_pixels(matrix, observed, cache=cache)
+    _assert_minimum_norm(matrix, phase, holes, velocity, used,
+                         tolerance=1e-6 if phase_dtype is np.float64 else 2e-4)
+    shared = PatternCache.keys(matrix, ~holes[:, [0, 100, 180]])
+    assert all(cache.get(key) is not None for key in shared)  # kept for the next chunk
+    again, _ = invert_pixels(matrix, observed, cache=cache)
+    np.testing.assert_array_equal(again, velocity)
+    fresh, _ = invert_pixels(matrix, observed)
+    np.testing.assert_array_equal(fresh, velocity)
+
 
 def test_min_pairs_leaves_pixels_nan():
     dates, pairs, rng = _network(n_dates=5, max_span=2)
@@ -121,17 +165,23 @@ def test_min_pairs_leaves_pixels_nan():
 
 
 def test_weighted_equals_weighted_lstsq():
+    """Weighted, pixels whose valid pairs connect every date (solved directly) and pixels
+    whose missing pairs cut a date off (minimum-norm pseudo-inverse): weighted lstsq."""
     dates, pairs, rng = _network(n_dates=7, max_span=3, seed=5)
     _, phase = _truth(dates, pairs, 20, rng)
     phase += rng.normal(0, 0.3, phase.shape)
     weights = coherence_weights(rng.uniform(0.2, 0.9, phase.shape), looks=20)
+    first = [k for k, (a, _) in enumerate(pairs) if a == dates[0]]
+    phase[first, 15:] = np.nan  # the first date cut off for the last five pixels
     matrix = design_matrix(dates, pairs)
     velocity, _ = invert_pixels(matrix, phase, weights)
     for pixel in range(20):
-        root = np.sqrt(weights[:, pixel])
-        expected = np.linalg.lstsq(matrix * root[:, None], phase[:, pixel] * root,
+        rows = np.isfinite(phase[:, pixel])
+        root = np.sqrt(weights[rows, pixel])
+        expected = np.linalg.lstsq(matrix[rows] * root[:, None], phase[rows, pixel] * root,
                                    rcond=None)[0]
         np.testing.assert_allclose(velocity[:, pixel], expected, atol=1e-8)
+    np.testing.assert_allclose(velocity[0, 15:], 0.0, atol=1e-12)
 
 
 def test_linear_velocity_and_temporal_coherence():

@@ -217,14 +217,25 @@ def test_inversion_killed_while_writing_keeps_the_old_set(tmp_path, two_sets):
     subprocess.run([STRACE, "-f", "-qq", "-y", "-o", str(trace), "-e", "trace=write,pwrite64",
                     sys.executable, "-c", script, str(folder), str(tmp_path / "traced")],
                    env=_ENV, check=True, capture_output=True)
-    counts: dict[str, int] = {}
-    into_staging = []  # (call, ordinal) of the writes into the run's staging folder
+    # strace counts a call's invocations per thread (the outputs are written by a thread of
+    # their own): a kill point is the n-th call in one thread, with n beyond what any other
+    # thread makes of that call, so that only a write into the staging folder reaches it.
+    counts: dict[tuple[str, str], int] = {}
+    staging_writes = []  # (call, thread, ordinal in that thread)
     for line in trace.read_text().splitlines():
-        match = re.match(r"^\d+\s+(write|pwrite64)\(\d+<([^>]*)>", line)
+        match = re.match(r"^(\d+)\s+(write|pwrite64)\(\d+<([^>]*)>", line)
         if match:
-            counts[match[1]] = counts.get(match[1], 0) + 1
-            if ".staging/" in match[2]:
-                into_staging.append((match[1], counts[match[1]]))
+            key = (match[2], match[1])
+            counts[key] = counts.get(key, 0) + 1
+            if ".staging/" in match[3]:
+                staging_writes.append((match[2], match[1], counts[key]))
+
+    def others(call: str, thread: str) -> int:
+        return max([n for (c, t), n in counts.items() if c == call and t != thread],
+                   default=0)
+
+    into_staging = [(call, ordinal) for call, thread, ordinal in staging_writes
+                    if ordinal > others(call, thread)]
     assert len(into_staging) >= 3
     for name, ordinal in (into_staging[0], into_staging[len(into_staging) // 2],
                           into_staging[-1]):
