@@ -136,7 +136,24 @@ def _add_invert(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-repairs", action="store_true",
                         help="ignore the repairs of unwrapping errors stored in the stack's "
                              "labels (see 'repair')")
+    parser.add_argument("--dask", type=_dask_target, metavar="N|ADDRESS",
+                        help="solve the blocks on Dask (needs dask[distributed]): a local "
+                             "cluster of N worker processes sharing --memory-gb, or the "
+                             "scheduler at ADDRESS (tcp://host:8786); see docs/scale.md")
+    parser.add_argument("--worker-memory-gb", type=_POSITIVE,
+                        help="with --dask: each worker's memory, GiB (default: a local "
+                             "cluster's share of --memory-gb, an existing cluster's limit)")
     parser.set_defaults(func=_run_invert)
+
+
+def _dask_target(text: str) -> int | str:
+    """An argparse type: --dask's number of local workers or scheduler address."""
+    from .core.inversion.distributed import parse_target
+
+    try:
+        return parse_target(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_review(sub: argparse._SubParsersAction) -> None:
@@ -504,8 +521,22 @@ def _run_invert(args: argparse.Namespace) -> int:
         if args.verbose:
             print(f"  block {done} of {total}", file=sys.stderr)
 
-    result = run_inversion(stack, args.out, keep=keep, options=options, progress=progress,
-                           pair_weights=weights)
+    if args.dask is None:
+        if args.worker_memory_gb is not None:
+            raise ValueError("--worker-memory-gb needs --dask")
+        result = run_inversion(stack, args.out, keep=keep, options=options, progress=progress,
+                               pair_weights=weights)
+    else:
+        from dataclasses import replace
+
+        from .core.inversion.distributed import dask_cluster
+
+        with dask_cluster(args.dask, memory_gb=args.memory_gb,
+                          worker_memory_gb=args.worker_memory_gb) as cluster:
+            print(cluster.describe())
+            result = run_inversion(stack, args.out, keep=keep,
+                                   options=replace(options, memory_gb=cluster.task_budget_gb),
+                                   progress=progress, pair_weights=weights, cluster=cluster)
     if args.points:
         from .core.inversion.points import write_points_gpkg
 

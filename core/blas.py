@@ -73,3 +73,18 @@ def blas_threads(n: int) -> Iterator[bool]:
             yield True
         finally:
             library.openblas_set_num_threads(previous)
+
+
+def blas_thread_count() -> int | None:
+    """Threads the BLAS library uses now (the largest, where several are loaded); None where
+    unknown. A product's last bits can depend on it: a block solved elsewhere uses this
+    process's count to get this process's numbers (:mod:`.inversion.distributed`)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = None
+    if threadpool_info is not None:
+        counts = [int(i["num_threads"]) for i in threadpool_info() if i["user_api"] == "blas"]
+        return max(counts) if counts else None
+    library = _openblas()
+    return None if library is None else int(library.openblas_get_num_threads())

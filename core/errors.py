@@ -21,9 +21,17 @@ class StackError(Exception):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self):  # pickled by its two arguments: raised on a Dask worker, shown here
+        return (type(self), (self.path, self.problem))
+
 
 class ClassifierError(Exception):
     """The model cannot be used (missing, corrupt, mismatched) or onnxruntime is missing."""
+
+
+class ClusterError(Exception):
+    """A Dask cluster cannot be used: dask.distributed is not installed, the scheduler cannot
+    be reached, or its workers kept dying."""
 
 
 def user_message(exc: BaseException) -> str | None:
@@ -33,7 +41,7 @@ def user_message(exc: BaseException) -> str | None:
     The command line prints it and exits with status 2; QGIS shows it in the message bar or
     as the Processing algorithm's error: one error path for both.
     """
-    if isinstance(exc, (StackError, ClassifierError)):
+    if isinstance(exc, (StackError, ClassifierError, ClusterError)):
         text = str(exc)
     elif isinstance(exc, MemoryError):
         text = "not enough memory (lower --memory-gb, or check the rasters' sizes)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from qgis.core import (
@@ -16,6 +17,7 @@ from qgis.core import (
     QgsProcessingParameterFolderDestination,
     QgsProcessingParameterNumber,
     QgsProcessingParameterPoint,
+    QgsProcessingParameterString,
 )
 
 from ..qgis_compat import NumberType
@@ -35,6 +37,7 @@ class InvertAlgorithm(StackAlgorithm):
     BRIDGE_GAPS = "BRIDGE_GAPS"
     ROBUST = "ROBUST"
     APPLY_REPAIRS = "APPLY_REPAIRS"
+    DASK_SCHEDULER = "DASK_SCHEDULER"
 
     def name(self) -> str:
         return "invert"
@@ -56,7 +59,10 @@ class InvertAlgorithm(StackAlgorithm):
                        "QGIS style velocity.qml. Minimum-norm least squares, so a split "
                        "network still inverts (a warning names the dates cut off). The "
                        "repairs of small unwrapping errors stored in the stack's labels are "
-                       "applied on the fly unless APPLY_REPAIRS is off.")
+                       "applied on the fly unless APPLY_REPAIRS is off. With "
+                       "DASK_SCHEDULER (e.g. tcp://host:8786, needs dask[distributed]) the "
+                       "blocks are solved on that Dask cluster, sized from its workers' "
+                       "memory; the outputs are the same as on this machine.")
 
     def initAlgorithm(self, config: dict[str, Any] | None = None) -> None:
         self._stack_parameter()
@@ -82,6 +88,9 @@ class InvertAlgorithm(StackAlgorithm):
         self.addParameter(QgsProcessingParameterBoolean(
             self.APPLY_REPAIRS, self.tr("Apply the repairs of unwrapping errors stored in the "
                                         "stack's labels"), defaultValue=True))
+        self.addParameter(QgsProcessingParameterString(
+            self.DASK_SCHEDULER, self.tr("Dask scheduler address (optional, e.g. "
+                                         "tcp://host:8786)"), optional=True))
         self.addParameter(QgsProcessingParameterFolderDestination(
             self.OUTPUT, self.tr("Output folder")))
         self.addOutput(QgsProcessingOutputRasterLayer("VELOCITY", self.tr("Velocity")))
@@ -90,6 +99,7 @@ class InvertAlgorithm(StackAlgorithm):
 
     def processAlgorithm(self, parameters, context, feedback) -> dict[str, Any]:
         from ..core import StackError
+        from ..core.errors import ClusterError
         from ..core.inversion import InversionCancelledError, InversionOptions, run_inversion
         from ..core.labels import stored_repairs
         from ..core.repairs import repaired_stack
@@ -117,13 +127,18 @@ class InvertAlgorithm(StackAlgorithm):
                 bridge_gaps=self.parameterAsBoolean(parameters, self.BRIDGE_GAPS, context),
                 robust=self.parameterAsBoolean(parameters, self.ROBUST, context))
             out_dir = self.parameterAsString(parameters, self.OUTPUT, context)
-            result = run_inversion(
-                stack, out_dir, keep=keep, options=options,
+            scheduler = self.parameterAsString(parameters, self.DASK_SCHEDULER, context)
+            run = partial(
+                run_inversion, stack, out_dir, keep=keep,
                 progress=lambda done, total: feedback.setProgress(100.0 * done / total),
                 cancelled=feedback.isCanceled)
+            if not scheduler.strip():
+                result = run(options=options)
+            else:
+                result = self._run_on_dask(scheduler, options, run, feedback)
         except InversionCancelledError:
             raise QgsProcessingException(self.tr("cancelled; no output written")) from None
-        except (StackError, ValueError) as exc:
+        except (StackError, ClusterError, ValueError) as exc:
             raise QgsProcessingException(str(exc)) from exc
         for warning in result.warnings:
             feedback.pushWarning(warning)
@@ -131,3 +146,21 @@ class InvertAlgorithm(StackAlgorithm):
                           f"pixel {result.reference_pixel}")
         return {"VELOCITY": str(result.files["velocity"]), "FOLDER": str(result.out_dir),
                 "OUTPUT": str(result.out_dir), "N_PAIRS": result.n_pairs}
+
+    @staticmethod
+    def _run_on_dask(scheduler: str, options, run, feedback):
+        """``run(options=...)`` with its blocks solved on the Dask cluster at ``scheduler``
+        (an address only: a local cluster would start QGIS itself as its workers)."""
+        from dataclasses import replace
+
+        from ..core.inversion.distributed import dask_cluster, parse_target
+
+        address = parse_target(scheduler)
+        if not isinstance(address, str):
+            raise ValueError("DASK_SCHEDULER takes a scheduler address such as "
+                             "tcp://host:8786 (start a cluster with dask-scheduler and "
+                             "dask-worker, or sbas-selector invert --dask N)")
+        with dask_cluster(address, memory_gb=options.memory_gb) as cluster:
+            feedback.pushInfo(cluster.describe())
+            return run(options=replace(options, memory_gb=cluster.task_budget_gb),
+                       cluster=cluster)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import numpy as np
 
@@ -327,12 +327,16 @@ def new_cache(setup: InversionSetup) -> PatternCache:
 
 def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
                 weights: np.ndarray | None,
-                cache: PatternCache | None = None) -> dict[str, np.ndarray]:
+                cache: PatternCache | None = None, *,
+                workers: int | None = None) -> dict[str, np.ndarray]:
     """Invert a block read by :func:`read_block` (its phase is referenced in place), chunk by
     chunk of its pixels (:func:`solve_chunks`); outputs as :func:`invert_block`.
 
     ``cache`` (:func:`new_cache`) carries matrices from one block to the next; the outputs
-    are the same without it."""
+    are the same without it. ``workers``: threads that solve the chunks (default
+    :func:`solve_workers`); it also sets the chunks, so a block solved elsewhere
+    (:mod:`.distributed`) passes the count this machine would use, and its pixels are solved
+    in the same chunks."""
     phase -= setup.reference_values[:, None].astype(np.float32)  # type: ignore[index]
     n_pixels = window.rows * window.cols
     n_dates = len(setup.dates)
@@ -344,7 +348,7 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
     # Chunks are solved by one worker per core, each with a single-threaded BLAS (numpy's
     # batched linear algebra and gathers run in one thread and release the GIL); each worker
     # gets its share of the budget.
-    workers = solve_workers(setup.options.memory_gb)
+    workers = workers or solve_workers(setup.options.memory_gb)
     step, chunk = max(256, step // workers), max(256, chunk // workers)
     cache = cache if cache is not None else new_cache(setup)
 
@@ -528,6 +532,18 @@ class _Outputs:
         output_set.discard(self.staging)
 
 
+class BlockEngine(Protocol):
+    """Something that solves an inversion's blocks elsewhere, e.g. on a Dask cluster
+    (:class:`.distributed.DaskBlocks`)."""
+
+    def blocks(self, stack: Stack, setup: InversionSetup, windows: list[Window],
+               cancelled: Callable[[], bool] | None
+               ) -> Generator[tuple[Window, dict[str, np.ndarray]], None, None]:
+        """Every window with its outputs as :func:`invert_block` gives them, in any order;
+        raises :class:`InversionCancelledError` when ``cancelled`` says so between blocks."""
+        ...
+
+
 def run_inversion(
     stack: Stack,
     out_dir: str | Path,
@@ -537,6 +553,7 @@ def run_inversion(
     progress: Callable[[int, int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
     pair_weights: np.ndarray | None = None,
+    cluster: BlockEngine | None = None,
 ) -> InversionResult:
     """Invert the kept pairs of a stack block by block and write the outputs to ``out_dir``.
 
@@ -553,6 +570,10 @@ def run_inversion(
     pair_weights
         Soft selection: a weight per pair, shape (n_pairs,) (e.g. the model's probability of
         high quality), multiplying each kept pair's weight.
+    cluster
+        Solve the blocks there instead of here in turn (:mod:`.distributed`: a Dask
+        cluster); ``options.memory_gb`` is then the budget of one block's task on a worker.
+        The outputs are the same as this machine's with that budget.
 
     Returns
     -------
@@ -618,33 +639,44 @@ def run_inversion(
     cache = new_cache(setup)
     outputs: _Outputs | None = None
     scratch: TileRowScratch | None = None
+    blocks: Generator[tuple[Window, dict[str, np.ndarray]], None, None] | None = None
     try:
         outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
                            names)
         # Two buffers in turn: one read into while the other's block is solved.
         floats = max(block_floats(setup, w) for w in windows)
-        buffers = [np.empty(floats, dtype=np.float32) for _ in range(min(2, len(windows)))]
-        tile_rows = splits_tiles(stack, windows)
+        buffers = ([np.empty(floats, dtype=np.float32) for _ in range(min(2, len(windows)))]
+                   if cluster is None else [])
+        tile_rows = splits_tiles(stack, windows) if cluster is None else 0
         if tile_rows:
             scratch = TileRowScratch(
                 stack, setup.pair_indices, tile_rows, outputs.staging,
                 (lambda index, band: coherence_weights(stack.read_coherence(index, band),
                                                        options.looks))
                 if options.weighting is Weighting.COHERENCE else None)
-        pending = prefetch.submit(read_block, stack, setup, windows[0], buffers[0], scratch)
+
+        def blocks_here() -> Generator[tuple[Window, dict[str, np.ndarray]], None, None]:
+            nonlocal setup
+            pending = prefetch.submit(read_block, stack, setup, windows[0], buffers[0],
+                                      scratch)
+            for done, window in enumerate(windows):
+                if cancelled is not None and cancelled():
+                    raise InversionCancelledError
+                data = pending.result()
+                setup = with_reference(stack, setup, window, data[0])
+                if done + 1 < len(windows):
+                    pending = prefetch.submit(read_block, stack, setup, windows[done + 1],
+                                              buffers[(done + 1) % 2], scratch)
+                block = solve_block(setup, window, *data, cache=cache)
+                del data
+                yield window, block
+
+        blocks = (blocks_here() if cluster is None
+                  else cluster.blocks(stack, setup, windows, cancelled))
         # Blocks of whole output tiles are compressed as they are written, while the next
         # block is solved, rather than all at the end.
         flush = _Outputs.whole_tiles(windows, stack.grid.height, stack.grid.width)
-        for done, window in enumerate(windows):
-            if cancelled is not None and cancelled():
-                raise InversionCancelledError
-            data = pending.result()
-            setup = with_reference(stack, setup, window, data[0])
-            if done + 1 < len(windows):
-                pending = prefetch.submit(read_block, stack, setup, windows[done + 1],
-                                          buffers[(done + 1) % 2], scratch)
-            block = solve_block(setup, window, *data, cache=cache)
-            del data
+        for done, (window, block) in enumerate(blocks):
             implausible += _drop_implausible(block)
             if written is not None:
                 written.result()
@@ -707,6 +739,8 @@ def run_inversion(
                                       "outputs, if any, are unchanged") from exc
         raise
     finally:
+        if blocks is not None:
+            blocks.close()
         prefetch.shutdown(wait=True, cancel_futures=True)
         writer.shutdown(wait=True, cancel_futures=True)
         if scratch is not None:

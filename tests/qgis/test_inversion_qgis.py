@@ -72,3 +72,29 @@ def test_processing_invert_mismatched_labels(plugin, real_stack_path, tmp_path):
         processing.run("sbas_selector:invert", {"STACK": str(real_stack_path),
                                                 "LABELS": str(labels),
                                                 "OUTPUT": str(tmp_path / "out")})
+
+
+def test_processing_invert_on_a_dask_scheduler(plugin, real_stack_path, tmp_path):
+    """DASK_SCHEDULER: the blocks go to that cluster (here one in-process worker with 1 GiB,
+    so blocks of a 0.6 GiB budget); same rasters as MEMORY_GB 0.6 here."""
+    import processing
+    from distributed import LocalCluster
+    from osgeo import gdal
+    from qgis.core import QgsProcessingException
+
+    def run(out, **extra):
+        return processing.run("sbas_selector:invert", {
+            "STACK": str(real_stack_path), "WEIGHTS": 1, "OUTPUT": str(tmp_path / out),
+            **extra})
+
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, memory_limit="1GiB",
+                      dashboard_address=":0") as cluster:
+        there = run("dask", DASK_SCHEDULER=cluster.scheduler_address)
+    here = run("here", MEMORY_GB=0.6)
+    for name in ("velocity", "timeseries", "temporal_coherence"):
+        ours, theirs = (gdal.Open(str(tmp_path / d / f"{name}.tif")).ReadAsArray()
+                        for d in ("here", "dask"))
+        assert np.array_equal(ours, theirs, equal_nan=True), name
+    assert here["N_PAIRS"] == there["N_PAIRS"] == 30
+    with pytest.raises(QgsProcessingException, match="scheduler address"):
+        run("local", DASK_SCHEDULER="2")

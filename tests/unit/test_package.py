@@ -37,6 +37,9 @@ def test_zip_holds_the_runtime_only(package, built):
                    "sample_data/mexico_city_cropA/LICENSE", "sample_data/mexico_city_cropA/"
                    "unw/cropA_20180106-20180130_VV_8rlks_eqa_unw.tif"):
         assert f"sbas_selector/{needed}" in names, needed
+    # Dask is optional (invert --dask): never shipped, never a plugin requirement.
+    assert not any(n.split("/")[1] in ("dask", "distributed") for n in names)
+    assert "dask" not in (REPO / "requirements.txt").read_text()
     for name in names:
         assert "/tests/" not in name and "__pycache__" not in name and not name.endswith(".pyc")
         assert not name.endswith("resources_rc.py")  # compiled for one PyQt only
