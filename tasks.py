@@ -86,6 +86,32 @@ class OpenStackTask(BaseTask):
         return stack, statistics
 
 
+class DisplayRasterTask(BaseTask):
+    """Write one pair's display bands (re-referenced and re-wrapped phase) for the map: seconds
+    for a frame-sized raster, so the main thread only adds the layer once it is written. The
+    result is ``(index, path, limit)``."""
+
+    def __init__(self, index: int, source: Any, grid: Any, path: str,
+                 reference_pixel: tuple[int, int] | None,
+                 on_success: Callable[[Any], None],
+                 on_failure: Callable[[BaseException | None], None]) -> None:
+        super().__init__(f"Map layer of pair {index + 1}", on_success, on_failure)
+        self.index = index
+        self.source = source  # a frozen raster source: a path and how to decode it
+        self.grid = grid
+        self.path = path
+        self.reference_pixel = reference_pixel
+
+    def _run(self) -> Any:
+        from pathlib import Path
+
+        from .core.phase_display import write_display_bands
+
+        limit = write_display_bands(self.source, self.grid, Path(self.path),
+                                    self.reference_pixel, progress=self.tick)
+        return self.index, self.path, limit
+
+
 class InvertTask(BaseTask):
     """Run the SBAS inversion of a stack's kept pairs into an output folder."""
 

@@ -69,6 +69,7 @@ class SbasDock(QDockWidget):
         #: The one current pair: table, graph, map and keys follow it.
         self.current_pair = CurrentPair(self)
         self._task: BaseTask | None = None
+        self._zoom_pending = False
         #: Asks the user to confirm a risky drop; replaced in tests.
         self.confirm = self._ask
 
@@ -304,6 +305,7 @@ class SbasDock(QDockWidget):
         threshold = (self.store.model or {}).get("threshold") if self.store is not None else None
         self.threshold_spin.setValue(float(threshold) if threshold else 0.0)
         self.layers = _stack_layers(stack)
+        self.layers.on_ready = self._layer_ready
         summary = self.repairs.set_stack(stack, self.store, check, self.layers.group)
         if summary:
             self.status_label.setText(self.status_label.text() + "; " + summary)
@@ -325,8 +327,20 @@ class SbasDock(QDockWidget):
         canvas = self.iface.mapCanvas() if self.iface is not None else None
         layer = (self.layers.phase_layers.get(self.current)
                  if self.layers is not None and self.current is not None else None)
+        # A frame's first layer may still be written in the background: zoom when it is in.
+        self._zoom_pending = (layer is None and self.layers is not None
+                              and self.current in self.layers.pending)
         if canvas is not None and layer is not None:
             zoom_to_layer(canvas, layer)
+
+    def _layer_ready(self, index: int) -> None:
+        """A phase layer written in the background is on the map (pair ``index``)."""
+        if self._zoom_pending:
+            self.zoom_to_stack()
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        if canvas is not None:
+            canvas.refresh()
+        self._update_pair_line()
 
     def _failed(self, error: BaseException | None) -> None:
         self._set_busy(False)
@@ -403,9 +417,11 @@ class SbasDock(QDockWidget):
             label = f"{entry.final.value} ({entry.source.value})"
         hidden = not self.table_proxy.mapFromSource(self.table_model.index(self.current,
                                                                            0)).isValid()
+        preparing = self.layers is not None and self.current in self.layers.pending
         self.pair_label.setText(self.tr("Current pair {pid}: {label}").format(
             pid=pair_id, label=label) + (self.tr(" — hidden by the table's filter")
-                                         if hidden else ""))
+                                         if hidden else "")
+            + (self.tr(" — preparing its map layer…") if preparing else ""))
 
     def _edge_details(self, index: int) -> str:
         """A graph edge's tooltip (made when hovered, not for every pair on every change)."""

@@ -201,3 +201,31 @@ def test_accept_all_saves_once_and_classify_updates_the_table_in_one_go(open_net
     low = [i for i, e in enumerate(dock.graph_model.edges) if e.label.value == "low"]
     assert len(low) >= dock.stack.n_pairs // 3
     assert dock.graph.restyled == dock.stack.n_pairs  # every score is new
+
+
+def test_a_frame_sized_layer_is_written_in_the_background(open_network, monkeypatch, wait_for,
+                                                          iface):
+    """Above BACKGROUND_PIXELS (a frame's 2,500 x 3,000 px) the display raster is written by a
+    task: selecting returns at once, the layer comes when written, only the pair still wanted
+    is shown, and the map zooms to the stack then."""
+    from sbas_selector.ui import layers
+
+    monkeypatch.setattr(layers, "BACKGROUND_PIXELS", 0)  # every raster counts as large here
+    dock = open_network(100)
+    wait_for(lambda: dock.current in dock.layers.phase_layers)
+    first = dock.layers.phase_layers[dock.current]
+    assert dock.layers.group.findLayer(first.id()).isVisible()
+    assert iface.mapCanvas().extent().intersects(first.extent())  # zoomed once it came
+    assert "preparing" not in dock.pair_label.text()
+    for index in (10, 11, 12):  # stepping faster than the layers are written
+        dock.select_pair(index)
+        assert "preparing its map layer" in dock.pair_label.text()
+        visible = [n for n in dock.layers.phase_group.findLayers() if n.isVisible()]
+        assert visible == []  # never the previous pair's phase under this pair's name
+    wait_for(lambda: 12 in dock.layers.phase_layers and not dock.layers.pending)
+    visible = [n.layer() for n in dock.layers.phase_group.findLayers() if n.isVisible()]
+    assert visible == [dock.layers.phase_layers[12]]
+    assert "preparing" not in dock.pair_label.text()
+    # Back to a pair already written: shown at once.
+    dock.select_pair(0)
+    assert dock.layers.group.findLayer(first.id()).isVisible()
