@@ -11,6 +11,7 @@ REAL_STACK ?= ../shared/data/real/mexico_city_cropA
 export QT_QPA_PLATFORM := offscreen
 
 .PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas bench-classify \
+	bench-dock \
 	train evaluate clean package deploy qgis fuzz matrix matrix-fresh print-debian-packages
 
 setup: ## install what a fresh Debian 12 machine lacks (idempotent)
@@ -124,6 +125,9 @@ evaluate: setup ## the shipped model on the held-out test stacks and the real st
 
 bench-classify: setup ## end-to-end interferograms per second, CPU (and CUDA where present)
 	$(PY) bench/bench_classify.py --model $(MODEL)
+
+bench-dock: setup ## the dock's main-thread time per step at 100 and 400 pairs, and a frame's layer
+	$(PY) bench/bench_dock.py --frame
 
 screenshots: setup ## regenerate the README's pictures from the GUI test and the demo
 	$(PY) -m pytest tests/gui
