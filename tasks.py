@@ -69,7 +69,9 @@ class BaseTask(QgsTask):
 
 
 class OpenStackTask(BaseTask):
-    """Open a stack (detect its format, read headers and baselines) in the background."""
+    """Open a stack (detect its format, read headers and baselines), measure its pairs and
+    write its per-pixel closure raster in the background; the result is ``(stack,
+    statistics, closure raster path or None)``."""
 
     def __init__(self, path: str, on_success: Callable[[Any], None],
                  on_failure: Callable[[BaseException | None], None]) -> None:
@@ -78,12 +80,17 @@ class OpenStackTask(BaseTask):
 
     def _run(self) -> Any:
         from .core import open_stack
+        from .core.closure_layers import closure_raster_path, write_closure_raster
         from .core.review import pair_statistics
 
         self.tick(0, 1)
         stack = open_stack(self.path)
         statistics = pair_statistics(stack, progress=self.tick)
-        return stack, statistics
+        closure_raster = None
+        if statistics.check is not None:  # written here: a frame's takes a third of a second
+            closure_raster = write_closure_raster(statistics.check, stack.grid,
+                                                  closure_raster_path(stack.path))
+        return stack, statistics, closure_raster
 
 
 class DisplayRasterTask(BaseTask):

@@ -271,7 +271,7 @@ class SbasDock(QDockWidget):
         from ..core import StackError
         from ..core.labels import LabelsStore
 
-        stack, statistics = result
+        stack, statistics, closure_raster = result
         self._set_busy(False)
         self._task = None
         self.repairs.release()
@@ -306,7 +306,8 @@ class SbasDock(QDockWidget):
         self.threshold_spin.setValue(float(threshold) if threshold else 0.0)
         self.layers = _stack_layers(stack)
         self.layers.on_ready = self._layer_ready
-        summary = self.repairs.set_stack(stack, self.store, check, self.layers.group)
+        summary = self.repairs.set_stack(stack, self.store, check, self.layers.group,
+                                         closure_raster)
         if summary:
             self.status_label.setText(self.status_label.text() + "; " + summary)
         self._set_review_enabled(self.store is not None)

@@ -229,3 +229,27 @@ def test_a_frame_sized_layer_is_written_in_the_background(open_network, monkeypa
     # Back to a pair already written: shown at once.
     dock.select_pair(0)
     assert dock.layers.group.findLayer(first.id()).isVisible()
+
+
+def test_the_closure_raster_is_written_by_the_opening_task(open_network, monkeypatch):
+    """The per-pixel closure raster (a third of a second for a frame) is written in the
+    background; the dock only adds it as a layer."""
+    import threading
+
+    from sbas_selector.core import closure_layers
+    from sbas_selector.ui import repair_layers
+
+    threads = []
+    write = closure_layers.write_closure_raster
+
+    def recorded(*args, **kwargs):
+        threads.append(threading.current_thread() is threading.main_thread())
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(closure_layers, "write_closure_raster", recorded)
+    monkeypatch.setattr(repair_layers, "write_closure_raster", recorded)
+    dock = open_network(100)
+    assert threads == [False]  # once, not on the main thread
+    layer = dock.repairs.closure_layer
+    assert layer is not None and layer.isValid()
+    assert layer.source() == str(closure_layers.closure_raster_path(dock.stack.path))
