@@ -50,7 +50,7 @@ class BaselineGraphWidget(QWidget):
         #: A pair's tooltip text: a dict by pair index, or a function of the index (computed
         #: only when hovered).
         self.details: dict[int, str] | Callable[[int], str] = {}
-        #: How each edge is drawn (its pen, whether dropped), restyled only when its label,
+        #: Per edge, what its look depends on and its pen: restyled only when its label,
         #: score or repairs change; ``restyled`` counts the edges restyled by the last
         #: :meth:`set_graph`.
         self._styles: dict[int, tuple[Any, QPen]] = {}
@@ -106,8 +106,7 @@ class BaselineGraphWidget(QWidget):
             if style is None or style[0] != key:
                 self._styles[edge.index] = (key, _edge_pen(edge, many))
                 changed.append(edge.index)
-        if changed:
-            self._order = sorted(self.graph.edges, key=lambda e: e.label.value == "low")
+        self._order = sorted(self.graph.edges, key=lambda e: e.label.value == "low")
         self.restyled = len(changed)
         return changed
 
