@@ -10,7 +10,8 @@ DEMO_DIR ?= demo_output
 REAL_STACK ?= ../shared/data/real/mexico_city_cropA
 export QT_QPA_PLATFORM := offscreen
 
-.PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas bench-classify bench-scale \
+.PHONY: setup test test-unit test-qgis test-gui lint demo screenshots bench-sbas bench-classify \
+	bench-scale bench-dock \
 	train evaluate clean package deploy qgis fuzz matrix matrix-fresh print-debian-packages
 
 setup: ## install what a fresh Debian 12 machine lacks (idempotent)
@@ -134,6 +135,9 @@ bench-scale: setup ## the whole job from 256² to a full frame: time per pair, p
 
 bench-classify: setup ## end-to-end interferograms per second, CPU (and CUDA where present)
 	$(PY) bench/bench_classify.py --model $(MODEL)
+
+bench-dock: setup ## the dock's main-thread time per step at 100 and 400 pairs, and a frame's layer
+	$(PY) bench/bench_dock.py --frame
 
 screenshots: setup ## regenerate the README's pictures from the GUI test and the demo
 	$(PY) -m pytest tests/gui

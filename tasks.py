@@ -69,7 +69,9 @@ class BaseTask(QgsTask):
 
 
 class OpenStackTask(BaseTask):
-    """Open a stack (detect its format, read headers and baselines) in the background."""
+    """Open a stack (detect its format, read headers and baselines), measure its pairs and
+    write its per-pixel closure raster in the background; the result is ``(stack,
+    statistics, closure raster path or None)``."""
 
     def __init__(self, path: str, on_success: Callable[[Any], None],
                  on_failure: Callable[[BaseException | None], None]) -> None:
@@ -78,12 +80,43 @@ class OpenStackTask(BaseTask):
 
     def _run(self) -> Any:
         from .core import open_stack
+        from .core.closure_layers import closure_raster_path, write_closure_raster
         from .core.review import pair_statistics
 
         self.tick(0, 1)
         stack = open_stack(self.path)
         statistics = pair_statistics(stack, progress=self.tick)
-        return stack, statistics
+        closure_raster = None
+        if statistics.check is not None:  # written here: a frame's takes a third of a second
+            closure_raster = write_closure_raster(statistics.check, stack.grid,
+                                                  closure_raster_path(stack.path))
+        return stack, statistics, closure_raster
+
+
+class DisplayRasterTask(BaseTask):
+    """Write one pair's display bands (re-referenced and re-wrapped phase) for the map: seconds
+    for a frame-sized raster, so the main thread only adds the layer once it is written. The
+    result is ``(index, path, limit)``."""
+
+    def __init__(self, index: int, source: Any, grid: Any, path: str,
+                 reference_pixel: tuple[int, int] | None,
+                 on_success: Callable[[Any], None],
+                 on_failure: Callable[[BaseException | None], None]) -> None:
+        super().__init__(f"Map layer of pair {index + 1}", on_success, on_failure)
+        self.index = index
+        self.source = source  # a frozen raster source: a path and how to decode it
+        self.grid = grid
+        self.path = path
+        self.reference_pixel = reference_pixel
+
+    def _run(self) -> Any:
+        from pathlib import Path
+
+        from .core.phase_display import write_display_bands
+
+        limit = write_display_bands(self.source, self.grid, Path(self.path),
+                                    self.reference_pixel, progress=self.tick)
+        return self.index, self.path, limit
 
 
 class InvertTask(BaseTask):

@@ -9,12 +9,18 @@ from pathlib import Path
 import numpy as np
 
 from .closure import ClosureCheck
+from .paths import user_data_folder
 from .raster_io import write_geotiff
 from .repairs import Patch
 from .stack_types import Grid
 
 PATCH_FIELDS = ("pair_id", "patch_id", "n_pixels", "cycles", "action", "proposed", "source",
                 "confidence")
+
+
+def closure_raster_path(stack_path: str | Path) -> Path:
+    """Where the per-pixel closure raster of a stack is kept (the user's data folder)."""
+    return user_data_folder("closure", stack_path) / "misclosed_triplets.tif"
 
 
 def write_closure_raster(check: ClosureCheck, grid: Grid, path: str | Path) -> Path:

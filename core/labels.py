@@ -200,6 +200,16 @@ class LabelsStore:
         entry.override = None if label is None else Label(label)
         self.save()
 
+    def clear_overrides(self, pair_ids: list[str]) -> None:
+        """Clear the analyst's decisions on ``pair_ids``, saved once (not once per pair);
+        each is undone on its own, as if cleared one by one."""
+        for pair_id in pair_ids:
+            entry = self.labels[pair_id]
+            self._undo.append(("override", pair_id, entry.override))
+            entry.override = None
+        if pair_ids:
+            self.save()
+
     def set_repair_action(self, pair_id: str, patch_id: int, action: str) -> Patch:
         """The analyst's decision on one patch ("correct", "mask" or "ignore"); undoable.
 

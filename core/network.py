@@ -87,23 +87,8 @@ def network_health(pairs: list[tuple[date, date]], keep: np.ndarray,
     pieces = sorted((tuple(d for d, label in zip(dates, labels) if label == k)
                      for k in range(n_pieces)), key=lambda piece: (-len(piece), piece[0]))
     main = set(pieces[0]) if pieces else set()
-    bridges: list[int] = []
-    cut_off: dict[int, tuple[date, ...]] = {}
-    for p in kept:
-        others = [edges[q] for q in kept if q != p]
-        n_after, labels_after = _components(len(dates), others)
-        if n_after > n_pieces:
-            bridges.append(p)
-            i = edges[p][0]
-            side = {dates[k] for k in range(len(dates)) if labels_after[k] == labels_after[i]}
-            j_side = {dates[k] for k in range(len(dates))
-                      if labels_after[k] == labels_after[edges[p][1]]}
-            smaller = side if len(side & main) < len(j_side & main) else j_side
-            cut_off[p] = tuple(sorted(smaller))
-    gaps = []
-    for k in range(len(dates) - 1):
-        if not any(i <= k < j for i, j in kept_edges):
-            gaps.append((dates[k], dates[k + 1]))
+    bridges, cut_off = _bridges(dates, edges, kept, main)
+    gaps = _temporal_gaps(dates, kept_edges)
     weights = np.ones(len(pairs)) if coherence is None else np.asarray(coherence, float)
     # Maximum coherence = minimum of (2 - coherence): strictly positive weights for scipy.
     if edges:
@@ -124,6 +109,84 @@ def network_health(pairs: list[tuple[date, date]], keep: np.ndarray,
         temporal_gaps=tuple(gaps),
         spanning_tree=spanning,
     )
+
+
+def _bridges(dates: list[date], edges: list[tuple[int, int]], kept: list[int],
+             main: set[date]) -> tuple[list[int], dict[int, tuple[date, ...]]]:
+    """The kept pairs whose drop splits a piece of the network (ascending), and for each the
+    dates it cuts off: of the two sides, the one with fewer dates of the main piece (on a
+    tie, the side of the pair's second date).
+
+    One depth-first search over the kept pairs (Tarjan's bridges): linear in dates and pairs,
+    where dropping each pair in turn and counting the pieces again was quadratic in pairs.
+    """
+    n = len(dates)
+    neighbours: list[list[tuple[int, int]]] = [[] for _ in range(n)]
+    for p in kept:
+        i, j = edges[p]
+        neighbours[i].append((j, p))
+        neighbours[j].append((i, p))
+    order = [-1] * n  # discovery order
+    low = [0] * n
+    parent_pair = [-1] * n
+    visit: list[int] = []  # nodes in discovery order: a subtree is a contiguous run
+    end = [0] * n  # one past the subtree's last position in ``visit``
+    root_of = [0] * n
+    found: list[tuple[int, int]] = []  # (pair, child node)
+    for root in range(n):
+        if order[root] >= 0:
+            continue
+        order[root] = low[root] = len(visit)
+        visit.append(root)
+        root_of[root] = root
+        stack = [(root, iter(neighbours[root]))]
+        while stack:
+            node, it = stack[-1]
+            advanced = False
+            for other, p in it:
+                if p == parent_pair[node]:
+                    continue
+                if order[other] < 0:
+                    order[other] = low[other] = len(visit)
+                    visit.append(other)
+                    parent_pair[other] = p
+                    root_of[other] = root
+                    stack.append((other, iter(neighbours[other])))
+                    advanced = True
+                    break
+                low[node] = min(low[node], order[other])
+            if advanced:
+                continue
+            stack.pop()
+            end[node] = len(visit)
+            if stack:
+                up = stack[-1][0]
+                low[up] = min(low[up], low[node])
+                if low[node] > order[up]:
+                    found.append((parent_pair[node], node))
+    cut_off: dict[int, tuple[date, ...]] = {}
+    for p, child in found:
+        below = {dates[k] for k in visit[order[child]:end[child]]}
+        root = root_of[child]
+        piece = {dates[k] for k in visit[order[root]:end[root]]}
+        i, j = edges[p]
+        i_side, j_side = (below, piece - below) if i == child else (piece - below, below)
+        cut_off[p] = tuple(sorted(i_side if len(i_side & main) < len(j_side & main)
+                                  else j_side))
+    return sorted(cut_off), {p: cut_off[p] for p in sorted(cut_off)}
+
+
+def _temporal_gaps(dates: list[date], kept_edges: list[tuple[int, int]]
+                   ) -> list[tuple[date, date]]:
+    """(date, next date) intervals that no kept pair spans (a pair (i, j), i < j, spans the
+    intervals i .. j - 1)."""
+    spanning = np.zeros(len(dates) + 1, dtype=int)
+    for i, j in kept_edges:
+        if i < j:
+            spanning[i] += 1
+            spanning[j] -= 1
+    covered = np.cumsum(spanning)[:max(len(dates) - 1, 0)]
+    return [(dates[k], dates[k + 1]) for k in np.flatnonzero(covered == 0)]
 
 
 def select_by_baseline(stack: Stack, max_days: float | None = None,

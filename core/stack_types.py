@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 from .dates import pair_id
@@ -96,8 +97,9 @@ class Pair:
         if self.date1 >= self.date2:
             raise ValueError(f"pair {self.date1}..{self.date2}: date1 must be before date2")
 
-    @property
+    @cached_property
     def pair_id(self) -> str:
+        """``YYYYMMDD_YYYYMMDD``, formatted once (views ask for it per row and per paint)."""
         return pair_id(self.date1, self.date2)
 
     @property

@@ -11,6 +11,7 @@ The widget only draws a :class:`~sbas_selector.core.review.BaselineGraph`.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,9 @@ from .axis_ticks import month_ticks, value_ticks
 MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, MARGIN_BOTTOM = 52, 12, 12, 28
 DROPPED = QColor("#6d6d6d")
 MANY_EDGES = 150  # above this, kept edges are drawn thinner and lighter
+PROPOSED_PEN = QPen(QColor("#ff9800"), 7.0)
+CURRENT_PEN = QPen(QColor("#1565c0"), 6.5)
+DIAMOND_PEN, DIAMOND_FILL = QPen(QColor("#6a1b9a"), 1.2), QColor("#ce93d8")
 
 
 def score_colour(score: float | None) -> QColor:
@@ -43,7 +47,17 @@ class BaselineGraphWidget(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.graph: Any = None
-        self.details: dict[int, str] = {}
+        #: A pair's tooltip text: a dict by pair index, or a function of the index (computed
+        #: only when hovered).
+        self.details: dict[int, str] | Callable[[int], str] = {}
+        #: Per edge, what its look depends on and its pen: restyled only when its label,
+        #: score or repairs change; ``restyled`` counts the edges restyled by the last
+        #: :meth:`set_graph`.
+        self._styles: dict[int, tuple[Any, QPen]] = {}
+        self._order: list[Any] = []  # kept edges first, then dropped ones (drawn on top)
+        self.restyled = 0
+        self._full_view: tuple[float, float, float, float] | None = None
+        self._points: tuple[tuple[Any, int, int], list[QPointF]] | None = None
         self.current: int | None = None
         self.proposed: set[int] = set()  # re-admissions proposed, drawn with an orange halo
         #: Visible window (t0, t1 as date ordinals; b0, b1 in m); None: the whole network.
@@ -53,21 +67,76 @@ class BaselineGraphWidget(QWidget):
         self.setMinimumHeight(180)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
-    def set_graph(self, graph: Any, details: dict[int, str] | None = None) -> None:
-        if self.graph is None or graph is None or graph.dates != self.graph.dates:
+    def set_graph(self, graph: Any,
+                  details: dict[int, str] | Callable[[int], str] | None = None) -> None:
+        """Draw ``graph`` (a :class:`~sbas_selector.core.review.BaselineGraph`). The same
+        network with other labels restyles only the edges whose look changed and repaints
+        only where they are (unless a date's colour changed too)."""
+        previous = self.graph
+        same_network = (previous is not None and graph is not None
+                        and graph.dates == previous.dates
+                        and graph.bperp_m == previous.bperp_m
+                        and len(graph.edges) == len(previous.edges))
+        if not same_network:
             self.view = None  # another stack: show all of it
+            self._styles.clear()
+            self._full_view = None
+            self._points = None
         self.graph = graph
         if details is not None:
             self.details = details
-        self.update()
+        changed = self._restyle()
+        if (same_network and set(graph.health.isolated_dates)
+                == set(previous.health.isolated_dates)):
+            for index in changed:
+                self._update_edge(index)
+        else:
+            self.update()
+
+    def _restyle(self) -> list[int]:
+        """Style the edges whose label, score or repairs changed; returns their indices."""
+        changed = []
+        if self.graph is None:
+            self._order, self.restyled = [], 0
+            return changed
+        many = len(self.graph.edges) > MANY_EDGES
+        for edge in self.graph.edges:
+            key = (edge.label.value, edge.score, edge.repaired, many)
+            style = self._styles.get(edge.index)
+            if style is None or style[0] != key:
+                self._styles[edge.index] = (key, _edge_pen(edge, many))
+                changed.append(edge.index)
+        self._order = sorted(self.graph.edges, key=lambda e: e.label.value == "low")
+        self.restyled = len(changed)
+        return changed
 
     def set_proposed(self, indices: set[int]) -> None:
-        self.proposed = set(indices)
-        self.update()
+        indices = set(indices)
+        if indices == self.proposed:
+            return
+        changed = indices ^ self.proposed
+        self.proposed = indices
+        for index in changed:
+            self._update_edge(index)
 
     def set_current(self, index: int | None) -> None:
-        self.current = index
-        self.update()
+        if index == self.current:
+            return
+        previous, self.current = self.current, index
+        for edge in (previous, index):
+            self._update_edge(edge)
+
+    def _update_edge(self, index: int | None) -> None:
+        """Repaint where edge ``index`` is drawn (its halo and diamond included)."""
+        if self.graph is None or index is None or not 0 <= index < len(self.graph.edges):
+            return
+        edge = self.graph.edges[index]
+        a, b = self.node_position(edge.node1), self.node_position(edge.node2)
+        self.update(QRectF(a, b).normalized().adjusted(-8, -8, 8, 8).toAlignedRect())
+
+    def resizeEvent(self, event: Any) -> None:
+        self._points = None
+        super().resizeEvent(event)
 
     # ---- geometry ------------------------------------------------------------------------
     def _area(self) -> QRectF:
@@ -76,6 +145,11 @@ class BaselineGraphWidget(QWidget):
 
     def full_view(self) -> tuple[float, float, float, float]:
         """The window that holds the whole network: (t0, t1) date ordinals, (b0, b1) m."""
+        if self._full_view is None:
+            self._full_view = self._network_extent()
+        return self._full_view
+
+    def _network_extent(self) -> tuple[float, float, float, float]:
         t = [d.toordinal() for d in self.graph.dates]
         b = self.graph.bperp_m
         b0, b1 = min(b), max(b)
@@ -102,8 +176,16 @@ class BaselineGraphWidget(QWidget):
                 b0 + (area.bottom() - point.y()) / max(area.height(), 1) * (b1 - b0))
 
     def node_position(self, node: int) -> QPointF:
-        graph = self.graph
-        return self.to_screen(graph.dates[node].toordinal(), graph.bperp_m[node])
+        """Screen point of date ``node`` (computed once per view and size)."""
+        return self._node_points()[node]
+
+    def _node_points(self) -> list[QPointF]:
+        key = (self.current_view(), self.width(), self.height())
+        if self._points is None or self._points[0] != key:
+            graph = self.graph
+            self._points = (key, [self.to_screen(d.toordinal(), b)
+                                  for d, b in zip(graph.dates, graph.bperp_m)])
+        return self._points[1]
 
     def zoom(self, factor: float, around: QPointF, time_only: bool = False,
              baseline_only: bool = False) -> None:
@@ -140,8 +222,9 @@ class BaselineGraphWidget(QWidget):
         if self.graph is None:
             return None
         best, best_distance = None, tolerance
+        points = self._node_points()
         for edge in self.graph.edges:
-            a, b = self.node_position(edge.node1), self.node_position(edge.node2)
+            a, b = points[edge.node1], points[edge.node2]
             dx, dy = b.x() - a.x(), b.y() - a.y()
             length2 = dx * dx + dy * dy or 1e-9
             t = max(0.0, min(1.0, ((point.x() - a.x()) * dx + (point.y() - a.y()) * dy)
@@ -201,8 +284,13 @@ class BaselineGraphWidget(QWidget):
         if index is None:
             QToolTip.hideText()
             return
-        QToolTip.showText(self._global_position(event),
-                          self.details.get(index, self.graph.edges[index].pair_id), self)
+        QToolTip.showText(self._global_position(event), self.edge_details(index), self)
+
+    def edge_details(self, index: int) -> str:
+        """The tooltip of edge ``index``."""
+        if callable(self.details):
+            return self.details(index)
+        return self.details.get(index, self.graph.edges[index].pair_id)
 
     def paintEvent(self, event: Any) -> None:
         painter = QPainter(self)
@@ -220,12 +308,15 @@ class BaselineGraphWidget(QWidget):
         painter.setClipRect(area.adjusted(-4, -4, 4, 4))
         many = len(graph.edges) > MANY_EDGES
         # Kept first, dropped (grey, dashed) on top of them, the current pair above all.
-        for edge in sorted(graph.edges, key=lambda e: (e.index == self.current,
-                                                       e.label.value == "low")):
-            self._draw_edge(painter, edge, many)
+        for edge in self._order:
+            if edge.index != self.current:
+                self._draw_edge(painter, edge, many)
+        if self.current is not None and 0 <= self.current < len(graph.edges):
+            self._draw_edge(painter, graph.edges[self.current], many)
         isolated = set(graph.health.isolated_dates)
+        points = self._node_points()
         for node, day in enumerate(graph.dates):
-            position = self.node_position(node)
+            position = points[node]
             painter.setPen(QPen(QColor("#000000"), 1))
             painter.setBrush(QColor("#d7301f") if day in isolated else QColor("#1f1f1f"))
             painter.drawEllipse(position, 3.5, 3.5)
@@ -255,27 +346,36 @@ class BaselineGraphWidget(QWidget):
 
     def _draw_edge(self, painter: QPainter, edge: Any, many: bool = False) -> None:
         current = edge.index == self.current
-        dropped = edge.label.value == "low"
-        a, b = self.node_position(edge.node1), self.node_position(edge.node2)
+        points = self._node_points()
+        a, b = points[edge.node1], points[edge.node2]
         if edge.index in self.proposed:
-            painter.setPen(QPen(QColor("#ff9800"), 7.0))
+            painter.setPen(PROPOSED_PEN)
             painter.drawLine(a, b)
         if current:
-            painter.setPen(QPen(QColor("#1565c0"), 6.5))
+            painter.setPen(CURRENT_PEN)
             painter.drawLine(a, b)
-        if dropped:
-            pen = QPen(DROPPED, 2.6 if current else 1.3)
-            pen.setStyle(Qt.PenStyle.DashLine)
+            pen = _edge_pen(edge, many, current=True)
         else:
-            colour = score_colour(edge.score)
-            if many and not current:
-                colour.setAlpha(150)
-            pen = QPen(colour, 3.2 if current else (1.0 if many else 1.6))
+            style = self._styles.get(edge.index)
+            pen = style[1] if style is not None else _edge_pen(edge, many)
         painter.setPen(pen)
         painter.drawLine(a, b)
         if edge.repaired:  # a pair with repaired patches: a small diamond at its middle
             middle = (a + b) / 2
-            painter.setPen(QPen(QColor("#6a1b9a"), 1.2))
-            painter.setBrush(QColor("#ce93d8"))
+            painter.setPen(DIAMOND_PEN)
+            painter.setBrush(DIAMOND_FILL)
             painter.drawPolygon(QPolygonF([middle + QPointF(0, -4), middle + QPointF(4, 0),
                                            middle + QPointF(0, 4), middle + QPointF(-4, 0)]))
+
+
+def _edge_pen(edge: Any, many: bool, current: bool = False) -> QPen:
+    """How an edge is drawn: dropped grey and dashed; kept solid, coloured by its score
+    (lighter and thinner in a network of many pairs); wider when current."""
+    if edge.label.value == "low":
+        pen = QPen(DROPPED, 2.6 if current else 1.3)
+        pen.setStyle(Qt.PenStyle.DashLine)
+        return pen
+    colour = score_colour(edge.score)
+    if many and not current:
+        colour.setAlpha(150)
+    return QPen(colour, 3.2 if current else (1.0 if many else 1.6))

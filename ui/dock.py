@@ -4,6 +4,7 @@ mark them, watch the network's health, export the selection, invert."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,7 @@ class SbasDock(QDockWidget):
         #: The one current pair: table, graph, map and keys follow it.
         self.current_pair = CurrentPair(self)
         self._task: BaseTask | None = None
+        self._zoom_pending = False
         #: Asks the user to confirm a risky drop; replaced in tests.
         self.confirm = self._ask
 
@@ -146,7 +148,7 @@ class SbasDock(QDockWidget):
             button.clicked.connect(lambda _checked=False, f=fmt: self._choose_export(f))
         self.graph.pair_clicked.connect(self.select_pair)
         self.table.selectionModel().currentRowChanged.connect(self._table_row_changed)
-        self.filter_edit.textChanged.connect(self.table_proxy.setFilterFixedString)
+        self.filter_edit.textChanged.connect(self.table_proxy.set_filter_text)
         self.keep_button.clicked.connect(lambda: self.mark("high"))
         self.drop_button.clicked.connect(lambda: self.mark("low"))
         self.clear_button.clicked.connect(lambda: self.mark(None))
@@ -269,7 +271,7 @@ class SbasDock(QDockWidget):
         from ..core import StackError
         from ..core.labels import LabelsStore
 
-        stack, statistics = result
+        stack, statistics, closure_raster = result
         self._set_busy(False)
         self._task = None
         self.repairs.release()
@@ -303,7 +305,9 @@ class SbasDock(QDockWidget):
         threshold = (self.store.model or {}).get("threshold") if self.store is not None else None
         self.threshold_spin.setValue(float(threshold) if threshold else 0.0)
         self.layers = _stack_layers(stack)
-        summary = self.repairs.set_stack(stack, self.store, check, self.layers.group)
+        self.layers.on_ready = self._layer_ready
+        summary = self.repairs.set_stack(stack, self.store, check, self.layers.group,
+                                         closure_raster)
         if summary:
             self.status_label.setText(self.status_label.text() + "; " + summary)
         self._set_review_enabled(self.store is not None)
@@ -324,8 +328,20 @@ class SbasDock(QDockWidget):
         canvas = self.iface.mapCanvas() if self.iface is not None else None
         layer = (self.layers.phase_layers.get(self.current)
                  if self.layers is not None and self.current is not None else None)
+        # A frame's first layer may still be written in the background: zoom when it is in.
+        self._zoom_pending = (layer is None and self.layers is not None
+                              and self.current in self.layers.pending)
         if canvas is not None and layer is not None:
             zoom_to_layer(canvas, layer)
+
+    def _layer_ready(self, index: int) -> None:
+        """A phase layer written in the background is on the map (pair ``index``)."""
+        if self._zoom_pending:
+            self.zoom_to_stack()
+        canvas = self.iface.mapCanvas() if self.iface is not None else None
+        if canvas is not None:
+            canvas.refresh()
+        self._update_pair_line()
 
     def _failed(self, error: BaseException | None) -> None:
         self._set_busy(False)
@@ -338,19 +354,21 @@ class SbasDock(QDockWidget):
         logger.warning("task failed: %s", error)
 
     # ---- review ----------------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Recompute the graph model and health from the labels; redraw graph and table."""
+    def refresh(self, changed: Iterable[int] | None = None) -> None:
+        """Recompute the graph model and health from the labels; restyle what changed on
+        the graph and in the table: the pairs ``changed`` (indices) when only those pairs'
+        labels changed (a decision), else every pair."""
         from ..core.review import baseline_graph, health_text
 
         if self.stack is None or self.store is None:
             return
         coherence = None if self.statistics is None else self.statistics.mean_coherence
         self.graph_model = baseline_graph(self.stack, self.store, coherence)
-        self.graph.set_graph(self.graph_model, self._edge_details())
+        self.graph.set_graph(self.graph_model, self._edge_details)
         self.graph.set_proposed(self.connect_panel.pending())
         self.health_label.setText(health_text(self.graph_model.health))
         self.counts_label.setText(self._counts_text())
-        self.table_model.refresh()
+        self.table_model.refresh(changed)
         self._update_pair_line()
         self.repairs.show_pair(self.current)
 
@@ -370,7 +388,7 @@ class SbasDock(QDockWidget):
                           Qgis.MessageLevel.Warning)
             return False
         self.status_label.setText(f"{pair_id}: {text}")
-        self.refresh()
+        self.refresh([self.current])
         self.labels_changed.emit()
         return True
 
@@ -400,13 +418,15 @@ class SbasDock(QDockWidget):
             label = f"{entry.final.value} ({entry.source.value})"
         hidden = not self.table_proxy.mapFromSource(self.table_model.index(self.current,
                                                                            0)).isValid()
+        preparing = self.layers is not None and self.current in self.layers.pending
         self.pair_label.setText(self.tr("Current pair {pid}: {label}").format(
             pid=pair_id, label=label) + (self.tr(" — hidden by the table's filter")
-                                         if hidden else ""))
+                                         if hidden else "")
+            + (self.tr(" — preparing its map layer…") if preparing else ""))
 
-    def _edge_details(self) -> dict[int, str]:
-        return {i: pair_details(self.stack, self.store, self.statistics, i)
-                for i in range(self.stack.n_pairs)}
+    def _edge_details(self, index: int) -> str:
+        """A graph edge's tooltip (made when hovered, not for every pair on every change)."""
+        return pair_details(self.stack, self.store, self.statistics, index)
 
     def select_pair(self, index: int) -> None:
         """Make pair ``index`` the current pair: the graph, the table, the map and the keys
@@ -467,7 +487,7 @@ class SbasDock(QDockWidget):
             self._message(self.tr("Could not save the labels"), str(exc),
                           Qgis.MessageLevel.Critical)
             return False
-        self.refresh()  # the filter may now hide the pair: the table then follows below
+        self.refresh([index])  # the filter may now hide the pair: the table follows below
         self._follow_table()
         self.labels_changed.emit()
         return True
@@ -493,8 +513,9 @@ class SbasDock(QDockWidget):
             return
         pair_id = self.store.undo()
         if pair_id is not None:
-            self.refresh()
-            self.select_pair(self.stack.index_of(pair_id))
+            index = self.stack.index_of(pair_id)
+            self.refresh([index])
+            self.select_pair(index)
             self.labels_changed.emit()
 
     def _set_wrapped(self, wrapped: bool) -> None:
@@ -597,10 +618,14 @@ class SbasDock(QDockWidget):
         """Take the model's labels for every pair (clears the user's overrides; undoable)."""
         if self.store is None:
             return
-        for pair_id in self.stack.pair_ids:
-            if self.store.labels[pair_id].override is not None:
-                self.store.set_override(pair_id, None)
-        self.refresh()
+        cleared = [index for index, pair_id in enumerate(self.stack.pair_ids)
+                   if self.store.labels[pair_id].override is not None]
+        try:
+            self.store.clear_overrides([self.stack.pair_ids[i] for i in cleared])
+        except OSError as exc:
+            self._message(self.tr("Could not save the labels"), str(exc),
+                          Qgis.MessageLevel.Critical)
+        self.refresh(cleared)
         self.labels_changed.emit()
 
     def keep_connected(self) -> Any:

@@ -4,7 +4,9 @@ coherence. Phase is shown re-referenced: re-wrapped on -pi..pi, or unwrapped cen
 
 from __future__ import annotations
 
+import logging
 import math
+from collections.abc import Callable
 from typing import Any
 
 from qgis.core import (
@@ -20,15 +22,25 @@ from qgis.core import (
 from qgis.PyQt import sip
 from qgis.PyQt.QtGui import QColor
 
-from ..core.phase_display import UNWRAPPED_BAND, WRAPPED_BAND, write_display_raster
+from ..core.phase_display import (
+    UNWRAPPED_BAND,
+    WRAPPED_BAND,
+    display_raster_path,
+    write_display_raster,
+)
 from ..qgis_compat import RAMP_INTERPOLATED, STRETCH_TO_MIN_MAX
 
 # A cyclic palette (colour at -pi == colour at pi): how analysts read interferograms.
 CYCLIC = ("#e41a1c", "#ff7f00", "#ffff33", "#4daf4a", "#00bcd4", "#377eb8", "#984ea3",
           "#e41a1c")
 DIVERGING = ("#2166ac", "#67a9cf", "#d1e5f0", "#f7f7f7", "#fddbc7", "#ef8a62", "#b2182b")
+logger = logging.getLogger(__name__)
 STACK_PROPERTY = "sbas_selector/stack"
 INVERSION_GROUP = "SBAS inversion"
+#: Rasters larger than this (pixels) get their display bands written in a background task:
+#: about 0.2 s of reading, re-referencing and writing on the main thread at this size, and
+#: seconds for a 2,500 x 3,000 px frame.
+BACKGROUND_PIXELS = 1_000_000
 
 
 def _pseudocolor(layer: QgsRasterLayer, band: int, items: list, low: float,
@@ -132,6 +144,14 @@ class StackLayers:
         self.wrapped = True
         #: (row, col) the phase is referenced to; None: each pair's median.
         self.reference_pixel: tuple[int, int] | None = None
+        #: The pair to show; its phase layer may still be written in the background.
+        self.wanted: int | None = None
+        #: Display rasters being written, by pair index (large rasters only).
+        self.pending: dict[int, Any] = {}
+        #: Called with a pair's index once its phase layer, written in the background, is
+        #: on the map (the dock refreshes the canvas and its lines).
+        self.on_ready: Callable[[int], None] | None = None
+        self._released = False
         root = QgsProject.instance().layerTreeRoot()
         self.group = _stack_group(root, self.key, group_name)
         for name in ("interferograms", "coherence"):  # left by an earlier opening
@@ -177,12 +197,13 @@ class StackLayers:
             return cache[index]
         pair_id = self.stack.pairs[index].pair_id
         if kind == "phase":
-            path, limit = write_display_raster(self.stack, index, self.reference_pixel)
-            layer = QgsRasterLayer(str(path), f"{pair_id} phase (rad)")
-            if not layer.isValid():
+            path = display_raster_path(self.stack, index, self.reference_pixel)
+            grid = self.stack.grid
+            if grid.width * grid.height > BACKGROUND_PIXELS:
+                self._write_in_background(index, path)
                 return None
-            self.phase_limits[index] = limit
-            style_phase(layer, self.wrapped, limit, self.stack.wavelength_m)
+            path, limit = write_display_raster(self.stack, index, self.reference_pixel)
+            return self._add_phase_layer(index, path, limit)
         else:
             from ..core.layer_sources import layer_source
 
@@ -194,24 +215,92 @@ class StackLayers:
             if not layer.isValid():
                 return None
             style_coherence(layer, band)
+        self._insert(index, layer, self.coherence_layers, self.coherence_group)
+        return layer
+
+    def _insert(self, index: int, layer: QgsRasterLayer, cache: dict[int, QgsRasterLayer],
+                group: QgsLayerTreeGroup) -> None:
+        """Add ``layer`` to the project and to ``group`` in pair order, hidden, collapsed."""
         QgsProject.instance().addMapLayer(layer, False)
-        group = self.phase_group if kind == "phase" else self.coherence_group
         position = sum(1 for i in cache if i < index)
         node = group.insertLayer(position, layer)
         node.setItemVisibilityChecked(False)
         node.setExpanded(False)
         cache[index] = layer
+
+    def _add_phase_layer(self, index: int, path: Any, limit: float) -> QgsRasterLayer | None:
+        layer = QgsRasterLayer(str(path), f"{self.stack.pairs[index].pair_id} phase (rad)")
+        if not layer.isValid():
+            return None
+        self.phase_limits[index] = limit
+        style_phase(layer, self.wrapped, limit, self.stack.wavelength_m)
+        self._insert(index, layer, self.phase_layers, self.phase_group)
         return layer
 
+    def _write_in_background(self, index: int, path: Any) -> None:
+        """Write pair ``index``'s display raster in a task (once); the layer is added when
+        it is written, and shown if the pair is still the one wanted."""
+        from qgis.core import QgsApplication
+
+        from ..tasks import DisplayRasterTask
+
+        if index in self.pending and not self.pending[index].isCanceled():
+            return
+        reference = self.reference_pixel
+
+        def failed(error: BaseException | None) -> None:
+            if self.pending.get(index) is task:
+                del self.pending[index]
+            if error is not None:
+                logger.warning("map layer of pair %s not written: %s", index, error)
+
+        task = DisplayRasterTask(index, self.stack.source(index, "phase"), self.stack.grid,
+                                 str(path), reference,
+                                 lambda result: self._written(result, reference, task), failed)
+        self.pending[index] = task
+        QgsApplication.taskManager().addTask(task)
+
+    def _written(self, result: tuple[int, str, float], reference: Any, task: Any) -> None:
+        index, path, limit = result
+        if self.pending.get(index) is task:
+            del self.pending[index]
+        if self._released or reference != self.reference_pixel or index in self.phase_layers:
+            return
+        self._revive()
+        layer = self._add_phase_layer(index, path, limit)
+        if layer is None or index != self.wanted:
+            return
+        self.group.findLayer(layer.id()).setItemVisibilityChecked(True)
+        if self.on_ready is not None:
+            self.on_ready(index)
+
     def show(self, index: int) -> QgsRasterLayer | None:
-        """Make pair ``index`` the visible interferogram (and its coherence the coherence)."""
+        """Make pair ``index`` the visible interferogram (and its coherence the coherence).
+
+        A large raster's phase layer may not be there yet (None): it is written in the
+        background and shown when ready; meanwhile no other pair's phase is shown, and the
+        writing of pairs no longer wanted is cancelled.
+        """
+        self.wanted = index
+        for other, task in list(self.pending.items()):
+            if other != index:
+                task.cancel()
         layer = self._layer(index, "phase")
         if layer is not None:
             self.group.findLayer(layer.id()).setItemVisibilityChecked(True)
+        else:
+            for node in self.phase_group.findLayers():
+                node.setItemVisibilityChecked(False)
         coherence = self._layer(index, "coherence")
         if coherence is not None:
             self.group.findLayer(coherence.id()).setItemVisibilityChecked(True)
         return layer
+
+    def cancel_pending(self) -> None:
+        """Stop writing display rasters (another stack, another reference)."""
+        for task in list(self.pending.values()):
+            task.cancel()
+        self.pending.clear()
 
     def set_wrapped(self, wrapped: bool) -> None:
         self.wrapped = wrapped
@@ -225,6 +314,7 @@ class StackLayers:
         if pixel == self.reference_pixel:
             return
         self.reference_pixel = pixel
+        self.cancel_pending()
         self._revive()
         self._remove_layers(self.phase_layers)
         self.phase_limits.clear()
@@ -250,6 +340,8 @@ class StackLayers:
         """Another stack takes the dock: remove the interferograms and coherence, keep the
         group only if it holds inversion results. Nothing to do for what the analyst already
         removed (or a cleared project)."""
+        self._released = True
+        self.cancel_pending()
         project = QgsProject.instance()
         if _find_stack_group(project.layerTreeRoot(), self.key) is None:
             self.phase_layers.clear()

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from qgis.PyQt.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt
+from qgis.PyQt.QtGui import QColor
 from qgis.PyQt.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView
 
 COLUMNS = ("Pair", "Days", "Bperp (m)", "Coherence", "Coverage", "Loops bad/all", "Score",
@@ -14,6 +15,10 @@ COLUMNS = ("Pair", "Days", "Bperp (m)", "Coherence", "Coverage", "Loops bad/all"
 VISUAL_ORDER = ("Pair", "Label", "Score", "Source", "Days", "Bperp (m)", "Coherence",
                 "Coverage", "Loops bad/all", "Evidence")
 DECIMALS = {"Bperp (m)": 1}  # as the value is rounded; other numbers: 2
+LOW_COLOUR, HIGH_COLOUR = QColor("#b71c1c"), QColor("#1b5e20")
+#: Rows measured when the columns are fitted to their contents: enough for the widths, and
+#: a frame of 400+ pairs is not measured cell by cell.
+FIT_ROWS = 200
 
 
 def pair_details(stack: Any, store: Any, statistics: Any, index: int) -> str:
@@ -38,26 +43,66 @@ def pair_details(stack: Any, store: Any, statistics: Any, index: int) -> str:
 
 
 class PairTableModel(QAbstractTableModel):
-    """Rows from the stack, its statistics and the labels store (refreshed on every change)."""
+    """Rows from the stack, its statistics and the labels store.
+
+    Each row's values and texts are computed once and kept: sorting, filtering, sizing the
+    columns and painting read them without going back to the store (at 400 pairs Qt asks
+    for tens of thousands of cells). :meth:`refresh` recomputes the rows a change touched
+    and tells the views about those rows only.
+    """
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.stack: Any = None
         self.store: Any = None
         self.statistics: Any = None
+        self._values: list[tuple[Any, ...]] = []  # per row, the sortable value per column
+        self._texts: list[tuple[str, ...]] = []  # per row, the text shown per column
+        self._folded: list[tuple[str, ...]] = []  # the texts in lower case, for the filter
 
     def set_data(self, stack: Any, store: Any, statistics: Any) -> None:
         self.beginResetModel()
         self.stack, self.store, self.statistics = stack, store, statistics
+        self._values, self._texts, self._folded = [], [], []
+        if stack is not None:
+            for row in range(stack.n_pairs):
+                self._cache_row(row, append=True)
         self.endResetModel()
 
-    def refresh(self) -> None:
-        if self.stack is not None:
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(self.rowCount() - 1, len(COLUMNS) - 1))
+    def _cache_row(self, row: int, append: bool = False) -> bool:
+        """Compute row ``row``'s values and texts; returns whether they changed."""
+        values = tuple(self._compute(row, column) for column in range(len(COLUMNS)))
+        texts = tuple(_text(value, column) for column, value in enumerate(values))
+        if append:
+            self._values.append(values)
+            self._texts.append(texts)
+            self._folded.append(tuple(t.lower() for t in texts))
+            return True
+        if values == self._values[row] and texts == self._texts[row]:
+            return False
+        self._values[row], self._texts[row] = values, texts
+        self._folded[row] = tuple(t.lower() for t in texts)
+        return True
+
+    def refresh(self, rows: Any = None) -> list[int]:
+        """The labels changed: recompute ``rows`` (every row when None) and emit
+        ``dataChanged`` for each row whose cells changed, or once for the whole table when
+        all rows were asked for. Returns the rows that changed."""
+        if self.stack is None:
+            return []
+        every = rows is None
+        rows = range(self.rowCount()) if every else sorted(set(rows))
+        changed = [row for row in rows if self._cache_row(row)]
+        last = len(COLUMNS) - 1
+        if every and changed:
+            self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
+        else:
+            for row in changed:
+                self.dataChanged.emit(self.index(row, 0), self.index(row, last))
+        return changed
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if self.stack is None or parent.isValid() else self.stack.n_pairs
+        return 0 if self.stack is None or parent.isValid() else len(self._values)
 
     def columnCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: B008
         return len(COLUMNS)
@@ -70,6 +115,13 @@ class PairTableModel(QAbstractTableModel):
 
     def value(self, row: int, column: int) -> Any:
         """The sortable value of a cell."""
+        return self._values[row][column]
+
+    def accepts(self, row: int, needle: str) -> bool:
+        """Whether a cell of ``row`` shows ``needle`` (lower case)."""
+        return any(needle in text for text in self._folded[row])
+
+    def _compute(self, row: int, column: int) -> Any:
         pair = self.stack.pairs[row]
         entry = self.store.labels[pair.pair_id] if self.store is not None else None
         stats = self.statistics
@@ -100,34 +152,55 @@ class PairTableModel(QAbstractTableModel):
     def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or self.stack is None:
             return None
-        value = self.value(index.row(), index.column())
         if role == Qt.ItemDataRole.DisplayRole:
-            if isinstance(value, float):
-                decimals = DECIMALS.get(COLUMNS[index.column()], 2)
-                return "" if math.isnan(value) else f"{value:.{decimals}f}"
-            return "" if value is None else str(value)
+            return self._texts[index.row()][index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
             return pair_details(self.stack, self.store, self.statistics, index.row())
         if role == Qt.ItemDataRole.UserRole:
-            return value
+            return self._values[index.row()][index.column()]
         if role == Qt.ItemDataRole.ForegroundRole and index.column() == 7:
-            from qgis.PyQt.QtGui import QColor
-
-            return QColor("#b71c1c") if value == "low" else QColor("#1b5e20")
+            value = self._values[index.row()][7]
+            return LOW_COLOUR if value == "low" else HIGH_COLOUR
         return None
 
 
+def _text(value: Any, column: int) -> str:
+    """A cell's text: numbers rounded, unknowns empty."""
+    if isinstance(value, float):
+        decimals = DECIMALS.get(COLUMNS[column], 2)
+        return "" if math.isnan(value) else f"{value:.{decimals}f}"
+    return "" if value is None else str(value)
+
+
 class PairFilterProxy(QSortFilterProxyModel):
-    """Sorts by the cells' values (numbers as numbers) and filters on the pair id and label."""
+    """Sorts by the cells' values (numbers as numbers) and keeps the rows where a cell shows
+    the filter text (any column, any case), both from the model's kept rows."""
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.setSortRole(Qt.ItemDataRole.UserRole)
         self.setFilterKeyColumn(-1)
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.filter_text = ""
+
+    def set_filter_text(self, text: str) -> None:
+        """Show only the rows where a cell contains ``text`` (case-insensitive)."""
+        self.filter_text = text.lower()
+        self.invalidateFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:
+        model = self.sourceModel()
+        if not self.filter_text or not isinstance(model, PairTableModel):
+            return True
+        return model.accepts(source_row, self.filter_text)
 
     def lessThan(self, left: QModelIndex, right: QModelIndex) -> bool:
-        a, b = left.data(Qt.ItemDataRole.UserRole), right.data(Qt.ItemDataRole.UserRole)
+        model = self.sourceModel()
+        if isinstance(model, PairTableModel):
+            a = model.value(left.row(), left.column())
+            b = model.value(right.row(), right.column())
+        else:
+            a, b = left.data(Qt.ItemDataRole.UserRole), right.data(Qt.ItemDataRole.UserRole)
         if a is None:
             return b is not None
         if b is None:
@@ -148,6 +221,9 @@ class PairTableView(QTableView):
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.verticalHeader().setVisible(False)
+        # Sizing columns to their contents measures at most FIT_ROWS rows, not every pair.
+        self.verticalHeader().setResizeContentsPrecision(FIT_ROWS)
+        self.horizontalHeader().setResizeContentsPrecision(FIT_ROWS)
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         header = self.horizontalHeader()

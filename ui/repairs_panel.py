@@ -113,15 +113,17 @@ class RepairView:
         self.closure_layer: Any = None
         self.patch_layer: Any = None
 
-    def set_stack(self, stack: Any, store: Any, check: Any, group: Any) -> str | None:
-        """A new stack: its closure layer (when the check ran) and an empty outline layer in
-        ``group``. Returns the check's summary (None without a check)."""
+    def set_stack(self, stack: Any, store: Any, check: Any, group: Any,
+                  closure_raster: Any = None) -> str | None:
+        """A new stack: its closure layer (when the check ran; ``closure_raster``: its raster,
+        already written) and an empty outline layer in ``group``. Returns the check's summary
+        (None without a check)."""
         from .repair_layers import add_to_group, closure_layer, patch_layer
 
         self.release()
         self.stack, self.store = stack, store
         if check is not None:
-            layer = closure_layer(check, stack)
+            layer = closure_layer(check, stack, closure_raster)
             if layer is not None:
                 self.closure_layer = layer
                 add_to_group(group, layer, visible=False)

@@ -42,6 +42,53 @@ def test_hand_checked_network_with_drops():
     assert health.isolated_dates == (D[4],)
 
 
+
+def _bridges_by_dropping_each(pairs, keep):
+    """The definition, quadratic: drop each kept pair in turn and count the pieces again."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    dates = sorted({d for pair in pairs for d in pair})
+    index = {d: i for i, d in enumerate(dates)}
+    edges = [(index[a], index[b]) for a, b in pairs]
+
+    def components(used):
+        if not used:
+            return len(dates), np.arange(len(dates))
+        rows, cols = zip(*(edges[q] for q in used))
+        graph = coo_matrix((np.ones(len(used)), (rows, cols)), shape=(len(dates),) * 2)
+        return connected_components(graph, directed=False)
+
+    kept = [p for p in range(len(pairs)) if keep[p]]
+    n_pieces, labels = components(kept)
+    sizes = np.bincount(labels)
+    main = {dates[k] for k in range(len(dates)) if labels[k] == np.argmax(sizes)}
+    cut_off = {}
+    for p in kept:
+        n_after, after = components([q for q in kept if q != p])
+        if n_after > n_pieces:
+            i_side, j_side = ({dates[k] for k in range(len(dates)) if after[k] == after[e]}
+                              for e in edges[p])
+            cut_off[p] = tuple(sorted(i_side if len(i_side & main) < len(j_side & main)
+                                      else j_side))
+    return cut_off
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_bridges_match_dropping_each_pair(seed):
+    """The linear bridge search gives what dropping each pair in turn gives, on sparse random
+    networks (several pieces, isolated dates, chains)."""
+    rng = np.random.default_rng(seed)
+    dates = [date(2020, 1, 1) + timedelta(days=12 * k) for k in range(int(rng.integers(5, 30)))]
+    pairs = [(dates[i], dates[j]) for i in range(len(dates))
+             for j in range(i + 1, min(i + 4, len(dates)))]
+    keep = rng.uniform(size=len(pairs)) < rng.uniform(0.3, 0.8)
+    health = network_health(pairs, keep)
+    expected = _bridges_by_dropping_each(pairs, keep)
+    assert health.bridges == tuple(sorted(expected))
+    assert health.cut_off_by_drop == expected
+
+
 def test_closed_triplets():
     assert closed_triplets(PAIRS) == [(0, 1, 2)]
 
