@@ -13,9 +13,9 @@ solve, write), timed by ``wait4`` (wall time and peak resident memory):
   ``timeseries2velocity``, on a folder of links to the kept products), once per stack.
 
 Ours, the floor, insar-rs and dolphin alternate for ``--repeat`` rounds (medians reported). A
-peer predicted (from its time on a smaller stack, scaled by pairs x pixels) to take longer than
-``--peer-limit-s``, or insar-rs predicted to need more than ``--peer-memory-gb``, is skipped,
-and one that runs past twice the limit is stopped; the row says so. Every tool's velocity
+peer predicted (from its time and peak on the smaller stacks, scaled by kept pairs x pixels) to
+take longer than ``--peer-limit-s`` or more memory than ``--peer-memory-gb`` is skipped, and
+one that runs past twice the limit is stopped; the row says so. Every tool's velocity
 (mm/yr, LOS, positive toward the satellite) is compared with ours on the pixels both solve.
 Not a test: the machine is shared, so compare ratios taken in one run.
 """
@@ -101,34 +101,38 @@ class Run:
 
 def timed(command: list[str], log: Path, cwd: Path | None = None, env: dict | None = None,
           limit_s: float | None = None) -> Run:
-    """Run a command to its end (or stop it after ``limit_s``) and measure it with ``wait4``.
+    """Run a command to its end (or stop it after ``limit_s``); its wall time and peak resident
+    memory are measured by ``measure.py`` (``wait4`` in a small parent: see there why).
 
     Raises
     ------
     RuntimeError
         When it exits non-zero (the last line of its output is in the message).
     """
+    result = log.with_suffix(".run.json")
+    result.unlink(missing_ok=True)
     with open(log, "a") as sink:
         sink.write(f"\n$ {' '.join(command)}\n")
         sink.flush()
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=cwd, env=env, stdout=sink, stderr=sink,
-                                   start_new_session=True)
+        process = subprocess.Popen([sys.executable, "-S", str(BENCH / "measure.py"),
+                                    str(result), *command], cwd=cwd, env=env, stdout=sink,
+                                   stderr=sink, start_new_session=True)
         timer = threading.Timer(limit_s, os.killpg, (process.pid, signal.SIGKILL)) \
             if limit_s else None
         if timer:
             timer.start()
-        _, status, usage = os.wait4(process.pid, 0)
+        code = process.wait()
         wall = time.perf_counter() - start
         if timer:
             timer.cancel()
-    code = os.waitstatus_to_exitcode(status)
     if code == -signal.SIGKILL and limit_s and wall >= limit_s:
-        return Run(wall, usage.ru_maxrss / 1024.0, stopped=True)
+        return Run(wall, float("nan"), stopped=True)
     if code != 0:
         lines = [line for line in log.read_text().splitlines() if line.strip()]
         raise RuntimeError(f"exit {code}: {lines[-1] if lines else ''}"[:300])
-    return Run(wall, usage.ru_maxrss / 1024.0)
+    measured = json.loads(result.read_text())
+    return Run(measured["seconds"], measured["peak_mib"])
 
 
 def fresh(folder: Path) -> Path:
@@ -254,6 +258,32 @@ def prepare(data_dir: Path, key: str) -> Prepared:
                     reference, float(open_stack(simulation / "hyp3").wavelength_m))
 
 
+class History:
+    """What each peer took per work unit (kept pairs x pixels) on the stacks already run: the
+    most, seconds and MiB, so that a peer too slow or too large for the next stack is skipped
+    (smaller stacks run first)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.mib: dict[str, float] = {}
+
+    def record(self, tool: str, stack: Prepared, run: Run) -> None:
+        units = stack.work_units
+        self.seconds[tool] = max(self.seconds.get(tool, 0.0), run.seconds / units)
+        if np.isfinite(run.peak_mib):
+            self.mib[tool] = max(self.mib.get(tool, 0.0), run.peak_mib / units)
+
+    def too_much(self, tool: str, stack: Prepared, args: argparse.Namespace) -> str | None:
+        """Why ``tool`` should be skipped on ``stack``, or None."""
+        seconds = self.seconds.get(tool, 0.0) * stack.work_units
+        gib = self.mib.get(tool, 0.0) * stack.work_units / 1024
+        if seconds > args.peer_limit_s:
+            return f"skipped: predicted {seconds:.0f} s > {args.peer_limit_s:g} s"
+        if gib > args.peer_memory_gb:
+            return f"skipped: predicted {gib:.1f} GiB > {args.peer_memory_gb:g} GiB"
+        return None
+
+
 # ---- the tools -----------------------------------------------------------------------------
 def ours_command(stack: Prepared, out: Path, memory_gb: float) -> list[str]:
     command = [str(OURS), "invert", str(stack.hyp3), "--out", str(out),
@@ -266,11 +296,6 @@ def peer_command(python: Path, peer: str, stack: Prepared, out: Path) -> list[st
     script = BENCH / f"peer_{peer.replace('-', '_')}.py"
     return [str(python), str(script), str(stack.kept_list),
             f"{stack.reference[0]},{stack.reference[1]}", repr(stack.wavelength_m), str(out)]
-
-
-def insar_rs_memory_gb(stack: Prepared, n_dates: int) -> float:
-    """insar-rs holds the phase stack twice (ours and its owned copy) and the series twice."""
-    return (2 * len(stack.files) + 2 * n_dates) * stack.spec.size**2 * 4 / 2**30
 
 
 def run_mintpy(mintpy_python: Path, stack: Prepared, work: Path, log: Path,
@@ -336,15 +361,27 @@ def read_velocity_mm_yr(tool: str, out: Path) -> np.ndarray:
     return values * (1000.0 if tool == "dolphin" else 1.0)  # dolphin: m/yr
 
 
-def agreement(ours: np.ndarray, theirs: np.ndarray) -> dict:
-    """Compare two velocity maps (mm/yr) on the pixels both solve."""
+def agreement(ours: np.ndarray, theirs: np.ndarray, every_pair: np.ndarray) -> dict:
+    """Compare two velocity maps (mm/yr) on the pixels both solve, and on those of them that
+    are valid in every kept pair (``every_pair``: where the tools' handling of missing data
+    cannot differ)."""
+    found: dict = {"pixels_solved": int(np.isfinite(theirs).sum())}
     both = np.isfinite(ours) & np.isfinite(theirs)
-    difference = np.abs(ours - theirs)[both]
-    return {"pixels_solved": int(np.isfinite(theirs).sum()),
-            "pixels_compared": int(both.sum()),
-            "share_within_0_05_mm_yr": float(np.mean(difference <= WITHIN_MM_YR))
-            if both.any() else None,
-            "max_abs_diff_mm_yr": float(difference.max()) if both.any() else None}
+    for name, where in (("", both), ("every_pair_", both & every_pair)):
+        difference = np.abs(ours - theirs)[where]
+        found[f"{name}pixels_compared"] = int(where.sum())
+        found[f"{name}share_within_0_05_mm_yr"] = float(np.mean(difference <= WITHIN_MM_YR)) \
+            if where.any() else None
+        found[f"{name}max_abs_diff_mm_yr"] = float(difference.max()) if where.any() else None
+    return found
+
+
+def every_kept_pair(ours_dir: Path, n_kept: int) -> np.ndarray:
+    """Pixels valid in every kept pair (ours' ``n_pairs.tif``)."""
+    from osgeo import gdal
+
+    gdal.UseExceptions()
+    return gdal.Open(str(ours_dir / "n_pairs.tif")).ReadAsArray() == n_kept
 
 
 def dolphin_series_agreement(ours_dir: Path, dolphin_dir: Path) -> dict:
@@ -363,9 +400,9 @@ def dolphin_series_agreement(ours_dir: Path, dolphin_dir: Path) -> dict:
 
 
 # ---- one stack -----------------------------------------------------------------------------
-def bench_stack(stack: Prepared, args: argparse.Namespace, history: dict) -> dict:
-    """Time every tool on one stack and compare their velocities; ``history`` holds each peer's
-    seconds per work unit on the stacks already run (to predict, and skip, the slow ones)."""
+def bench_stack(stack: Prepared, args: argparse.Namespace, history: History) -> dict:
+    """Time every tool on one stack and compare their velocities (peers that ``history``
+    predicts too slow or too large are skipped)."""
     log = stack.work / "bench.log"
     log.write_text("")
     env = {**os.environ, "OMP_NUM_THREADS": "2"}
@@ -376,12 +413,8 @@ def bench_stack(stack: Prepared, args: argparse.Namespace, history: dict) -> dic
     for peer in PEERS:
         if peer in args.skip:
             notes[peer] = "skipped (--skip)"
-        elif peer in history and history[peer] * stack.work_units > args.peer_limit_s:
-            notes[peer] = (f"skipped: predicted {history[peer] * stack.work_units:.0f} s > "
-                           f"{args.peer_limit_s:g} s")
-        elif peer == "insar-rs" and insar_rs_memory_gb(stack, len(dates)) > args.peer_memory_gb:
-            notes[peer] = (f"skipped: needs about {insar_rs_memory_gb(stack, len(dates)):.1f} "
-                           f"GiB > {args.peer_memory_gb:g}")
+        elif history.too_much(peer, stack, args):
+            notes[peer] = history.too_much(peer, stack, args)  # type: ignore[assignment]
     runs: dict[str, list[Run]] = {tool: [] for tool in ("ours", "floor", *PEERS)}
     outs = {tool: stack.work / tool for tool in runs}
     for _ in range(args.repeat):  # alternating, on a shared machine: medians
@@ -411,32 +444,36 @@ def bench_stack(stack: Prepared, args: argparse.Namespace, history: dict) -> dic
                  "floor_s": round(floor_s, 2), "ours_over_floor": round(ours_s / floor_s, 2),
                  "tools": {}}
     ours_velocity = read_velocity_mm_yr("ours", outs["ours"])
+    every_pair = every_kept_pair(outs["ours"], len(stack.files))
     row["ours_pixels_solved"] = int(np.isfinite(ours_velocity).sum())
+    row["pixels_valid_in_every_kept_pair"] = int(every_pair.sum())
     for tool in runs:
         entry: dict = {"runs_s": [round(r.seconds, 2) for r in runs[tool]],
-                       "peak_mib": round(max((r.peak_mib for r in runs[tool]), default=0))}
+                       "peak_mib": round(max((r.peak_mib for r in runs[tool]
+                                                  if np.isfinite(r.peak_mib)), default=0))}
         if runs[tool] and tool in PEERS and tool not in notes:
             entry["s"] = round(float(np.median(entry["runs_s"])), 2)
-            entry["agreement"] = agreement(ours_velocity, read_velocity_mm_yr(tool, outs[tool]))
-            history[tool] = entry["s"] / stack.work_units
+            entry["agreement"] = agreement(ours_velocity, read_velocity_mm_yr(tool, outs[tool]),
+                                          every_pair)
+            history.record(tool, stack, Run(entry["s"], entry["peak_mib"]))
             if tool == "dolphin":
                 entry["agreement"].update(dolphin_series_agreement(outs["ours"], outs[tool]))
         if tool in notes:
             entry["note"] = notes[tool]
         row["tools"][tool] = entry
-    row["tools"]["MintPy"] = mintpy_entry(stack, args, history, ours_velocity, log)
+    row["tools"]["MintPy"] = mintpy_entry(stack, args, history, ours_velocity, every_pair,
+                                          log)
     row.update(memory_entry(stack, args, env, log))
     return row
 
 
-def mintpy_entry(stack: Prepared, args: argparse.Namespace, history: dict,
-                 ours_velocity: np.ndarray, log: Path) -> dict:
+def mintpy_entry(stack: Prepared, args: argparse.Namespace, history: History,
+                 ours_velocity: np.ndarray, every_pair: np.ndarray, log: Path) -> dict:
     """MintPy once: its time, peak and agreement, or why it did not run."""
     if args.skip_mintpy or "mintpy" in args.skip:
         return {"note": "skipped (--skip-mintpy)"}
-    if "MintPy" in history and history["MintPy"] * stack.work_units > args.peer_limit_s:
-        return {"note": f"skipped: predicted {history['MintPy'] * stack.work_units:.0f} s > "
-                        f"{args.peer_limit_s:g} s"}
+    if history.too_much("MintPy", stack, args):
+        return {"note": history.too_much("MintPy", stack, args)}
     work = fresh(stack.work / "mintpy")
     try:
         run = run_mintpy(args.mintpy_python, stack, work, log, 2 * args.peer_limit_s)
@@ -447,8 +484,9 @@ def mintpy_entry(stack: Prepared, args: argparse.Namespace, history: dict,
         entry["note"] = f"stopped after {run.seconds:.0f} s"
         return entry
     entry["s"] = round(run.seconds, 2)
-    history["MintPy"] = run.seconds / stack.work_units
-    entry["agreement"] = agreement(ours_velocity, read_velocity_mm_yr("MintPy", work))
+    history.record("MintPy", stack, run)
+    entry["agreement"] = agreement(ours_velocity, read_velocity_mm_yr("MintPy", work),
+                                   every_pair)
     return entry
 
 
@@ -474,7 +512,8 @@ def tool_cell(entry: dict) -> str:
 
 
 def agreement_cell(row: dict) -> str:
-    parts = [f"ours solves {row['ours_pixels_solved']:,} px"]
+    parts = [f"ours solves {row['ours_pixels_solved']:,} px "
+             f"({row['pixels_valid_in_every_kept_pair']:,} valid in every kept pair)"]
     for tool in (*PEERS, "MintPy"):
         found = row["tools"][tool].get("agreement")
         if not found:
@@ -483,11 +522,16 @@ def agreement_cell(row: dict) -> str:
             parts.append(f"{tool}: no pixel in common ({found['pixels_solved']:,} solved)")
             continue
         text = (f"{tool} {100 * found['share_within_0_05_mm_yr']:.1f}% of "
-                f"{found['pixels_compared']:,} px (max {found['max_abs_diff_mm_yr']:.3g})")
+                f"{found['pixels_compared']:,} px (max {found['max_abs_diff_mm_yr']:.2g})")
         if found["pixels_solved"] != found["pixels_compared"]:
             text += f", solves {found['pixels_solved']:,}"
+        if found["every_pair_pixels_compared"] != found["pixels_compared"] \
+                and found["every_pair_pixels_compared"]:
+            share = 100 * found["every_pair_share_within_0_05_mm_yr"]
+            text += (f"; valid in every pair {share:.1f}% (max "
+                     f"{found['every_pair_max_abs_diff_mm_yr']:.2g})")
         if found.get("timeseries_max_abs_diff_mm") is not None:
-            text += f", series max {found['timeseries_max_abs_diff_mm']:.2g} mm"
+            text += f"; series max {found['timeseries_max_abs_diff_mm']:.2g} mm"
         parts.append(text)
     return "; ".join(parts)
 
@@ -525,7 +569,7 @@ def main() -> None:
                         help="skip a peer predicted to take longer on a stack; stop one that "
                              "takes twice as long (default: 120)")
     parser.add_argument("--peer-memory-gb", type=float, default=8.0,
-                        help="skip insar-rs where it would need more (default: 8)")
+                        help="skip a peer predicted to need more (default: 8)")
     parser.add_argument("--memory-gb", type=float, default=1.0, help="ours' budget when timed")
     parser.add_argument("--repeat", type=int, default=3,
                         help="alternating runs of ours, the floor and the peers (medians "
@@ -540,7 +584,7 @@ def main() -> None:
         parser.error(f"unknown stack(s) {', '.join(unknown)}; choose from {', '.join(STACKS)}")
     args.data.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
-    history: dict[str, float] = {}
+    history = History()
     # Smaller stacks first, so that a peer's time predicts its time on the larger ones.
     for key in sorted(keys, key=lambda k: STACKS[k].n_dates * STACKS[k].size**2):
         row = bench_stack(prepare(args.data, key), args, history)
