@@ -83,18 +83,38 @@ qgis: deploy ## start the QGIS desktop with the plugin installed and the sample 
 		--profiles-path $(dir $(QGIS_PROFILES:/=)) --profile $(QGIS_PROFILE) \
 		--code scripts/qgis_load_sample.py
 
+# The peers of `make bench-sbas`, each in its own venv (never a runtime dependency): Debian's
+# GDAL bindings and numpy (pinned to the system's version, as in .venv), the peer from PyPI.
 BENCH_VENV := .bench-venv
 MINTPY_VERSION := 1.6.4
+INSAR_RS_VENV := .bench-insar-rs-venv
+INSAR_RS_VERSION := 0.3.0
+DOLPHIN_VENV := .bench-dolphin-venv
+DOLPHIN_VERSION := 0.42.9
+
+# $(call peer_venv,VENV,REQUIREMENT)
+define peer_venv
+	@test -x $(1)/bin/python || $(SYSTEM_PYTHON) -m venv --system-site-packages $(1)
+	echo "numpy==$(SYSTEM_NUMPY)" > $(1)/numpy-pin.txt
+	$(1)/bin/pip install -q --disable-pip-version-check $(2) -c constraints.txt \
+		-c $(1)/numpy-pin.txt
+	@touch $(1)/.stamp
+endef
 
 $(BENCH_VENV)/.stamp: constraints.txt
-	@test -x $(BENCH_VENV)/bin/python || $(SYSTEM_PYTHON) -m venv --system-site-packages $(BENCH_VENV)
-	echo "numpy==$(SYSTEM_NUMPY)" > $(BENCH_VENV)/numpy-pin.txt
-	$(BENCH_VENV)/bin/pip install -q --disable-pip-version-check mintpy==$(MINTPY_VERSION) -c constraints.txt \
-		-c $(BENCH_VENV)/numpy-pin.txt
-	@touch $@
+	$(call peer_venv,$(BENCH_VENV),mintpy==$(MINTPY_VERSION))
 
-bench-sbas: setup $(BENCH_VENV)/.stamp ## inversion speed: ours vs MintPy vs the floor (not a test)
-	$(PY) bench/bench_sbas.py --mintpy-python $(BENCH_VENV)/bin/python
+$(INSAR_RS_VENV)/.stamp: constraints.txt
+	$(call peer_venv,$(INSAR_RS_VENV),insar-rs==$(INSAR_RS_VERSION))
+
+$(DOLPHIN_VENV)/.stamp: constraints.txt
+	$(call peer_venv,$(DOLPHIN_VENV),dolphin==$(DOLPHIN_VERSION))
+
+BENCH_ARGS ?=
+bench-sbas: setup $(BENCH_VENV)/.stamp $(INSAR_RS_VENV)/.stamp $(DOLPHIN_VENV)/.stamp ## inversion speed: ours vs the floor vs insar-rs, dolphin, MintPy (not a test)
+	$(PY) bench/bench_sbas.py --mintpy-python $(BENCH_VENV)/bin/python \
+		--insar-rs-python $(INSAR_RS_VENV)/bin/python \
+		--dolphin-python $(DOLPHIN_VENV)/bin/python $(BENCH_ARGS)
 
 TRAIN_VENV := .train-venv
 MODEL := models/sbas_selector.onnx

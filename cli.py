@@ -95,6 +95,16 @@ def _add_simulate(sub: argparse._SubParsersAction) -> None:
                         help="network: longest temporal baseline, days (default: 72)")
     parser.add_argument("--max-bperp", type=_POSITIVE, default=150.0,
                         help="network: longest perpendicular baseline, m (default: 150)")
+    parser.add_argument("--water-fraction", type=_number_type("--water-fraction", 0.0, 0.5),
+                        default=0.05,
+                        help="share of the scene under water (no data in every pair), 0..0.5 "
+                             "(default: 0.05)")
+    parser.add_argument("--coherence-scale", type=_number_type("--coherence-scale", 0.0, 1.0,
+                                                               low_open=True),
+                        default=1.0,
+                        help="multiplies the land's coherence: lower gives more decorrelated "
+                             "ground, which the unwrapper masks in more pairs; above 0, at most "
+                             "1 (default: 1)")
     parser.add_argument("--fast", action="store_true",
                         help="stream a HyP3 stack of any size (up to a Sentinel-1 frame) pair "
                              "by pair: per-date fields drawn coarse and upsampled, noise from "
@@ -608,7 +618,9 @@ def _run_simulate(args: argparse.Namespace) -> int:
         raise ValueError(f"--size must be ROWSxCOLS, got {args.size!r}") from None
     base = SimulationConfig(seed=args.seed, n_dates=args.dates, rows=rows, cols=cols,
                             low_quality_fraction=args.low_quality_fraction,
-                            max_days=args.max_days, max_bperp_m=args.max_bperp)
+                            max_days=args.max_days, max_bperp_m=args.max_bperp,
+                            water_fraction=args.water_fraction,
+                            coherence_scale=args.coherence_scale)
     if args.fast:
         return _simulate_fast(args, base, formats)
     written: dict[str, Path] = {}

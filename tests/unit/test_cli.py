@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from sbas_selector.cli import main
 
 
@@ -32,6 +34,32 @@ def test_simulate_all_formats_then_info_each(tmp_path, capsys):
     labels = (out / "truth" / "labels.csv").read_text().splitlines()
     assert labels[0].startswith("pair_id,date1,date2")
     assert (out / "truth" / "velocity.tif").is_file()
+
+
+def test_simulate_water_and_coherence_scale(tmp_path, capsys):
+    """More water and less coherent ground leave more pixels without data, and the knobs
+    reach the simulator's config."""
+    from osgeo import gdal
+
+    def missing_share(out, extra):
+        assert main(["simulate", "--out", str(out), "--seed", "3", "--dates", "6",
+                     "--size", "48x48", "--low-quality-fraction", "0", *extra]) == 0
+        config = json.loads((out / "truth" / "config.json").read_text())
+        phase = [gdal.Open(str(f)).ReadAsArray() for f in sorted(out.glob(
+            "hyp3/*/*_unw_phase.tif"))]
+        return config, float(sum((p == 0).mean() for p in phase) / len(phase))
+
+    default_config, default_missing = missing_share(tmp_path / "default", [])
+    config, missing = missing_share(tmp_path / "wet", ["--water-fraction", "0.3",
+                                                       "--coherence-scale", "0.6"])
+    capsys.readouterr()
+    assert (default_config["water_fraction"], default_config["coherence_scale"]) == (0.05, 1.0)
+    assert (config["water_fraction"], config["coherence_scale"]) == (0.3, 0.6)
+    assert missing > default_missing + 0.2  # at least the extra water is missing
+    for bad in (["--water-fraction", "0.6"], ["--coherence-scale", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["simulate", "--out", str(tmp_path / "bad"), *bad])
+        assert stop.value.code == 2 and bad[0] in capsys.readouterr().err
 
 
 def test_bad_arguments_exit_2(tmp_path, capsys):
