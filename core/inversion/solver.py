@@ -185,6 +185,10 @@ def chunk_pixels(n_intervals: int, memory_bytes: float) -> int:
 SHARED_PATTERN_PIXELS = 16
 
 
+#: A pattern's key in :class:`PatternCache`: the design's signature and the packed pattern.
+Key = tuple[bytes, bytes]
+
+
 class PatternCache:
     """What the solve of one design computes once and reuses across the chunks of a block:
     the complete network's (pseudo-)inverse, and the normal-matrix (pseudo-)inverses of
@@ -198,8 +202,8 @@ class PatternCache:
     """
 
     def __init__(self, max_bytes: float) -> None:
-        self._entries: dict[tuple[bytes, bytes], np.ndarray] = {}
-        self._connected: dict[tuple[bytes, bytes], bool] = {}
+        self._entries: dict[Key, np.ndarray] = {}
+        self._connected: dict[Key, bool] = {}
         self._networks: dict[bytes, CompleteNetwork] = {}
         self._room = int(max_bytes)
         self._lock = threading.Lock()
@@ -209,26 +213,26 @@ class PatternCache:
         return hashlib.blake2b(np.ascontiguousarray(design).tobytes(), digest_size=16).digest()
 
     @classmethod
-    def keys(cls, design: np.ndarray, patterns: np.ndarray) -> list[tuple[bytes, bytes]]:
+    def keys(cls, design: np.ndarray, patterns: np.ndarray) -> list[Key]:
         """One key per pattern (column of ``patterns``, shape (n_pairs, n_patterns))."""
         signature = cls.signature(design)
         packed = np.packbits(patterns, axis=0)
         return [(signature, packed[:, k].tobytes()) for k in range(patterns.shape[1])]
 
-    def get(self, key: tuple[bytes, bytes]) -> np.ndarray | None:
+    def get(self, key: Key) -> np.ndarray | None:
         return self._entries.get(key)
 
-    def put(self, key: tuple[bytes, bytes], inverse: np.ndarray) -> None:
+    def put(self, key: Key, inverse: np.ndarray) -> None:
         with self._lock:
             if key not in self._entries and inverse.nbytes <= self._room:
                 self._entries[key] = inverse
                 self._room -= inverse.nbytes
 
-    def connected(self, key: tuple[bytes, bytes]) -> bool | None:
+    def connected(self, key: Key) -> bool | None:
         """Whether the pattern's pairs connect every date, where known."""
         return self._connected.get(key)
 
-    def set_connected(self, key: tuple[bytes, bytes], connected: bool) -> None:
+    def set_connected(self, key: Key, connected: bool) -> None:
         self._connected[key] = connected
 
     def network(self, design: np.ndarray, full_rank: bool) -> CompleteNetwork:
@@ -363,11 +367,11 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     allows). Pixels missing pairs, in float64, grouped by their pattern of valid pairs: a
     pattern of at least :data:`SHARED_PATTERN_PIXELS` pixels (masks and water repeat their
     pattern over whole areas) is solved by one product with its normal matrix's inverse; rarer
-    patterns, where the complete network is connected and a pixel misses at most a third as
-    many pairs as there are unknowns, as low-rank downdates of the complete network
-    (:func:`_downdate_solve`) where that costs less than their pattern's inverse shared by its
-    pixels in the chunk (:func:`_downdate_cheaper`), and the rest one (pseudo-)inverse per
-    pattern.
+    patterns, where the complete network and the pattern's pairs connect every date, as
+    low-rank downdates of the complete network (:func:`_downdate_solve`) where that costs less
+    than their pattern's inverse shared by its pixels in the chunk
+    (:func:`_downdate_cheaper`), the rest with one (pseudo-)inverse per pattern
+    (:func:`_solve_by_pattern`).
 
     Parameters
     ----------
@@ -399,25 +403,13 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     rhs = design.T @ filled  # (n_intervals, n_partial)
     del filled
     patterns, inverse = group_patterns(mask)
-    shared = np.bincount(inverse, minlength=patterns.shape[1]) >= SHARED_PATTERN_PIXELS
-    if shared.any():
-        pixels = np.flatnonzero(shared[inverse])
-        used, local = np.unique(inverse[pixels], return_inverse=True)
-        _solve_shared(design, patterns[:, used], local, rhs[:, pixels], partial[pixels],
-                      solution, chunk, full_rank, cache)
-        if shared.all():
-            return
-        pixels = np.flatnonzero(~shared[inverse])
-        used, inverse = np.unique(inverse[pixels], return_inverse=True)
-        patterns, rhs, partial, mask = (patterns[:, used], rhs[:, pixels], partial[pixels],
-                                        mask[:, pixels])
     keys = PatternCache.keys(design, patterns)
     connected = _pattern_connected(design, patterns, keys, full_rank, cache)
     if network_connected:
-        missing = n_pairs - n_used[partial]
         members = np.bincount(inverse, minlength=patterns.shape[1])[inverse]
-        low_rank = connected[inverse] & _downdate_cheaper(missing, members, n_pairs,
-                                                          n_intervals)
+        low_rank = ((members < SHARED_PATTERN_PIXELS) & connected[inverse]
+                    & _downdate_cheaper(n_pairs - n_used[partial], members, n_pairs,
+                                        n_intervals))
         if low_rank.any():
             pixels = np.flatnonzero(low_rank)
             solution[:, partial[pixels]] = _downdate_solve(
@@ -447,7 +439,7 @@ def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
     downdate = 2 / 3 * k**3 + 4 * k * n_intervals
     by_pattern = (2 * n_pairs * n_intervals**2 + 2 * n_intervals**3) / members \
         + 2 * n_intervals**2
-    return (missing <= n_pairs) & (downdate <= by_pattern)
+    return downdate <= by_pattern
 
 
 def _downdate_solve(design: np.ndarray, normal_inverse: np.ndarray, start: np.ndarray,
@@ -496,9 +488,6 @@ def _downdate_solve(design: np.ndarray, normal_inverse: np.ndarray, start: np.nd
     return start + (normal_inverse @ design.T) @ z_full
 
 
-Key = tuple[bytes, bytes]
-
-
 def _pattern_connected(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
                        full_rank: bool, cache: PatternCache | None) -> np.ndarray:
     """Whether each pattern's valid pairs connect every date (:func:`_connected`), from
@@ -534,34 +523,10 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
                       connected: np.ndarray, inverse: np.ndarray, rhs: np.ndarray,
                       columns: np.ndarray, solution: np.ndarray, chunk: int,
                       cache: PatternCache | None) -> None:
-    """Solve pixels grouped by pattern of valid pairs: one normal-matrix (pseudo-)inverse per
-    pattern (plain inverse where ``connected``), gathered per pixel, written into
-    ``solution[:, columns]``."""
-    order = np.argsort(inverse, kind="stable")
-    counts = np.bincount(inverse, minlength=patterns.shape[1])
-    ends = np.cumsum(counts)
-    # Chunks of patterns bound the memory of their matrices (float64 normal matrix and
-    # inverse: 16 x n_intervals**2 bytes each).
-    per_chunk = max(1, chunk // 2)
-    for first in range(0, patterns.shape[1], per_chunk):
-        last = min(first + per_chunk, patterns.shape[1])
-        inverses = np.stack(_pattern_inverses(design, patterns[:, first:last],
-                                              keys[first:last], connected[first:last], cache))
-        start = ends[first - 1] if first else 0
-        members = order[start:ends[last - 1]]
-        local = inverse[members] - first
-        for offset in range(0, members.size, chunk):
-            part = slice(offset, offset + chunk)
-            solution[:, columns[members[part]]] = np.einsum(
-                "nij,jn->in", inverses[local[part]], rhs[:, members[part]])
-
-
-def _solve_shared(design: np.ndarray, patterns: np.ndarray, inverse: np.ndarray,
-                  rhs: np.ndarray, columns: np.ndarray, solution: np.ndarray, chunk: int,
-                  full_rank: bool, cache: PatternCache | None) -> None:
-    """Solve the pixels of patterns shared by many pixels: one product per pattern of its
-    normal matrix's (pseudo-)inverse (from ``cache`` where an earlier chunk made it) with
-    its pixels' right-hand sides, written into ``solution[:, columns]``.
+    """Solve pixels grouped by pattern of valid pairs with each pattern's normal-matrix
+    (pseudo-)inverse (plain inverse where ``connected``; from ``cache`` where an earlier
+    chunk made it), written into ``solution[:, columns]``: one product per pattern of at
+    least :data:`SHARED_PATTERN_PIXELS` pixels, the inverse gathered per pixel for the rest.
 
     Parameters
     ----------
@@ -572,18 +537,27 @@ def _solve_shared(design: np.ndarray, patterns: np.ndarray, inverse: np.ndarray,
     rhs
         ``A^T d`` with missing pairs at zero, shape (n_intervals, n_pixels).
     """
-    keys = PatternCache.keys(design, patterns)
-    connected = _pattern_connected(design, patterns, keys, full_rank, cache)
     order = np.argsort(inverse, kind="stable")
-    ends = np.cumsum(np.bincount(inverse, minlength=patterns.shape[1]))
+    counts = np.bincount(inverse, minlength=patterns.shape[1])
+    ends = np.cumsum(counts)
+    # Chunks of patterns bound the memory of their matrices (float64 normal matrix and
+    # inverse: 16 x n_intervals**2 bytes each).
     per_chunk = max(1, chunk // 2)
     for first in range(0, patterns.shape[1], per_chunk):
         last = min(first + per_chunk, patterns.shape[1])
-        inverses = _pattern_inverses(design, patterns[:, first:last], keys[first:last],
-                                     connected[first:last], cache)
-        for k, matrix in enumerate(inverses, start=first):
-            pixels = order[(ends[k - 1] if k else 0):ends[k]]
-            solution[:, columns[pixels]] = matrix @ rhs[:, pixels]
+        inverses = np.stack(_pattern_inverses(design, patterns[:, first:last],
+                                              keys[first:last], connected[first:last], cache))
+        for k in first + np.flatnonzero(counts[first:last] >= SHARED_PATTERN_PIXELS):
+            pixels = order[ends[k] - counts[k]:ends[k]]
+            solution[:, columns[pixels]] = inverses[k - first] @ rhs[:, pixels]
+        members = order[(ends[first - 1] if first else 0):ends[last - 1]]
+        local = inverse[members] - first
+        rare = counts[first:last][local] < SHARED_PATTERN_PIXELS
+        members, local = members[rare], local[rare]
+        for offset in range(0, members.size, chunk):
+            part = slice(offset, offset + chunk)
+            solution[:, columns[members[part]]] = np.einsum(
+                "nij,jn->in", inverses[local[part]], rhs[:, members[part]])
 
 
 def robust_refit(design: np.ndarray, phase: np.ndarray, weights: np.ndarray | None,
