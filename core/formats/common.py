@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -81,9 +82,16 @@ def _crs_wkt(path: Path, dataset) -> str:
 
 
 def inspect_rasters(paths: list[Path]) -> dict[Path, RasterInfo | StackError]:
-    """:func:`inspect_raster` over many files, in a few threads (GDAL releases the GIL while it
-    reads headers); each file's result or its error."""
+    """:func:`inspect_raster` over many files: each file's result or its error.
+
+    Headers of local files seen before, unchanged since, come from the user's data folder
+    (:mod:`.header_cache`); the others are inspected one after another (GDAL opens a local
+    header faster than threads can share the interpreter), or in a few threads for GDAL's
+    network paths (``/vsicurl/``, ``/vsis3/``...), where each open waits on the network.
+    """
     from concurrent.futures import ThreadPoolExecutor
+
+    from .header_cache import HeaderCache
 
     def inspect(path: Path) -> RasterInfo | StackError:
         try:
@@ -91,8 +99,29 @@ def inspect_rasters(paths: list[Path]) -> dict[Path, RasterInfo | StackError]:
         except StackError as exc:
             return exc
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(zip(paths, pool.map(inspect, paths)))
+    local = {path for path in paths if not str(path).startswith("/vsi")}
+    cache = (HeaderCache(Path(os.path.commonpath([os.path.abspath(p) for p in local])))
+             if local else None)
+    found: dict[Path, RasterInfo | StackError] = {}
+    todo = []
+    for path in paths:
+        remembered = cache.get(path) if cache is not None and path in local else None
+        if remembered is None:
+            todo.append(path)
+        else:
+            found[path] = remembered
+    if len(local) < len(paths):
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            found.update(zip(todo, pool.map(inspect, todo)))
+    else:
+        found.update((path, inspect(path)) for path in todo)
+    if cache is not None:
+        for path in todo:
+            result = found[path]
+            if isinstance(result, RasterInfo) and path in local:
+                cache.put(result)
+        cache.save()
+    return {path: found[path] for path in paths}
 
 
 def _last_block_present(dataset, band, path: Path) -> bool:

@@ -31,9 +31,9 @@ _AUXILIARY = ("dem", "lv_theta", "lv_phi", "water_mask")
 _PHASE_SUFFIX = "_unw_phase.tif"
 
 
-def _files(folder: Path) -> tuple[list[Path], list[Path]]:
-    """The files one folder deep (``*/*``) and in the folder itself (``*``), each sorted by
-    name: one listing of the folder (a stack holds thousands of files)."""
+def _files(folder: Path) -> tuple[list[str], list[str]]:
+    """The paths of the files one folder deep (``*/*``) and in the folder itself (``*``), each
+    sorted: one listing of the folder (a stack holds thousands of files)."""
     deep: list[str] = []
     top: list[str] = []
     try:
@@ -49,25 +49,26 @@ def _files(folder: Path) -> tuple[list[Path], list[Path]]:
                 top.append(entry.path)
         except OSError:
             continue
-    return [Path(p) for p in sorted(deep)], [Path(p) for p in sorted(top)]
+    return sorted(deep), sorted(top)
 
 
-def _phase_files(listing: tuple[list[Path], list[Path]]) -> list[Path]:
+def _phase_files(listing: tuple[list[str], list[str]]) -> list[Path]:
     """Phase rasters of the products (``*_unw_phase.tif``, any case), one folder deep or in
     the folder itself."""
-    def found(paths: list[Path]) -> list[Path]:
-        return [p for p in paths if p.name.lower().endswith(_PHASE_SUFFIX)]
+    def found(paths: list[str]) -> list[Path]:
+        return [Path(p) for p in paths if p.lower().endswith(_PHASE_SUFFIX)]
 
     return found(listing[0]) or found(listing[1])
 
 
-def _near_misses(listing: tuple[list[Path], list[Path]]) -> list[SkippedFile]:
+def _near_misses(listing: tuple[list[str], list[str]]) -> list[SkippedFile]:
     """Files that look like a product's phase raster but are not named
     ``<name>_unw_phase.tif`` (a truncated or decorated name): skipped, and said so."""
-    return [SkippedFile(p, f"named like a phase raster but not <name>{_PHASE_SUFFIX}")
+    return [SkippedFile(Path(p), f"named like a phase raster but not <name>{_PHASE_SUFFIX}")
             for paths in listing for p in paths
-            if "unw_phase" in p.name.lower() and not p.name.lower().endswith(_PHASE_SUFFIX)
-            and not p.name.lower().endswith((".aux.xml", ".ovr", ".xml", ".png", ".kmz"))]
+            if "unw_phase" in os.path.basename(p).lower()
+            and not p.lower().endswith(_PHASE_SUFFIX)
+            and not p.lower().endswith((".aux.xml", ".ovr", ".xml", ".png", ".kmz"))]
 
 
 def looks_like_hyp3(folder: Path) -> bool:
@@ -105,8 +106,9 @@ def read_hyp3(folder: str | Path) -> Stack:
     def coherence_of(phase_path: Path) -> Path:
         return phase_path.with_name(f"{phase_path.name[: -len(_PHASE_SUFFIX)]}_corr.tif")
 
+    listed = set(listing[0]) | set(listing[1])
     headers = inspect_rasters(phase_paths + [coherence_of(p) for p in phase_paths
-                                             if coherence_of(p).exists()])
+                                             if str(coherence_of(p)) in listed])
     for phase_path in phase_paths:
         name = phase_path.name[: -len(_PHASE_SUFFIX)]
         day_list = dates_in_name(name)

@@ -42,7 +42,7 @@ def test_second_open_reuses_the_choice_and_a_changed_raster_makes_a_new_one(fold
 
 def test_an_unreadable_or_foreign_cache_is_ignored(folder, tmp_path):
     chosen = open_stack(folder).reference_pixel
-    (cached,) = (tmp_path / "xdg").rglob("*.json")
+    (cached,) = (tmp_path / "xdg" / "sbas_selector" / "reference").rglob("*.json")
     for text in ("{not json", '{"key": 3}', '{"reference_pixel": [1, 2]}', "[]"):
         cached.write_text(text)
         assert open_stack(folder).reference_pixel == chosen

@@ -1,0 +1,91 @@
+"""Raster headers remembered between runs, so that opening a stack seen before costs one
+``stat`` per file instead of opening each with GDAL.
+
+``classify``, ``network``, ``invert``, ``export`` and the plugin each open the stack anew, and
+opening inspects every phase and coherence raster (:func:`.common.inspect_raster`: grid, CRS,
+no-data value, a truncation check): a few hundred files on a local disk, thousands on a
+network share. What a readable raster's header said is kept in the user's data folder (never
+beside the user's files), keyed by the file's path, size and modification time: a raster that
+changed in any way (rewritten, truncated, replaced) is inspected again, and a raster that
+could not be read is never remembered. Anything unreadable in the cache is ignored: it can
+only save time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from ..paths import user_data_folder
+from .common import RasterInfo
+
+logger = logging.getLogger(__name__)
+
+#: Changes whenever :class:`RasterInfo` or the inspection changes, so older entries are dropped.
+VERSION = 1
+
+
+def _file(folder: Path) -> Path:
+    return user_data_folder("headers", folder).with_suffix(".json")
+
+
+def _identity(path: Path) -> list[int] | None:
+    """The file's size and modification time (ns); None where it cannot be read."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return [status.st_size, status.st_mtime_ns]
+
+
+class HeaderCache:
+    """The remembered headers of the rasters under one folder."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self._entries: dict[str, dict] = {}
+        self._changed = False
+        try:
+            stored = json.loads(_file(folder).read_text(encoding="utf-8"))
+            if stored.get("version") == VERSION and isinstance(stored.get("files"), dict):
+                self._entries = stored["files"]
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def get(self, path: Path) -> RasterInfo | None:
+        """The header remembered for this file as it is now; None when unknown or changed."""
+        entry = self._entries.get(os.path.abspath(path))
+        if entry is None or entry.get("identity") != _identity(path):
+            return None
+        try:
+            fields = dict(entry["info"])
+            fields["geotransform"] = tuple(fields["geotransform"])
+            return RasterInfo(path=path, **fields)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def put(self, info: RasterInfo) -> None:
+        identity = _identity(info.path)
+        if identity is None:
+            return
+        fields = {name: getattr(info, name) for name in (
+            "width", "height", "geotransform", "crs_wkt", "nodata", "data_type", "tags")}
+        self._entries[os.path.abspath(info.path)] = {"identity": identity, "info": fields}
+        self._changed = True
+
+    def save(self) -> None:
+        """Write the headers added since loading (atomically; failures ignored)."""
+        if not self._changed:
+            return
+        target = _file(self.folder)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps({"version": VERSION, "files": self._entries}),
+                                 encoding="utf-8")
+            os.replace(temporary, target)
+            self._changed = False
+        except (OSError, ValueError) as exc:  # (ValueError: a tag JSON cannot hold)
+            logger.debug("raster headers not remembered (%s)", exc)
