@@ -245,13 +245,55 @@ class PatternCache:
 
 
 @dataclass(frozen=True)
+class IntervalRows:
+    """Rows of a design that each cover a run of consecutive unknowns with the same weights,
+    scaled per row: ``design[p, c] = scale[p] * weights[c]`` for ``first[p] <= c < last[p]``,
+    0 elsewhere (an SBAS pair over its intervals, times the square root of its weight).
+
+    Then ``design[p] @ x = scale[p] * (s[last[p]] - s[first[p]])`` with ``s`` the cumulative
+    sum of ``weights * x`` (the time series): two gathers per pair instead of a row product.
+    """
+
+    first: np.ndarray  # (n_rows,) int
+    last: np.ndarray  # (n_rows,) int, exclusive
+    scale: np.ndarray  # (n_rows,)
+    weights: np.ndarray  # (n_columns,)
+    structured: np.ndarray  # (n_rows,) bool: rows of that form (bridge rows are not)
+
+    @classmethod
+    def of(cls, design: np.ndarray) -> IntervalRows:
+        n_rows, n_columns = design.shape
+        nonzero = design != 0
+        first = nonzero.argmax(axis=1)
+        last = first + nonzero.sum(axis=1)
+        column = np.arange(n_columns)
+        inside = (column >= first[:, None]) & (column < last[:, None])
+        structured = (nonzero == inside).all(axis=1) & nonzero.any(axis=1)
+        # Column weights up to one factor per run of columns that some row links: chained
+        # through rows covering two neighbouring columns.
+        weights = np.ones(n_columns)
+        for c in range(1, n_columns):
+            linking = np.flatnonzero(structured & inside[:, c - 1] & inside[:, c])
+            if linking.size:
+                p = linking[0]
+                weights[c] = weights[c - 1] * design[p, c] / design[p, c - 1]
+        scale = np.where(structured, design[np.arange(n_rows), first] / weights[first], 0.0)
+        rebuilt = scale[:, None] * inside * weights[None, :]
+        structured &= np.isclose(design, rebuilt, rtol=1e-9, atol=0).all(axis=1)
+        return cls(first, last, scale, weights, structured)
+
+
+@dataclass(frozen=True)
 class CompleteNetwork:
     """The network with every pair: whether it connects all dates, ``N^-1`` (connected) and
-    the matrix that maps a pixel's phase to its minimum-norm solution."""
+    the matrix that maps a pixel's phase to its minimum-norm solution; where connected, also
+    the hat matrix ``A N^-1 A^T`` and the design's :class:`IntervalRows` for downdates."""
 
     connected: bool
     normal_inverse: np.ndarray | None  # (n_intervals, n_intervals), None where split
     projector: np.ndarray  # (n_intervals, n_pairs)
+    hat: np.ndarray | None = None  # (n_pairs, n_pairs), None where split
+    rows: IntervalRows | None = None  # None where split
 
     @classmethod
     def of(cls, design: np.ndarray, full_rank: bool) -> CompleteNetwork:
@@ -260,7 +302,9 @@ class CompleteNetwork:
         if not connected:
             return cls(False, None, _pinv(design))
         normal_inverse = np.linalg.inv(design.T @ design)
-        return cls(True, normal_inverse, normal_inverse @ design.T)
+        projector = normal_inverse @ design.T
+        return cls(True, normal_inverse, projector, design @ projector,
+                   IntervalRows.of(design))
 
 
 def invert_pixels(
@@ -362,16 +406,15 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
                       chunk: int, full_rank: bool, cache: PatternCache | None = None) -> None:
     """Minimum-norm least squares of the ``solvable`` pixels, written into ``solution``.
 
-    Pixels valid in every pair: one product of the complete network's (pseudo-)inverse with
-    their phase, in the phase's precision (float32 phase: float32 product, as fast as reading
-    allows). Pixels missing pairs, in float64, grouped by their pattern of valid pairs: a
-    pattern of at least :data:`SHARED_PATTERN_PIXELS` pixels (masks and water repeat their
-    pattern over whole areas) is solved by one product with its normal matrix's inverse; rarer
-    patterns, where the complete network and the pattern's pairs connect every date, as
-    low-rank downdates of the complete network (:func:`_downdate_solve`) where that costs less
-    than their pattern's inverse shared by its pixels in the chunk
-    (:func:`_downdate_cheaper`), the rest with one (pseudo-)inverse per pattern
-    (:func:`_solve_by_pattern`).
+    Where the complete network connects every date, one product of its projector
+    ``N^-1 A^T`` with the phase (missing pairs at zero) in the phase's precision (float32
+    phase: a float32 product, as fast as reading allows) gives ``x0``: the solution of the
+    pixels valid in every pair, and the start of a low-rank downdate for a pixel missing a
+    few pairs (:func:`_downdate_solve`). Otherwise, or where the downdate costs more than its
+    pattern's inverse (:func:`_downdate_cheaper`), pixels missing pairs are solved in float64
+    grouped by their pattern of valid pairs (:func:`_solve_by_pattern`): a pattern of at
+    least :data:`SHARED_PATTERN_PIXELS` pixels (masks and water repeat their pattern over
+    whole areas) with one product, rarer ones with their pattern's (pseudo-)inverse.
 
     Parameters
     ----------
@@ -386,106 +429,182 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     complete = solvable & (n_used == n_pairs)
     network = (cache.network(design, full_rank) if cache is not None
                else CompleteNetwork.of(design, full_rank))
-    network_connected, normal_inverse = network.connected, network.normal_inverse
-    if complete.any():
-        projector = network.projector
-        dtype = phase.dtype if phase.dtype in (np.float32, np.float64) else np.float64
+    dtype = phase.dtype if phase.dtype in (np.float32, np.float64) else np.float64
+    start = None
+    if network.connected:
+        # (n_pixels, n_intervals): each pixel's unknowns contiguous for the downdate's gathers
+        start = (np.where(valid, phase, 0).astype(dtype, copy=False).T
+                 @ network.projector.T.astype(dtype))
+        solution[:, complete] = start[complete].T
+    elif complete.any():
         # One product over every column (NaN where a pair is missing, overwritten below)
         # costs less than gathering the complete columns first.
-        whole = projector.astype(dtype) @ phase.astype(dtype, copy=False)
+        whole = network.projector.astype(dtype) @ phase.astype(dtype, copy=False)
         solution[:, complete] = whole[:, complete]
         del whole
     partial = np.flatnonzero(solvable & ~complete)
     if partial.size == 0:
         return
     mask = valid[:, partial]
-    filled = np.where(mask, phase[:, partial], 0).astype(np.float64)
-    rhs = design.T @ filled  # (n_intervals, n_partial)
-    del filled
     patterns, inverse = group_patterns(mask)
     keys = PatternCache.keys(design, patterns)
     connected = _pattern_connected(design, patterns, keys, full_rank, cache)
-    if network_connected:
+    if start is not None and network.rows is not None:
         members = np.bincount(inverse, minlength=patterns.shape[1])[inverse]
-        low_rank = ((members < SHARED_PATTERN_PIXELS) & connected[inverse]
+        low_rank = (connected[inverse]
                     & _downdate_cheaper(n_pairs - n_used[partial], members, n_pairs,
                                         n_intervals))
+        unstructured = ~network.rows.structured
+        if unstructured.any():  # (bridge rows: never missing)
+            low_rank &= mask[unstructured].all(axis=0)
         if low_rank.any():
             pixels = np.flatnonzero(low_rank)
             solution[:, partial[pixels]] = _downdate_solve(
-                design, normal_inverse, normal_inverse @ rhs[:, pixels], ~mask[:, pixels],
-                chunk)
+                network, start[partial[pixels]], ~mask[:, pixels], inverse[pixels], chunk).T
             if low_rank.all():
                 return
             pixels = np.flatnonzero(~low_rank)
             used, inverse = np.unique(inverse[pixels], return_inverse=True)
-            patterns, connected, rhs, partial = (patterns[:, used], connected[used],
-                                                 rhs[:, pixels], partial[pixels])
+            patterns, connected, mask, partial = (patterns[:, used], connected[used],
+                                                  mask[:, pixels], partial[pixels])
             keys = [keys[k] for k in used]
+    del start
+    rhs = design.T @ np.where(mask, phase[:, partial], 0).astype(np.float64)
     _solve_by_pattern(design, patterns, keys, connected, inverse, rhs, partial, solution,
                       chunk, cache)
 
 
+def _lu_nanoseconds(k: np.ndarray | float) -> np.ndarray | float:
+    """About how long numpy's batched solve of one k x k system takes: 2/3 k^3 operations at
+    a rate that grows with k (LAPACK on small matrices; about k/10 Gflop/s up to 16)."""
+    return 2 / 3 * np.power(k, 3) / np.minimum(np.divide(k, 10), 16.0) + 200.0
+
+
+#: Rate of a float64 matrix product (BLAS, one thread), operations per nanosecond.
+_GEMM_RATE = 40.0
+
+
 def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
                       n_intervals: int) -> np.ndarray:
-    """Whether a pixel missing ``missing`` pairs costs fewer operations as a low-rank downdate
-    (a k x k solve and its gathers) than its share of its pattern's normal matrix and inverse
-    (built once for the ``members`` pixels of the chunk that share the pattern) and a product.
+    """Whether a pixel missing ``missing`` pairs costs less time as a low-rank downdate of
+    the complete network's solution (its pattern's k x k system solved, or inverted once
+    for the ``members`` pixels of the chunk that share it, and its gathers) than as its
+    share of its pattern's normal matrix and inverse, its right-hand side and a product.
 
-    The choice depends on the chunk alone, never on what earlier chunks left in a cache, so
-    that every run solves every pixel the same way.
+    Times from operation counts at rates measured for numpy's LAPACK and BLAS (small
+    batched solves are far slower per operation than matrix products). The choice depends
+    on the chunk alone, never on what earlier chunks left in a cache, so that every run
+    solves every pixel the same way.
     """
     k = missing.astype(np.float64)
-    downdate = 2 / 3 * k**3 + 4 * k * n_intervals
-    by_pattern = (2 * n_pairs * n_intervals**2 + 2 * n_intervals**3) / members \
-        + 2 * n_intervals**2
+    members = members.astype(np.float64)
+    system = _lu_nanoseconds(k) * np.where(members > 1, 4.0 / members, 1.0)
+    downdate = system + 0.02 * k**2 + 2 * n_intervals**2 / _GEMM_RATE
+    pattern = 2 * n_pairs * n_intervals**2 / _GEMM_RATE + 4 * _lu_nanoseconds(n_intervals)
+    by_pattern = pattern / members + (2 * n_pairs * n_intervals
+                                      + 2 * n_intervals**2) / _GEMM_RATE
     return downdate <= by_pattern
 
 
-def _downdate_solve(design: np.ndarray, normal_inverse: np.ndarray, start: np.ndarray,
-                    missing: np.ndarray, chunk: int) -> np.ndarray:
+def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.ndarray,
+                    pattern: np.ndarray, chunk: int) -> np.ndarray:
     """Least squares of pixels whose valid pairs still connect the network, as a low-rank
-    downdate of the complete network (Woodbury identity).
+    downdate of the complete network's solution (Woodbury identity).
 
     With ``N = A^T A`` and ``U`` the k missing rows of a pixel,
-    ``(N - U^T U)^-1 b = x0 + N^-1 U^T (I - U N^-1 U^T)^-1 U x0`` where ``x0 = N^-1 b``: one
-    k x k solve per pixel instead of an n x n inversion per pattern. Pixels are batched by k.
+    ``(N - U^T U)^-1 b = x0 + N^-1 U^T (I - U N^-1 U^T)^-1 U x0`` where ``x0 = N^-1 b`` and
+    ``b = A^T d`` with the missing pairs at zero: one k x k solve per pattern of missing
+    pairs (batched by k) instead of an n x n inversion. ``U x0`` is read off the time series
+    of ``x0`` and ``U^T z`` summed along it (:class:`IntervalRows`), so a pixel costs about k
+    gathers more than a pixel valid in every pair.
 
     Parameters
     ----------
-    design
-        Shape (n_pairs, n_intervals), full column rank.
-    normal_inverse
-        ``N^-1``, shape (n_intervals, n_intervals).
+    network
+        The complete network, connected, with its hat matrix and interval rows; the rows of
+        every missing pair are structured.
     start
-        ``x0 = N^-1 A^T d`` with missing pairs at zero, shape (n_intervals, n_pixels).
+        ``x0``, shape (n_pixels, n_intervals), float32 or float64 (the result's precision
+        follows: the k x k systems are solved in float64).
     missing
-        Shape (n_pairs, n_pixels), True where a pair is missing; at most n_intervals per pixel.
+        Shape (n_pairs, n_pixels), True where a pair is missing.
+    pattern
+        Each pixel's pattern of missing pairs (:func:`group_patterns`), shape (n_pixels,):
+        the k x k system of a pattern shared by several pixels is inverted once for them.
     chunk
-        Pixels whose k x k systems are held at once (``8 x k**2`` bytes each).
+        Pixels whose k x k systems are held at once where k is at most n_intervals (fewer
+        for larger k, in the same memory).
 
     Returns
     -------
     numpy.ndarray
-        Shape (n_intervals, n_pixels).
+        Shape (n_pixels, n_intervals), float64.
     """
-    hat = design @ normal_inverse @ design.T  # (n_pairs, n_pairs)
-    predicted = design @ start  # U x0 for every pair: (n_pairs, n_pixels)
-    z_full = np.zeros_like(predicted)  # z scattered to the missing pairs
+    rows, hat = network.rows, network.hat
+    assert rows is not None and hat is not None and network.normal_inverse is not None
+    n_pixels, n_columns = start.shape
+    series = np.zeros((n_pixels, n_columns + 1), dtype=start.dtype)
+    np.cumsum(start * rows.weights.astype(start.dtype), axis=1, out=series[:, 1:])
     pixel_of, pair_of = np.nonzero(missing.T)  # pixel-major: each pixel's pairs in a run
-    counts = np.bincount(pixel_of, minlength=missing.shape[1])
+    counts = np.bincount(pixel_of, minlength=n_pixels)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
     order = np.argsort(counts, kind="stable")
     ends = np.cumsum(np.bincount(counts))
-    for k in np.unique(counts):
-        members = order[ends[k - 1]:ends[k]]
-        for first in range(0, members.size, chunk):
-            pixels = members[first:first + chunk, None]
-            rows = pair_of[offsets[pixels] + np.arange(k)]  # (pixels, k)
-            system = np.eye(k) - hat[rows[:, :, None], rows[:, None, :]]
-            z = np.linalg.solve(system, predicted[rows, pixels][:, :, None])[:, :, 0]
-            z_full[rows, pixels] = z
-    return start + (normal_inverse @ design.T) @ z_full
+    z = np.empty(pair_of.size)  # each missing pair's Woodbury coefficient, times its scale
+    members = np.bincount(pattern)[pattern]
+    for k in np.unique(counts[counts > 0]):
+        group = order[ends[k - 1]:ends[k]]
+        batch = max(1, chunk * n_columns**2 // max(k, n_columns)**2)
+        # A pixel alone with its pattern: its own k x k solve.
+        alone = group[members[group] == 1]
+        for first in range(0, alone.size, batch):
+            pixels = alone[first:first + batch, None]
+            at = offsets[pixels] + np.arange(k)  # (pixels, k)
+            pairs = pair_of[at]
+            z[at] = np.linalg.solve(_woodbury_system(hat, pairs),
+                                    _predicted(rows, series, pixels, pairs)[:, :, None]
+                                    )[:, :, 0] * rows.scale[pairs]
+        # Pixels sharing a pattern: its system inverted once, applied to each of them.
+        shared = group[members[group] > 1]
+        if shared.size == 0:
+            continue
+        used, local = np.unique(pattern[shared], return_inverse=True)
+        first_pixel = np.empty(used.size, dtype=np.intp)
+        first_pixel[local] = shared
+        systems = np.linalg.inv(_woodbury_system(
+            hat, pair_of[offsets[first_pixel, None] + np.arange(k)]))
+        for first in range(0, shared.size, batch):
+            pixels = shared[first:first + batch, None]
+            at = offsets[pixels] + np.arange(k)
+            pairs = pair_of[at]
+            z[at] = np.einsum("nij,nj->ni", systems[local[first:first + batch]],
+                              _predicted(rows, series, pixels, pairs)) * rows.scale[pairs]
+    # U^T z: each pair's z added over its run of unknowns (a difference, then a cumulative
+    # sum along the unknowns), times the column weights.
+    width = n_columns + 1
+    runs = np.bincount(np.concatenate([pixel_of * width + rows.first[pair_of],
+                                       pixel_of * width + rows.last[pair_of]]),
+                       weights=np.concatenate([z, -z]),
+                       minlength=n_pixels * width).reshape(n_pixels, width)
+    spread = np.cumsum(runs[:, :n_columns], axis=1)
+    spread *= rows.weights
+    return start + spread @ network.normal_inverse.T
+
+
+def _woodbury_system(hat: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """``I - U N^-1 U^T`` for the missing pairs of each pixel, shape (n, k) -> (n, k, k)."""
+    k = pairs.shape[1]
+    system = -hat[pairs[:, :, None], pairs[:, None, :]]
+    system[:, np.arange(k), np.arange(k)] += 1.0
+    return system
+
+
+def _predicted(rows: IntervalRows, series: np.ndarray, pixels: np.ndarray,
+               pairs: np.ndarray) -> np.ndarray:
+    """``U x0``: each missing pair's phase as predicted by the start's time series,
+    shape (n, k) (float64)."""
+    return rows.scale[pairs] * (series[pixels, rows.last[pairs]]
+                                - series[pixels, rows.first[pairs]])
 
 
 def _pattern_connected(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
@@ -611,8 +730,12 @@ def timeseries_from_velocity(velocity: np.ndarray, intervals: np.ndarray) -> np.
     numpy.ndarray
         Shape (n_intervals + 1, n_pixels), radians.
     """
-    steps = velocity * intervals[:, None]
-    return np.vstack([np.zeros((1, velocity.shape[1])), np.cumsum(steps, axis=0)])
+    series = np.empty((velocity.shape[0] + 1, velocity.shape[1]))
+    series[0] = 0.0
+    for row, span in enumerate(intervals):  # (row by row: numpy's cumsum along rows is slow)
+        np.multiply(velocity[row], span, out=series[row + 1])
+        series[row + 1] += series[row]
+    return series
 
 
 def linear_velocity(series: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -633,18 +756,25 @@ def linear_velocity(series: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
     t = years - years.mean()
     sxx = float(np.sum(t**2))
     rate = (t @ series) / sxx
-    intercept = series.mean(axis=0)
-    residual = series - intercept[None] - np.outer(t, rate)
+    residual = series - series.mean(axis=0)
+    for row, offset in enumerate(t):  # (one row at a time: no second date x pixel array)
+        residual[row] -= offset * rate
     dof = max(len(years) - 2, 1)
-    rate_std = np.sqrt(np.sum(residual**2, axis=0) / dof / sxx)
+    rate_std = np.sqrt(np.einsum("ij,ij->j", residual, residual) / dof / sxx)
     return rate, rate_std
+
+
+#: Pixels whose residuals :func:`temporal_coherence` handles at once: a few MB that stay in
+#: the processor's cache through the passes over them.
+COHERENCE_COLUMNS = 2048
 
 
 def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
                        phase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Temporal coherence (Pepe & Lanari 2006) and RMS of the phase residual, per pixel.
 
-    In float32 (sums of at most a few thousand terms: about 1e-6 relative).
+    In float32 (sums of at most a few thousand terms: about 1e-6 relative), a few thousand
+    pixels at a time (:data:`COHERENCE_COLUMNS`).
 
     Parameters
     ----------
@@ -660,20 +790,26 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
     (coherence, residual_rms)
         Shape (n_pixels,) each; residual RMS in radians. NaN where nothing was solved.
     """
-    modelled = design.astype(np.float32) @ np.nan_to_num(velocity).astype(np.float32)
-    residual = np.subtract(phase, modelled, out=modelled, dtype=np.float32)
-    missing = np.isnan(residual)
-    count = len(residual) - np.count_nonzero(missing, axis=0)
-    np.copyto(residual, 0.0, where=missing)
-    del missing
-    scratch = np.cos(residual)
-    # Missing entries are 0 here: cos(0) = 1 is taken back out, sin(0) = 0 adds nothing.
-    cos_sum = scratch.sum(axis=0) - (len(residual) - count)
-    sin_sum = np.sin(residual, out=scratch).sum(axis=0)
-    squares = np.square(residual, out=scratch).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coherence = np.hypot(cos_sum, sin_sum, dtype=np.float64) / count
-        rms = np.sqrt(squares / count, dtype=np.float64)
+    n_pairs, n_pixels = phase.shape
+    design32 = design.astype(np.float32)
+    coherence = np.empty(n_pixels)
+    rms = np.empty(n_pixels)
+    for start in range(0, n_pixels, COHERENCE_COLUMNS):
+        part = slice(start, min(start + COHERENCE_COLUMNS, n_pixels))
+        # An unsolved pixel's NaN velocity makes every residual NaN: no pair counts.
+        residual = design32 @ velocity[:, part].astype(np.float32)
+        np.subtract(phase[:, part], residual, out=residual, dtype=np.float32)
+        missing = np.isnan(residual)
+        count = n_pairs - np.count_nonzero(missing, axis=0)
+        np.copyto(residual, 0.0, where=missing)
+        scratch = np.cos(residual)
+        # Missing entries are 0 here: cos(0) = 1 is taken back out, sin(0) = 0 adds nothing.
+        cos_sum = scratch.sum(axis=0) - (n_pairs - count)
+        sin_sum = np.sin(residual, out=scratch).sum(axis=0)
+        squares = np.square(residual, out=scratch).sum(axis=0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            coherence[part] = np.hypot(cos_sum, sin_sum, dtype=np.float64) / count
+            rms[part] = np.sqrt(squares / count, dtype=np.float64)
     unsolved = ~np.isfinite(velocity).all(axis=0)
     coherence[unsolved] = np.nan
     rms[unsolved] = np.nan
