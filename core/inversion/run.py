@@ -246,7 +246,7 @@ def solve_chunks(setup: InversionSetup) -> tuple[int, int]:
     64 bytes of temporaries per pair and pixel."""
     budget = setup.options.memory_gb * 1024**3 * (1 - BLOCK_SHARE - PATTERN_CACHE_SHARE) / 2
     n_pairs, n_intervals = len(setup.pair_indices), len(setup.dates) - 1
-    per_pixel = 64 * n_pairs + (24 * n_pairs if setup.options.bridge_gaps else 0)
+    per_pixel = 32 * n_pairs + (24 * n_pairs if setup.options.bridge_gaps else 0)
     return int(max(256, budget // per_pixel)), chunk_pixels(n_intervals, budget)
 
 

@@ -506,6 +506,12 @@ def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
     return downdate <= by_pattern
 
 
+#: Values of a shared pattern's k x k inverse gathered for its pixels (members x k^2) beyond
+#: which one solve with every member as a right-hand side costs less (a LAPACK call's
+#: overhead, about 30 us here, against about 1 ns per value copied).
+GATHER_VALUES = 32768
+
+
 def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.ndarray,
                     pattern: np.ndarray, chunk: int) -> np.ndarray:
     """Least squares of pixels whose valid pairs still connect the network, as a low-rank
@@ -564,20 +570,38 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
             z[at] = np.linalg.solve(_woodbury_system(hat, pairs),
                                     _predicted(rows, series, pixels, pairs)[:, :, None]
                                     )[:, :, 0] * rows.scale[pairs]
-        # Pixels sharing a pattern: its system inverted once, applied to each of them.
+        # Pixels sharing a pattern: its system solved once for all of them (their predicted
+        # phases as the right-hand sides) where gathering its inverse for each would copy
+        # more than a solve costs (:data:`GATHER_VALUES`), else inverted once and applied to
+        # each.
         shared = group[members[group] > 1]
         if shared.size == 0:
             continue
-        used, local = np.unique(pattern[shared], return_inverse=True)
-        first_pixel = np.empty(used.size, dtype=np.intp)
-        first_pixel[local] = shared
-        systems = np.linalg.inv(_woodbury_system(
-            hat, pair_of[offsets[first_pixel, None] + np.arange(k)]))
+        local = np.unique(pattern[shared], return_inverse=True)[1]
+        order_shared = np.argsort(local, kind="stable")
+        shared, local = shared[order_shared], local[order_shared]
+        sizes = np.bincount(local)
+        first_pixel = shared[np.cumsum(sizes) - sizes]
+        systems = _woodbury_system(hat, pair_of[offsets[first_pixel, None] + np.arange(k)])
+        many = sizes * k * k >= GATHER_VALUES
+        ends_shared = np.cumsum(sizes)
+        for u in np.flatnonzero(many):
+            pixels = shared[ends_shared[u] - sizes[u]:ends_shared[u], None]
+            at = offsets[pixels] + np.arange(k)
+            pairs = pair_of[at]
+            z[at] = np.linalg.solve(systems[u], _predicted(rows, series, pixels, pairs).T
+                                    ).T * rows.scale[pairs]
+        few = ~many[local]
+        if not few.any():
+            continue
+        inverses = np.linalg.inv(systems[~many])
+        slot = np.cumsum(~many) - 1  # each pattern's place among the inverted ones
+        shared, local = shared[few], slot[local[few]]
         for first in range(0, shared.size, batch):
             pixels = shared[first:first + batch, None]
             at = offsets[pixels] + np.arange(k)
             pairs = pair_of[at]
-            z[at] = np.einsum("nij,nj->ni", systems[local[first:first + batch]],
+            z[at] = np.einsum("nij,nj->ni", inverses[local[first:first + batch]],
                               _predicted(rows, series, pixels, pairs)) * rows.scale[pairs]
     # U^T z: each pair's z added over its run of unknowns (a difference, then a cumulative
     # sum along the unknowns), times the column weights.

@@ -88,12 +88,13 @@ def test_nodata_patterns_each_solved_with_their_own_pairs():
 
 @pytest.mark.parametrize("outer_products", [True, False])
 @pytest.mark.parametrize("split_network", [False, True])
+@pytest.mark.parametrize("rows", ["intervals", "weighted"])
 def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network, outer_products,
-                                                                 monkeypatch):
+                                                                 rows, monkeypatch):
     """Pixels missing a few pairs (low-rank downdate), most pairs (per-pattern inverse) and
     pairs whose loss splits the network (pseudo-inverse) all give lstsq's minimum-norm
-    answer; with the whole network split, no downdate applies. Normal matrices built from
-    the table of outer products or, for large networks, one by one: the same."""
+    answer; with the whole network split, no downdate applies. Rows as SBAS makes them (a
+    pair over its intervals) or scaled per pair (soft weights): the same."""
     if not outer_products:
         monkeypatch.setattr(solver_module, "OUTER_PRODUCTS_BYTES", 0)
     dates, pairs, rng = _network(n_dates=12, max_span=3, seed=11)
@@ -107,8 +108,49 @@ def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network, 
     holes[:len(pairs) // 2, -50:] = True  # many missing: the per-pattern route
     holes[[0, 1], :40] = True  # the first date cut off for these: a split pattern
     matrix = design_matrix(dates, pairs)
+    if rows == "weighted":
+        matrix *= rng.uniform(0.3, 1.0, (len(pairs), 1))
     velocity, used = invert_pixels(matrix, np.where(holes, np.nan, phase))
     _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-6)
+
+
+@pytest.mark.parametrize("outer_products", [True, False])
+def test_bridge_rows_equal_lstsq_of_the_stacked_system(outer_products, monkeypatch):
+    """Rows that are no pair over its intervals (the gap bridge's regularisation) are never
+    downdated; normal matrices from the table of outer products or, for large networks, one
+    by one: the answer is lstsq's of the stacked system."""
+    if not outer_products:
+        monkeypatch.setattr(solver_module, "OUTER_PRODUCTS_BYTES", 0)
+    dates, pairs, rng = _network(n_dates=12, max_span=3, seed=13)
+    pairs = [(a, b) for a, b in pairs if not (a <= dates[5] < b)]  # split: the bridge joins
+    _, phase = _truth(dates, pairs, 300, rng)
+    phase += rng.normal(0, 0.2, phase.shape)
+    holes = rng.random(phase.shape) < np.linspace(0.0, 0.7, 300)[None, :]
+    holes[:len(pairs) // 2, -40:] = True
+    matrix = design_matrix(dates, pairs)
+    bridge = solver_module.bridge_rows(dates, 0.5, seasonal=False)
+    solution, used = invert_pixels(matrix, np.where(holes, np.nan, phase), regularisation=bridge)
+    stacked = np.vstack([np.hstack([matrix, np.zeros((len(pairs), 1))]), bridge])
+    for pixel in range(300):
+        rows = np.concatenate([~holes[:, pixel], np.ones(len(bridge), bool)])
+        observed = np.concatenate([phase[:, pixel], np.zeros(len(bridge))])
+        expected = np.linalg.lstsq(stacked[rows], observed[rows], rcond=None)[0]
+        np.testing.assert_allclose(solution[:, pixel], expected, rtol=1e-6, atol=1e-6,
+                                   err_msg=f"pixel {pixel}")
+        assert used[pixel] == (~holes[:, pixel]).sum()
+
+
+def test_interval_rows_rebuild_the_design():
+    dates, pairs, rng = _network(n_dates=9, max_span=4, seed=5)
+    matrix = design_matrix(dates, pairs) * rng.uniform(0.5, 1.0, (len(pairs), 1))
+    rows = solver_module.IntervalRows.of(matrix)
+    assert rows.structured.all()
+    column = np.arange(matrix.shape[1])
+    inside = (column >= rows.first[:, None]) & (column < rows.last[:, None])
+    np.testing.assert_allclose(rows.scale[:, None] * inside * rows.weights, matrix, rtol=1e-12)
+    bent = matrix.copy()
+    bent[3, rows.first[3]] *= 1.5  # no longer one weight per interval
+    assert not solver_module.IntervalRows.of(bent).structured[3]
 
 
 def _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance):
@@ -125,13 +167,18 @@ def _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance):
         assert used[pixel] == rows.sum()
 
 
+@pytest.mark.parametrize("gather_values", [0, 10**9])
 @pytest.mark.parametrize("phase_dtype", [np.float64, np.float32])
-def test_patterns_shared_by_many_pixels_equal_lstsq_and_reuse_their_inverses(phase_dtype):
+def test_patterns_shared_by_many_pixels_equal_lstsq_and_reuse_their_inverses(phase_dtype,
+                                                                             gather_values,
+                                                                             monkeypatch):
     """Water and masks repeat one pattern of missing pairs over whole areas: connected, it
     is a downdate of the complete network with its k x k system inverted once; split, it is
     solved by one product with its pseudo-inverse (kept in the cache for the next chunk).
-    Either gives lstsq's minimum-norm answer; a second call with the cache filled gives the
-    same numbers bit for bit."""
+    Either gives lstsq's minimum-norm answer (a downdate's system solved with all its
+    pixels as right-hand sides, or inverted and gathered per pixel); a second call with the
+    cache filled gives the same numbers bit for bit."""
+    monkeypatch.setattr(solver_module, "GATHER_VALUES", gather_values)
     dates, pairs, rng = _network(n_dates=12, max_span=3, seed=21)
     n_pixels = 400
     _, phase = _truth(dates, pairs, n_pixels, rng)
