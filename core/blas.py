@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-_lock = threading.Lock()
+_lock = threading.RLock()  # re-entrant: a solve inside a caller's limit nests it
 
 
 @functools.lru_cache(maxsize=1)

@@ -551,7 +551,10 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
     n_pixels, n_columns = start.shape
     series = np.zeros((n_pixels, n_columns + 1), dtype=start.dtype)
     np.cumsum(start * rows.weights.astype(start.dtype), axis=1, out=series[:, 1:])
-    pixel_of, pair_of = np.nonzero(missing.T)  # pixel-major: each pixel's pairs in a run
+    # Pixel-major: each pixel's pairs in a run (numpy's two-dimensional nonzero is several
+    # times slower than a flat one on a contiguous copy).
+    pixel_of, pair_of = np.divmod(np.flatnonzero(np.ascontiguousarray(missing.T)),
+                                  missing.shape[0])
     counts = np.bincount(pixel_of, minlength=n_pixels)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
     order = np.argsort(counts, kind="stable")

@@ -18,3 +18,28 @@ def test_blas_threads_limits_and_restores():
         np.testing.assert_allclose(a @ np.linalg.inv(a), np.eye(64), atol=1e-8)
     if library is not None:
         assert int(library.openblas_get_num_threads()) == before
+
+
+def test_nested_limits_do_not_hang_and_restore_in_order():
+    """A solve's own limit inside a caller's (a Dask task running a block with several
+    solve threads) must not wait on itself."""
+    import threading
+
+    library = _openblas()
+    before = int(library.openblas_get_num_threads()) if library is not None else None
+    seen = []
+
+    def nested():
+        with blas_threads(2):
+            with blas_threads(1):
+                seen.append(None if library is None else int(library.openblas_get_num_threads()))
+            seen.append(None if library is None else int(library.openblas_get_num_threads()))
+
+    worker = threading.Thread(target=nested, daemon=True)
+    worker.start()
+    worker.join(timeout=10)
+    assert not worker.is_alive(), "nested blas_threads hung"
+    assert len(seen) == 2
+    if library is not None:
+        assert seen[0] == 1  # the inner limit applied
+        assert int(library.openblas_get_num_threads()) == before  # and all restored
