@@ -76,7 +76,8 @@ def _pinv(matrix: np.ndarray) -> np.ndarray:
 def _connected(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
     """Whether each pattern's valid pairs connect all its dates (full column rank).
 
-    Min-label propagation over the pairs, vectorised across patterns.
+    Min-label propagation, vectorised across patterns and across the pairs that share a
+    first date (one step per date rather than per pair).
 
     Parameters
     ----------
@@ -95,15 +96,17 @@ def _connected(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
     last = first + covered.sum(axis=1)  # and of its second date
     n_dates = design.shape[1] + 1
     labels = np.repeat(np.arange(n_dates)[:, None], patterns.shape[1], axis=1)
+    groups = [(start, np.flatnonzero(first == start)) for start in np.unique(first)]
     for _ in range(n_dates):
         changed = False
-        for pair in range(design.shape[0]):
-            i, j, valid = first[pair], last[pair], patterns[pair]
-            low = np.minimum(labels[i], labels[j])
-            update = valid & ((labels[i] != low) | (labels[j] != low))
-            if update.any():
-                labels[i] = np.where(valid, low, labels[i])
-                labels[j] = np.where(valid, low, labels[j])
+        for start, rows in groups:
+            valid, ends = patterns[rows], last[rows]
+            reached = labels[ends]  # (pairs from this date, patterns)
+            low = np.minimum(labels[start], np.where(valid, reached, n_dates).min(axis=0))
+            lower = valid & (reached > low)
+            if lower.any() or (low < labels[start]).any():
+                labels[start] = low
+                labels[ends] = np.where(lower, low, reached)
                 changed = True
         if not changed:
             break

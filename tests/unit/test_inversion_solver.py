@@ -288,3 +288,29 @@ def test_robust_refit_discounts_a_pair_that_disagrees():
     clean, _ = invert_pixels(matrix, phase)  # without an outlier it changes next to nothing
     refit = robust_refit(matrix, phase, None, clean, 1, 16384)
     assert abs(error(refit) - error(clean)) < 0.02
+
+
+def test_connected_agrees_with_union_find_on_random_networks():
+    """Which patterns of valid pairs connect every date, against a plain union-find."""
+    rng = np.random.default_rng(1)
+    for _ in range(30):
+        n_dates = int(rng.integers(3, 15))
+        dates = [date(2020, 1, 1) + timedelta(days=12 * k) for k in range(n_dates)]
+        pairs = [(dates[i], dates[j]) for i in range(n_dates) for j in range(i + 1, n_dates)
+                 if j == i + 1 or rng.random() < 0.4]
+        patterns = rng.random((len(pairs), 100)) < rng.uniform(0.3, 0.95)
+        index = {d: k for k, d in enumerate(dates)}
+        expected = []
+        for pattern in patterns.T:
+            parent = list(range(n_dates))
+
+            def root(node, parent=parent):
+                while parent[node] != node:
+                    node = parent[node]
+                return node
+
+            for p in np.flatnonzero(pattern):
+                parent[root(index[pairs[p][0]])] = root(index[pairs[p][1]])
+            expected.append(len({root(node) for node in range(n_dates)}) == 1)
+        found = solver_module._connected(design_matrix(dates, pairs), patterns)
+        np.testing.assert_array_equal(found, expected)
