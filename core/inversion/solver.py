@@ -183,11 +183,6 @@ def chunk_pixels(n_intervals: int, memory_bytes: float) -> int:
     return int(np.clip(memory_bytes / (20.0 * n_intervals**2), 256, 65536))
 
 
-#: Pixels sharing one pattern of valid pairs from which the pattern is solved with one matrix
-#: product (its normal matrix inverted once) rather than pixel by pixel.
-SHARED_PATTERN_PIXELS = 16
-
-
 #: A pattern's key in :class:`PatternCache`: the design's signature and the packed pattern.
 Key = tuple[bytes, bytes]
 
@@ -415,9 +410,8 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     pixels valid in every pair, and the start of a low-rank downdate for a pixel missing a
     few pairs (:func:`_downdate_solve`). Otherwise, or where the downdate costs more than its
     pattern's inverse (:func:`_downdate_cheaper`), pixels missing pairs are solved in float64
-    grouped by their pattern of valid pairs (:func:`_solve_by_pattern`): a pattern of at
-    least :data:`SHARED_PATTERN_PIXELS` pixels (masks and water repeat their pattern over
-    whole areas) with one product, rarer ones with their pattern's (pseudo-)inverse.
+    grouped by their pattern of valid pairs (:func:`_solve_by_pattern`), each pattern's
+    (pseudo-)inverse made once (masks and water repeat their pattern over whole areas).
 
     Parameters
     ----------
@@ -674,8 +668,9 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
                       cache: PatternCache | None) -> None:
     """Solve pixels grouped by pattern of valid pairs with each pattern's normal-matrix
     (pseudo-)inverse (plain inverse where ``connected``; from ``cache`` where an earlier
-    chunk made it), written into ``solution[:, columns]``: one product per pattern of at
-    least :data:`SHARED_PATTERN_PIXELS` pixels, the inverse gathered per pixel for the rest.
+    chunk made it), written into ``solution[:, columns]``: one product per pattern whose
+    inverse gathered for each of its pixels would copy more (:data:`GATHER_VALUES`), the
+    inverse gathered per pixel for the rest.
 
     Parameters
     ----------
@@ -696,12 +691,13 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
         last = min(first + per_chunk, patterns.shape[1])
         inverses = np.stack(_pattern_inverses(design, patterns[:, first:last],
                                               keys[first:last], connected[first:last], cache))
-        for k in first + np.flatnonzero(counts[first:last] >= SHARED_PATTERN_PIXELS):
+        shared = counts[first:last] * design.shape[1]**2 >= GATHER_VALUES
+        for k in first + np.flatnonzero(shared):
             pixels = order[ends[k] - counts[k]:ends[k]]
             solution[:, columns[pixels]] = inverses[k - first] @ rhs[:, pixels]
         members = order[(ends[first - 1] if first else 0):ends[last - 1]]
         local = inverse[members] - first
-        rare = counts[first:last][local] < SHARED_PATTERN_PIXELS
+        rare = ~shared[local]
         members, local = members[rare], local[rare]
         for offset in range(0, members.size, chunk):
             part = slice(offset, offset + chunk)
