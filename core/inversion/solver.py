@@ -544,7 +544,8 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
         Shape (n_pixels, n_intervals), float64.
     """
     rows, hat = network.rows, network.hat
-    assert rows is not None and hat is not None and network.normal_inverse is not None
+    if rows is None or hat is None or network.normal_inverse is None:
+        raise ValueError("a downdate needs the complete network connected")
     n_pixels, n_columns = start.shape
     series = np.zeros((n_pixels, n_columns + 1), dtype=start.dtype)
     np.cumsum(start * rows.weights.astype(start.dtype), axis=1, out=series[:, 1:])
