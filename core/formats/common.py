@@ -120,6 +120,7 @@ def inspect_rasters(paths: list[Path]) -> dict[Path, RasterInfo | StackError]:
             result = found[path]
             if isinstance(result, RasterInfo) and path in local:
                 cache.put(result)
+        cache.retain(list(local))
         cache.save()
     return {path: found[path] for path in paths}
 

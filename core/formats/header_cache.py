@@ -75,6 +75,15 @@ class HeaderCache:
         self._entries[os.path.abspath(info.path)] = {"identity": identity, "info": fields}
         self._changed = True
 
+    def retain(self, paths: list[Path]) -> None:
+        """Forget the files other than these (products removed or renamed since): the cache
+        holds one stack's files, not every file the folder ever held."""
+        keep = {os.path.abspath(path) for path in paths}
+        stale = [name for name in self._entries if name not in keep]
+        for name in stale:
+            del self._entries[name]
+        self._changed = self._changed or bool(stale)
+
     def save(self) -> None:
         """Write the headers added since loading (atomically; failures ignored)."""
         if not self._changed:

@@ -87,3 +87,17 @@ def test_a_data_folder_that_cannot_be_written_costs_nothing_but_time(folder, tmp
     n_files = len(inspected)
     assert _summary(open_stack(folder)) == first
     assert len(inspected) == 2 * n_files  # read again, nothing raised
+
+
+def test_a_removed_product_is_forgotten(folder, tmp_path):
+    open_stack(folder)
+    (cached,) = (tmp_path / "xdg" / "sbas_selector" / "headers").rglob("*.json")
+    before = set(json.loads(cached.read_text())["files"])
+    product = sorted(p for p in folder.iterdir() if p.is_dir())[0]
+    for path in product.iterdir():
+        path.unlink()
+    product.rmdir()
+    open_stack(folder)
+    after = set(json.loads(cached.read_text())["files"])
+    assert after < before
+    assert not any(product.name in name for name in after)
