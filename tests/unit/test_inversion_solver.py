@@ -314,3 +314,25 @@ def test_connected_agrees_with_union_find_on_random_networks():
             expected.append(len({root(node) for node in range(n_dates)}) == 1)
         found = solver_module._connected(design_matrix(dates, pairs), patterns)
         np.testing.assert_array_equal(found, expected)
+
+
+@pytest.mark.parametrize("rows", ["intervals", "other"])
+def test_temporal_coherence_equals_its_definition(rows):
+    """|mean of exp(i r)| and RMS of r over each pixel's valid pairs, r = phase - A v: from
+    the time series' dates where every row is a pair over its intervals, else the product."""
+    dates, pairs, rng = _network(n_dates=9, max_span=3, seed=9)
+    matrix = design_matrix(dates, pairs)
+    if rows == "other":
+        matrix = matrix * rng.uniform(0.8, 1.2, matrix.shape)
+    velocity = rng.normal(0, 2, (matrix.shape[1], 300))
+    velocity[:, :5] = np.nan  # unsolved
+    phase = matrix @ np.nan_to_num(velocity) + rng.normal(0, 0.5, (len(pairs), 300))
+    phase[rng.random(phase.shape) < 0.2] = np.nan
+    coherence, rms = temporal_coherence(matrix, velocity, phase.astype(np.float32))
+    residual = (phase - matrix @ np.nan_to_num(velocity))[:, 5:]
+    valid = np.isfinite(residual)
+    expected = np.abs(np.where(valid, np.exp(1j * np.nan_to_num(residual)), 0).sum(0)
+                      ) / valid.sum(0)
+    np.testing.assert_allclose(coherence[5:], expected, atol=1e-5)
+    np.testing.assert_allclose(rms[5:], np.sqrt(np.nanmean(residual**2, axis=0)), rtol=1e-5)
+    assert np.isnan(coherence[:5]).all() and np.isnan(rms[:5]).all()
