@@ -23,8 +23,9 @@ from .common import RasterInfo
 
 logger = logging.getLogger(__name__)
 
-#: Changes whenever :class:`RasterInfo` or the inspection changes, so older entries are dropped.
-VERSION = 1
+#: Changes whenever :class:`RasterInfo`, the inspection or this file's layout changes, so older
+#: entries are dropped.
+VERSION = 2
 
 
 def _file(folder: Path) -> Path:
@@ -47,10 +48,12 @@ class HeaderCache:
         self.folder = folder
         self._entries: dict[str, dict] = {}
         self._changed = False
+        self._crs: list[str] = []  # each CRS once (a WKT is about 1 kB; a stack has one)
         try:
             stored = json.loads(_file(folder).read_text(encoding="utf-8"))
-            if stored.get("version") == VERSION and isinstance(stored.get("files"), dict):
-                self._entries = stored["files"]
+            if (stored.get("version") == VERSION and isinstance(stored.get("files"), dict)
+                    and isinstance(stored.get("crs"), list)):
+                self._entries, self._crs = stored["files"], stored["crs"]
         except (OSError, ValueError, AttributeError):
             pass
 
@@ -62,8 +65,9 @@ class HeaderCache:
         try:
             fields = dict(entry["info"])
             fields["geotransform"] = tuple(fields["geotransform"])
+            fields["crs_wkt"] = str(self._crs[fields.pop("crs")])
             return RasterInfo(path=path, **fields)
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, IndexError):
             return None
 
     def put(self, info: RasterInfo) -> None:
@@ -71,7 +75,10 @@ class HeaderCache:
         if identity is None:
             return
         fields = {name: getattr(info, name) for name in (
-            "width", "height", "geotransform", "crs_wkt", "nodata", "data_type", "tags")}
+            "width", "height", "geotransform", "nodata", "data_type", "tags")}
+        if info.crs_wkt not in self._crs:
+            self._crs.append(info.crs_wkt)
+        fields["crs"] = self._crs.index(info.crs_wkt)
         self._entries[os.path.abspath(info.path)] = {"identity": identity, "info": fields}
         self._changed = True
 
@@ -92,8 +99,8 @@ class HeaderCache:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            temporary.write_text(json.dumps({"version": VERSION, "files": self._entries}),
-                                 encoding="utf-8")
+            temporary.write_text(json.dumps({"version": VERSION, "crs": self._crs,
+                                             "files": self._entries}), encoding="utf-8")
             os.replace(temporary, target)
             self._changed = False
         except (OSError, ValueError) as exc:  # (ValueError: a tag JSON cannot hold)

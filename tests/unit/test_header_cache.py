@@ -64,11 +64,11 @@ def test_an_unreadable_or_foreign_cache_is_ignored(folder, tmp_path, inspected):
     (cached,) = (tmp_path / "xdg" / "sbas_selector" / "headers").rglob("*.json")
     stored = json.loads(cached.read_text())
     entry = next(iter(stored["files"].values()))
-    for text in ("{not json", "[]", '{"version": 1, "files": 3}',
-                 json.dumps({**stored, "version": 0}),
-                 json.dumps({"version": 1, "files": {k: {"identity": entry["identity"],
-                                                         "info": {"width": "x"}}
-                                                     for k in stored["files"]}})):
+    for text in ("{not json", "[]", '{"version": 2, "files": 3, "crs": []}',
+                 json.dumps({**stored, "version": 0}), json.dumps({**stored, "crs": []}),
+                 json.dumps({**stored, "files": {k: {"identity": entry["identity"],
+                                                     "info": {"width": "x"}}
+                                                 for k in stored["files"]}})):
         cached.write_text(text)
         inspected.clear()
         assert _summary(open_stack(folder)) == expected
