@@ -504,7 +504,7 @@ class _Outputs:
                 values = values[None]
             for b in range(values.shape[0]):
                 dataset.GetRasterBand(b + 1).WriteArray(
-                    values[b].astype(np.uint16 if name == "n_pairs" else np.float32),
+                    values[b].astype(np.uint16 if name == "n_pairs" else np.float32, copy=False),
                     window.col, window.row)
             if flush:
                 dataset.FlushCache()
