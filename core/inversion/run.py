@@ -243,7 +243,7 @@ def solve_workers(memory_gb: float) -> int:
 def solve_chunks(setup: InversionSetup) -> tuple[int, int]:
     """Pixels solved at once within a block, and pixels whose per-pattern matrices are held at
     once (:func:`chunk_pixels`), each from half the rest of the budget; the first allows about
-    64 bytes of temporaries per pair and pixel."""
+    32 bytes of temporaries per pair and pixel."""
     budget = setup.options.memory_gb * 1024**3 * (1 - BLOCK_SHARE - PATTERN_CACHE_SHARE) / 2
     n_pairs, n_intervals = len(setup.pair_indices), len(setup.dates) - 1
     per_pixel = 32 * n_pairs + (24 * n_pairs if setup.options.bridge_gaps else 0)
