@@ -27,6 +27,8 @@ import textwrap
 import time
 from pathlib import Path
 
+from bench_sbas import StackSpec, simulate  # the same stacks as make bench-sbas
+
 ROOT = Path(__file__).resolve().parent.parent
 
 RUN = textwrap.dedent("""
@@ -67,16 +69,6 @@ RUN = textwrap.dedent("""
 """)
 
 
-def simulate(data_dir: Path, n_dates: int, size: int) -> Path:
-    """The stack of ``make bench-sbas`` (seed 5), simulated once."""
-    target = data_dir / f"sim_{n_dates}x{size}"
-    if not (target / "hyp3").is_dir():
-        subprocess.run([str(ROOT / ".venv/bin/sbas-selector"), "simulate", "--out", str(target),
-                        "--seed", "5", "--dates", str(n_dates), "--size", f"{size}x{size}",
-                        "--format", "hyp3"], check=True)
-    return target / "hyp3"
-
-
 def identical(first: Path, second: Path) -> bool:
     """Whether every output raster of two runs holds the same values (NaN equal to NaN)."""
     import numpy as np
@@ -98,7 +90,7 @@ def main() -> None:
     parser.add_argument("--worker-memory-gb", type=float, default=0.5)
     parser.add_argument("--data", type=Path, default=ROOT / "bench_data")
     args = parser.parse_args()
-    stack = simulate(args.data, args.dates, args.size)
+    stack = simulate(args.data, StackSpec(args.dates, args.size)) / "hyp3"
     from sbas_selector.core import open_stack
 
     row, col = open_stack(stack).reference_pixel

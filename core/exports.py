@@ -9,6 +9,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from .atomic import default_file_mode, write_text_atomic
 from .dates import format_yyyymmdd
 from .errors import StackError
 from .labels import Label, LabelsStore
@@ -19,28 +20,10 @@ CSV_COLUMNS = ("date1", "date2", "pair_id", "days", "bperp_m", "probability_high
                "predicted", "override", "label", "source", "closure", "repairs", "evidence")
 
 
-def default_file_mode(folder: bool = False) -> int:
-    """The mode a plain ``open(path, "w")`` (or ``mkdir``, with ``folder``) would give: 0666
-    (0777) less the umask."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return (0o777 if folder else 0o666) & ~umask
-
-
 def _write_atomic(path: Path, text: str) -> Path:
     if path.is_dir():
         raise StackError(path, "is a folder; give the name of the file to write")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.chmod(temporary, default_file_mode())  # mkstemp makes 0600: not what users expect
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return path
+    return write_text_atomic(path, text)
 
 
 def labels_csv_text(stack: Stack, store: LabelsStore) -> str:

@@ -16,6 +16,7 @@ import logging
 import os
 from pathlib import Path
 
+from .atomic import write_text_atomic
 from .paths import user_data_folder
 
 logger = logging.getLogger(__name__)
@@ -63,12 +64,8 @@ def store(stack_path: Path, key: str | None, pixel: tuple[int, int]) -> None:
     """Remember the pixel for rasters of this key (written atomically; failures ignored)."""
     if key is None:
         return
-    target = _file(stack_path)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps({"key": key, "reference_pixel": list(pixel)}),
-                             encoding="utf-8")
-        os.replace(temporary, target)
+        write_text_atomic(_file(stack_path),
+                          json.dumps({"key": key, "reference_pixel": list(pixel)}))
     except OSError as exc:
         logger.debug("reference pixel not remembered (%s)", exc)

@@ -26,7 +26,7 @@ from ..core.phase_display import (
     UNWRAPPED_BAND,
     WRAPPED_BAND,
     display_raster_path,
-    write_display_raster,
+    write_display_bands,
 )
 from ..qgis_compat import RAMP_INTERPOLATED, STRETCH_TO_MIN_MAX
 
@@ -202,7 +202,8 @@ class StackLayers:
             if grid.width * grid.height > BACKGROUND_PIXELS:
                 self._write_in_background(index, path)
                 return None
-            path, limit = write_display_raster(self.stack, index, self.reference_pixel)
+            limit = write_display_bands(self.stack.source(index, "phase"), grid, path,
+                                        self.reference_pixel)
             return self._add_phase_layer(index, path, limit)
         else:
             from ..core.layer_sources import layer_source

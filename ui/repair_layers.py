@@ -23,8 +23,7 @@ from qgis.core import (
 )
 from qgis.PyQt.QtGui import QColor
 
-from ..core.closure_layers import closure_raster_path as core_closure_raster_path
-from ..core.closure_layers import patch_outline_wkt, write_closure_raster
+from ..core.closure_layers import closure_raster_path, patch_outline_wkt, write_closure_raster
 from ..qgis_compat import RAMP_INTERPOLATED
 
 ACTION_COLOURS = {"correct": "#1b9e77", "mask": "#ff7f00", "ignore": "#8c8c8c"}
@@ -32,17 +31,13 @@ CLOSURE_LAYER = "Misclosed triplets per pixel"
 PATCH_LAYER = "Unwrapping errors of the current pair"
 
 
-def closure_raster_path(stack: Any) -> Path:
-    """Where the per-pixel closure raster of a stack is kept (the user's data folder)."""
-    return core_closure_raster_path(stack.path)
-
-
 def closure_layer(check: Any, stack: Any, written: Path | None = None
                   ) -> QgsRasterLayer | None:
     """The per-pixel count of misclosed triplets as a styled raster layer (0 transparent);
     ``written``: the raster, already written from ``check`` (by the task that opened the
     stack: a frame's takes a third of a second to write)."""
-    path = written or write_closure_raster(check, stack.grid, closure_raster_path(stack))
+    path = written or write_closure_raster(check, stack.grid,
+                                                  closure_raster_path(stack.path))
     layer = QgsRasterLayer(str(path), CLOSURE_LAYER)
     if not layer.isValid():
         return None

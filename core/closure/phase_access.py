@@ -68,6 +68,7 @@ class InMemoryPhase:
         self.phase = phase
         self.n_pairs = len(phase)
         self.shape = (int(phase.shape[1]), int(phase.shape[2]))
+        self._valid: dict[int, np.ndarray] = {}  # each pair's, once: asked per triplet
 
     def closures(self, triplets: Sequence[tuple[int, int, int]]) -> np.ndarray:
         a, b, c = (np.array(x) for x in zip(*triplets))
@@ -80,7 +81,10 @@ class InMemoryPhase:
         return self.phase[index, rows, cols]
 
     def valid(self, index: int) -> np.ndarray:
-        return np.isfinite(self.phase[index])
+        found = self._valid.get(index)
+        if found is None:
+            found = self._valid[index] = np.isfinite(self.phase[index])
+        return found
 
     def valid_at(self, pixels: np.ndarray) -> np.ndarray:
         return np.isfinite(self.phase.reshape(self.n_pairs, -1)[:, pixels])
@@ -122,9 +126,8 @@ class StreamedPhase:
         self._lock = threading.Lock()
         self._packed: dict[int, np.ndarray] = {}   # validity, packed to bits
         self._count: dict[int, int] = {}
-        self._missing: set[int] = set()            # pairs that could not be read
+        self._missing: set[int] = set()            # pairs without any phase (unreadable)
         self._unpacked: OrderedDict[int, np.ndarray] = OrderedDict()
-        self.reads = 0
 
     def pair(self, index: int) -> np.ndarray:
         with self._lock:
@@ -140,15 +143,11 @@ class StreamedPhase:
         return phase
 
     def _read(self, index: int) -> np.ndarray:
-        try:
-            phase = self.stack.read_phase(index, referenced=False)
-        except StackError as exc:
-            logger.warning("%s; counted as missing in the loop closure", exc)
-            phase = np.full(self.shape, np.nan, dtype=np.float32)
-            self._missing.add(index)
+        phase = read_or_missing(self.stack, index)
         valid = np.isfinite(phase)
         with self._lock:
-            self.reads += 1
+            if not valid.any():  # unreadable, or no phase at all: windows need no reading
+                self._missing.add(index)
             if index not in self._packed:
                 self._packed[index] = np.packbits(valid.ravel())
                 self._count[index] = int(valid.sum())

@@ -18,6 +18,7 @@ import logging
 import os
 from pathlib import Path
 
+from ..atomic import write_text_atomic
 from ..paths import user_data_folder
 from .common import RasterInfo
 
@@ -95,13 +96,9 @@ class HeaderCache:
         """Write the headers added since loading (atomically; failures ignored)."""
         if not self._changed:
             return
-        target = _file(self.folder)
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            temporary.write_text(json.dumps({"version": VERSION, "crs": self._crs,
-                                             "files": self._entries}), encoding="utf-8")
-            os.replace(temporary, target)
+            write_text_atomic(_file(self.folder), json.dumps(
+                {"version": VERSION, "crs": self._crs, "files": self._entries}))
             self._changed = False
         except (OSError, ValueError) as exc:  # (ValueError: a tag JSON cannot hold)
             logger.debug("raster headers not remembered (%s)", exc)

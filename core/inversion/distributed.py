@@ -35,6 +35,7 @@ from ..stack_types import Window
 from .run import (
     InversionCancelledError,
     InversionSetup,
+    memory_settings,
     read_block,
     solve_block,
     solve_workers,
@@ -133,15 +134,12 @@ class DaskBlocks:
         # values (read by a worker, which sees the files as the tasks do), the solve threads
         # (they set the chunks: this machine's count, so the chunks are this machine's), the
         # GDAL cache and the allocator setting of run_inversion.
-        budget = setup.options.memory_gb * 1024**3
         threads = solve_workers(setup.options.memory_gb)
         # One solve thread uses the BLAS library's own threads, whose number can change the
         # last bit of a product (measured: 1 of 21 million values on the 80-date bench
         # stack); workers start with one (Dask's nannies set OPENBLAS_NUM_THREADS=1).
         blas = blas_thread_count() if threads == 1 else None
-        cache_bytes = int(max(8 * 2**20, 0.1 * budget))
-        stack_bytes = 4.0 * len(setup.pair_indices) * stack.grid.height * stack.grid.width
-        return_freed = stack_bytes > budget
+        cache_bytes, return_freed = memory_settings(stack, setup)
         pending: dict[Any, Window] = {}
         try:
             stack_future = client.scatter(stack, broadcast=True, hash=False)

@@ -172,9 +172,11 @@ def with_reference(stack: Stack, setup: InversionSetup, window: Window | None = 
     return replace(setup, reference_values=values)
 
 
-#: Share of the memory budget for the arrays of a block, and for the inverses of shared
-#: patterns of valid pairs kept while a block is solved; the rest is for the solve's chunks.
+#: Share of the memory budget for the arrays of a block.
 BLOCK_SHARE = 0.5
+#: Share for what the solve keeps for the whole run (:class:`~.solver.PatternCache`: pattern
+#: inverses, and a quarter more for whether patterns connect every date); the rest is for the
+#: solve's chunks.
 PATTERN_CACHE_SHARE = 0.05
 
 
@@ -544,6 +546,16 @@ class BlockEngine(Protocol):
         ...
 
 
+def memory_settings(stack: Stack, setup: InversionSetup) -> tuple[int, bool]:
+    """GDAL's block cache (5% of RAM by default, counted against the budget too) at most,
+    bytes; and whether freed arrays must go back to the system: where the kept phase is larger
+    than the budget (not otherwise: fresh pages for every large array cost time, 30% on the
+    80-date bench). The same here and on a Dask worker (:mod:`.distributed`)."""
+    budget = setup.options.memory_gb * 1024**3
+    stack_bytes = 4.0 * len(setup.pair_indices) * stack.grid.height * stack.grid.width
+    return int(max(8 * 2**20, 0.1 * budget)), stack_bytes > budget
+
+
 def run_inversion(
     stack: Stack,
     out_dir: str | Path,
@@ -612,16 +624,12 @@ def run_inversion(
                         + ", ".join(d.isoformat() for d in missing_dates[:10]))
     from osgeo import gdal
 
-    # GDAL's block cache (5% of RAM by default) counts against the budget too.
+    cache_bytes, return_freed = memory_settings(stack, setup)
     previous_cache = gdal.GetCacheMax()
-    gdal.SetCacheMax(int(max(8 * 2**20, min(previous_cache,
-                                            0.1 * options.memory_gb * 1024**3))))
+    gdal.SetCacheMax(max(8 * 2**20, min(previous_cache, cache_bytes)))
     windows = block_windows(stack, setup)
     sample_step = max(1, stack.grid.height * stack.grid.width // 200_000)
-    stack_bytes = 4.0 * len(setup.pair_indices) * stack.grid.height * stack.grid.width
-    if stack_bytes > options.memory_gb * 1024**3:
-        # The stack is larger than the budget: freed arrays must go back to the system. (Not
-        # otherwise: fresh pages for every large array cost time, 30% on the 80-date bench.)
+    if return_freed:
         fix_mmap_threshold()
     if options.reference_pixel is not None:  # its block first: it gives the reference values
         row, col = options.reference_pixel

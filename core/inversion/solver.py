@@ -196,19 +196,27 @@ class PatternCache:
     Patterns seen again in a later chunk (rarer ones too) and whether they connect every
     date are kept as well. Keyed by the design (and the pattern); a matrix is the same
     whether computed afresh or taken from here, so results do not depend on what was kept.
-    Pattern inverses take at most ``max_bytes``; safe to share between threads.
+    Pattern inverses take at most ``max_bytes``, connectivities a quarter of it more; safe to
+    share between threads.
     """
+
+    #: What one remembered connectivity costs: its key (the packed pattern) and the dict.
+    CONNECTED_BYTES = 200
 
     def __init__(self, max_bytes: float) -> None:
         self._entries: dict[Key, np.ndarray] = {}
         self._connected: dict[Key, bool] = {}
         self._networks: dict[bytes, CompleteNetwork] = {}
         self._room = int(max_bytes)
+        self._connected_room = int(max_bytes) // 4
         self._lock = threading.Lock()
 
     @staticmethod
     def signature(design: np.ndarray) -> bytes:
-        return hashlib.blake2b(np.ascontiguousarray(design).tobytes(), digest_size=16).digest()
+        """A key of the design's values, shape and type."""
+        digest = hashlib.blake2b(np.ascontiguousarray(design).tobytes(), digest_size=16)
+        digest.update(repr((design.shape, design.dtype.str)).encode())
+        return digest.digest()
 
     @classmethod
     def keys(cls, design: np.ndarray, patterns: np.ndarray) -> list[Key]:
@@ -231,7 +239,10 @@ class PatternCache:
         return self._connected.get(key)
 
     def set_connected(self, key: Key, connected: bool) -> None:
-        self._connected[key] = connected
+        with self._lock:  # (bounded: a frame has millions of rare patterns)
+            if key not in self._connected and self._connected_room >= self.CONNECTED_BYTES:
+                self._connected[key] = connected
+                self._connected_room -= self.CONNECTED_BYTES
 
     def network(self, design: np.ndarray, full_rank: bool) -> CompleteNetwork:
         """The complete network of ``design``, made once."""
@@ -823,7 +834,7 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
     n_pairs, n_pixels = phase.shape
     rows = _interval_rows(design)
     pairs_over_intervals = bool(rows.structured.all())
-    design32 = design.astype(np.float32)
+    design32 = None if pairs_over_intervals else design.astype(np.float32)
     coherence = np.empty(n_pixels)
     rms = np.empty(n_pixels)
     for start in range(0, n_pixels, COHERENCE_COLUMNS):
@@ -836,7 +847,7 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
             residual -= np.take(series, rows.first, axis=0)
             residual *= rows.scale.astype(np.float32)[:, None]
         else:
-            residual = design32 @ velocity[:, part].astype(np.float32)
+            residual = design32 @ velocity[:, part].astype(np.float32)  # type: ignore[operator]
         np.subtract(phase[:, part], residual, out=residual, dtype=np.float32)
         missing = np.isnan(residual)
         count = n_pairs - np.count_nonzero(missing, axis=0)
@@ -860,7 +871,7 @@ _ROWS: dict[bytes, IntervalRows] = {}
 
 def _interval_rows(design: np.ndarray) -> IntervalRows:
     """:meth:`IntervalRows.of`, kept for the last few designs (every chunk of a run asks)."""
-    key = PatternCache.signature(design) + repr(design.shape).encode()
+    key = PatternCache.signature(design)
     found = _ROWS.get(key)
     if found is None:
         if len(_ROWS) >= 8:

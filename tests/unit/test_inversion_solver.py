@@ -197,10 +197,17 @@ def test_patterns_shared_by_many_pixels_equal_lstsq_and_reuse_their_inverses(pha
                          tolerance=1e-6 if phase_dtype is np.float64 else 2e-4)
     split = PatternCache.keys(matrix, ~holes[:, [100]])
     assert all(cache.get(key) is not None for key in split)  # kept for the next chunk
+    made = []  # patterns whose inverse is computed
+    normal_inverses = solver_module._normal_inverses
+    monkeypatch.setattr(solver_module, "_normal_inverses",
+                        lambda design, patterns, *rest: made.append(patterns.shape[1])
+                        or normal_inverses(design, patterns, *rest))
     again, _ = invert_pixels(matrix, observed, cache=cache)
     np.testing.assert_array_equal(again, velocity)
+    assert sum(made) == 0  # every inverse came from the cache
     fresh, _ = invert_pixels(matrix, observed)
     np.testing.assert_array_equal(fresh, velocity)
+    assert sum(made) > 0  # without it, they are made again
 
 
 def test_min_pairs_leaves_pixels_nan():
