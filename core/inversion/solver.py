@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import warnings
 from dataclasses import dataclass
 from datetime import date
 
@@ -453,7 +452,9 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     partial = np.flatnonzero(solvable & ~complete)
     if partial.size == 0:
         return
-    mask = valid[:, partial]
+    # Pixel-major (Fortran order): each pixel's pairs contiguous for the pattern grouping and
+    # the downdate's gathers; a take and a reorder cost half of fancy indexing's strided copy.
+    mask = np.asfortranarray(valid.take(partial, axis=1))
     patterns, inverse = group_patterns(mask)
     keys = PatternCache.keys(design, patterns)
     connected = _pattern_connected(design, patterns, keys, full_rank, cache)
@@ -742,9 +743,12 @@ def robust_refit(design: np.ndarray, phase: np.ndarray, weights: np.ndarray | No
     base = np.ones(phase.shape) if weights is None else weights
     for _ in range(iterations):
         residual = np.abs(phase - design @ np.nan_to_num(solution[:n_intervals]))
-        with warnings.catch_warnings():  # pixels without data: an all-NaN median, left NaN
-            warnings.simplefilter("ignore", RuntimeWarning)
-            scale = np.maximum(1.4826 * np.nanmedian(residual, axis=0), 0.1)
+        # Pixels without data are left out of the median (numpy warns on an all-NaN one,
+        # and silencing it is not thread-safe: chunks are solved in threads); theirs is NaN.
+        median = np.full(residual.shape[1], np.nan)
+        some = np.isfinite(residual).any(axis=0)
+        median[some] = np.nanmedian(residual[:, some], axis=0)
+        scale = np.maximum(1.4826 * median, 0.1)
         cut = tuning * scale[None, :]
         huber = np.where(residual <= cut, 1.0, cut / np.maximum(residual, 1e-12))
         refit, _ = invert_pixels(design, phase, base * np.nan_to_num(huber, nan=1.0),
@@ -802,6 +806,20 @@ def linear_velocity(series: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
     return rate, rate_std
 
 
+def _cumulate_rows(values: np.ndarray) -> None:
+    """Cumulative sum down the first axis, in place: row by row, each row one vectorised
+    add (numpy's ``cumsum(axis=0)`` walks each column with the row stride, several times
+    slower on wide arrays).
+
+    Parameters
+    ----------
+    values
+        Shape (n_rows, n_columns); row ``i`` becomes the sum of rows ``0..i``.
+    """
+    for row in range(1, values.shape[0]):
+        np.add(values[row - 1], values[row], out=values[row])
+
+
 #: Pixels whose residuals :func:`temporal_coherence` handles at once: a few MB that stay in
 #: the processor's cache through the passes over them.
 COHERENCE_COLUMNS = 2048
@@ -837,12 +855,15 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
     design32 = None if pairs_over_intervals else design.astype(np.float32)
     coherence = np.empty(n_pixels)
     rms = np.empty(n_pixels)
+    whole = np.zeros((design.shape[1] + 1, min(COHERENCE_COLUMNS, n_pixels)), np.float32)
     for start in range(0, n_pixels, COHERENCE_COLUMNS):
         part = slice(start, min(start + COHERENCE_COLUMNS, n_pixels))
         # An unsolved pixel's NaN velocity makes every residual NaN: no pair counts.
         if pairs_over_intervals:
-            series = np.zeros((design.shape[1] + 1, part.stop - start), dtype=np.float32)
-            np.cumsum(velocity[:, part] * rows.weights[:, None], axis=0, out=series[1:])
+            series = whole[:, :part.stop - start]
+            np.multiply(velocity[:, part], rows.weights[:, None], out=series[1:],
+                        casting="same_kind")
+            _cumulate_rows(series[1:])
             residual = np.take(series, rows.last, axis=0)
             residual -= np.take(series, rows.first, axis=0)
             residual *= rows.scale.astype(np.float32)[:, None]

@@ -323,10 +323,13 @@ def test_connected_agrees_with_union_find_on_random_networks():
         np.testing.assert_array_equal(found, expected)
 
 
+@pytest.mark.parametrize("columns", [2048, 128])
 @pytest.mark.parametrize("rows", ["intervals", "other"])
-def test_temporal_coherence_equals_its_definition(rows):
+def test_temporal_coherence_equals_its_definition(rows, columns, monkeypatch):
     """|mean of exp(i r)| and RMS of r over each pixel's valid pairs, r = phase - A v: from
-    the time series' dates where every row is a pair over its intervals, else the product."""
+    the time series' dates where every row is a pair over its intervals, else the product;
+    in one part or in several (the last one shorter)."""
+    monkeypatch.setattr(solver_module, "COHERENCE_COLUMNS", columns)
     dates, pairs, rng = _network(n_dates=9, max_span=3, seed=9)
     matrix = design_matrix(dates, pairs)
     if rows == "other":
@@ -343,3 +346,10 @@ def test_temporal_coherence_equals_its_definition(rows):
     np.testing.assert_allclose(coherence[5:], expected, atol=1e-5)
     np.testing.assert_allclose(rms[5:], np.sqrt(np.nanmean(residual**2, axis=0)), rtol=1e-5)
     assert np.isnan(coherence[:5]).all() and np.isnan(rms[:5]).all()
+
+
+def test_cumulate_rows_is_a_cumulative_sum_down_the_rows():
+    values = np.random.default_rng(4).normal(size=(7, 33)).astype(np.float32)
+    expected = np.cumsum(values.astype(np.float64), axis=0)
+    solver_module._cumulate_rows(values)
+    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-5)
