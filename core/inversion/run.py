@@ -352,6 +352,10 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
     # gets its share of the budget.
     workers = workers or solve_workers(setup.options.memory_gb)
     step, chunk = max(256, step // workers), max(256, chunk // workers)
+    # As many chunks as a multiple of the workers, of equal size: no worker left alone with a
+    # remainder at the end.
+    rounds = -(-n_pixels // (step * workers))
+    step = max(1, -(-n_pixels // (rounds * workers)))
     cache = cache if cache is not None else new_cache(setup)
 
     def solve(start: int) -> None:
@@ -649,13 +653,17 @@ def run_inversion(
     scratch: TileRowScratch | None = None
     blocks: Generator[tuple[Window, dict[str, np.ndarray]], None, None] | None = None
     try:
-        outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
-                           names)
         # Two buffers in turn: one read into while the other's block is solved.
         floats = max(block_floats(setup, w) for w in windows)
         buffers = ([np.empty(floats, dtype=np.float32) for _ in range(min(2, len(windows)))]
                    if cluster is None else [])
         tile_rows = splits_tiles(stack, windows) if cluster is None else 0
+        # The first block is read while the output rasters are created (unless it is read
+        # through a scratch file, which lives beside them).
+        first_read = (prefetch.submit(read_block, stack, setup, windows[0], buffers[0])
+                      if cluster is None and not tile_rows else None)
+        outputs = _Outputs(out_dir, output_set.staging_folder(out_dir), stack, setup.dates,
+                           names)
         if tile_rows:
             scratch = TileRowScratch(
                 stack, setup.pair_indices, tile_rows, outputs.staging,
@@ -665,8 +673,8 @@ def run_inversion(
 
         def blocks_here() -> Generator[tuple[Window, dict[str, np.ndarray]], None, None]:
             nonlocal setup
-            pending = prefetch.submit(read_block, stack, setup, windows[0], buffers[0],
-                                      scratch)
+            pending = first_read or prefetch.submit(read_block, stack, setup, windows[0],
+                                                    buffers[0], scratch)
             for done, window in enumerate(windows):
                 if cancelled is not None and cancelled():
                     raise InversionCancelledError

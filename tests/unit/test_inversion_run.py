@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from osgeo import gdal
@@ -314,10 +316,15 @@ def test_soft_weights(clean_sim, tmp_path):
                                atol=0.05)
 
 
-def test_robust_inversion_on_clean_pairs_stays_near_the_truth(clean_sim, tmp_path):
+def test_robust_inversion_on_clean_pairs_stays_near_the_truth(clean_sim, tmp_path,
+                                                               monkeypatch):
     stack = clean_sim.to_stack()
     plain = run_inversion(stack, tmp_path / "plain")
-    robust = run_inversion(stack, tmp_path / "robust", options=InversionOptions(robust=True))
+    monkeypatch.setenv("SBAS_SOLVE_WORKERS", "2")
+    with warnings.catch_warnings():  # pixels without data in chunks solved in threads
+        warnings.simplefilter("error")
+        robust = run_inversion(stack, tmp_path / "robust",
+                               options=InversionOptions(robust=True, memory_gb=0.0005))
     truth = clean_sim.velocity_mm_yr
     coherent = np.isfinite(_read(plain.files["velocity"]))
 
@@ -407,3 +414,26 @@ def test_budget_below_one_tile_per_pair_decodes_each_tile_once(clean_sim, tmp_pa
                                        atol=1e-4, err_msg=f"{weighting} {name}")
         assert sorted(p.name for p in bands.out_dir.iterdir()) == sorted(
             p.name for p in whole.out_dir.iterdir())
+
+
+def test_a_block_is_solved_in_equal_chunks_a_multiple_of_the_workers(clean_sim, monkeypatch):
+    """No worker is left alone with a short remainder at the end of a block."""
+    from sbas_selector.core.inversion import run as run_module
+    from sbas_selector.core.stack_types import Window
+
+    stack = clean_sim.to_stack()
+    setup = run_module.prepare(stack, None, InversionOptions(), read_reference=False)
+    window = Window(0, 0, stack.grid.height, stack.grid.width)  # 1,920 pixels
+    phase, weights = run_module.read_block(stack, setup, window)
+    setup = run_module.with_reference(stack, setup, window, phase)
+    sizes = []
+    solve = run_module._invert_columns
+    monkeypatch.setattr(run_module, "_invert_columns",
+                        lambda s, p, *rest: sizes.append(p.shape[1]) or solve(s, p, *rest))
+    monkeypatch.setattr(run_module, "solve_chunks", lambda setup: (1100, 256))
+    whole = run_module.solve_block(setup, window, phase.copy(), weights, workers=2)
+    assert sizes.count(sizes[0]) == len(sizes) == 4  # not 550, 550, 550, 270
+    sizes.clear()
+    single = run_module.solve_block(setup, window, phase.copy(), weights, workers=1)
+    assert sizes == [960, 960]
+    np.testing.assert_allclose(whole["velocity"], single["velocity"], atol=1e-4)
