@@ -15,6 +15,12 @@ _DATE_TOKEN = re.compile(r"(?<!\d)(\d{8})(?:T\d{6})?(?!\d)")
 def parse_yyyymmdd(text: str) -> date:
     """Parse ``YYYYMMDD`` (or ``YYYY-MM-DD``) into a date; raise ValueError otherwise."""
     text = text.strip()
+    if len(text) == 8 and text.isascii() and text.isdigit():  # the common case, without
+        # strptime's cost (a stack's names hold thousands of dates)
+        try:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            raise ValueError(f"not a date: {text!r}") from None
     for fmt in ("%Y%m%d", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, fmt).date()
