@@ -378,12 +378,15 @@ def invert_pixels(
     if weights is not None:
         valid &= np.isfinite(weights) & (weights > 0)
     n_used = np.count_nonzero(valid, axis=0)
-    solution = np.full((n_intervals, n_pixels), np.nan)
     solvable = n_used >= min_pairs
     if weights is None:
+        # Every solvable pixel is written by the solve; the others are set to NaN after it.
+        solution = np.empty((n_intervals, n_pixels))
         _solve_unweighted(design, phase, valid, solvable, n_used, solution, chunk, full_rank,
                           cache)
+        solution[:, ~solvable] = np.nan
         return solution, n_used
+    solution = np.full((n_intervals, n_pixels), np.nan)
     # float64 before any product: numpy multiplies mixed float32/float64 without BLAS.
     filled = np.where(valid, phase, 0).astype(np.float64)
     columns = np.flatnonzero(solvable)
@@ -412,7 +415,8 @@ def invert_pixels(
 def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
                       solvable: np.ndarray, n_used: np.ndarray, solution: np.ndarray,
                       chunk: int, full_rank: bool, cache: PatternCache | None = None) -> None:
-    """Minimum-norm least squares of the ``solvable`` pixels, written into ``solution``.
+    """Minimum-norm least squares of the ``solvable`` pixels, written into ``solution``
+    (other pixels' columns may be written too: the caller sets them).
 
     Where the complete network connects every date, one product of its projector
     ``N^-1 A^T`` with the phase (missing pairs at zero) in the phase's precision (float32
@@ -442,7 +446,9 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
         # (n_pixels, n_intervals): each pixel's unknowns contiguous for the downdate's gathers
         start = (np.where(valid, phase, 0).astype(dtype, copy=False).T
                  @ network.projector.T.astype(dtype))
-        solution[:, complete] = start[complete].T
+        # Every column at once (a pixel missing pairs is overwritten below): cheaper than
+        # gathering the complete pixels' columns.
+        np.copyto(solution, start.T)
     elif complete.any():
         # One product over every column (NaN where a pair is missing, overwritten below)
         # costs less than gathering the complete columns first.
