@@ -8,6 +8,7 @@ Errors print one line naming the file and the problem and exit with status 2; se
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import math
 import os
@@ -707,5 +708,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sbas-selector`` command (its launcher calls this; tests call
+    :func:`main`): :func:`main` with what the imports made set aside from the cyclic garbage
+    collector (``gc.freeze``). Modules, functions and classes live until the process ends;
+    left in sight, every full collection during the run, and the last one at exit, walks
+    them all again (10-50 ms a run: 28,000 objects)."""
+    try:
+        from osgeo import gdal  # noqa: F401 (every command uses it: imported before the freeze)
+    except ImportError:
+        pass
+    gc.freeze()
+    return main(argv)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())

@@ -24,8 +24,8 @@ launcher = Path(sys.prefix) / "bin" / "sbas-selector"
 launcher.write_text(
     f"#!{sys.executable}\n"
     "import sys\n"
-    "from sbas_selector.cli import main\n"
-    "sys.exit(main())\n",
+    "from sbas_selector.cli import run\n"
+    "sys.exit(run())\n",
     encoding="utf-8",
 )
 os.chmod(launcher, 0o755)

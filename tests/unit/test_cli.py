@@ -65,3 +65,17 @@ def test_simulate_water_and_coherence_scale(tmp_path, capsys):
 def test_bad_arguments_exit_2(tmp_path, capsys):
     assert main(["simulate", "--out", str(tmp_path), "--format", "shapefile"]) == 2
     assert "unknown format" in capsys.readouterr().err
+
+
+def test_the_command_sets_the_imports_aside_from_the_garbage_collector(monkeypatch, capsys):
+    """The launcher's entry freezes what the imports made, then runs the command as main."""
+    import gc
+
+    from sbas_selector import cli
+
+    calls = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    monkeypatch.setattr(cli, "main", lambda argv=None: calls.append(("main", argv)) or 7)
+    assert cli.run(["info", "x"]) == 7
+    assert calls == ["freeze", ("main", ["info", "x"])]
+
