@@ -23,7 +23,10 @@ if not link.exists():
 launcher = Path(sys.prefix) / "bin" / "sbas-selector"
 launcher.write_text(
     f"#!{sys.executable}\n"
+    "import gc\n"
     "import sys\n"
+    "\n"
+    "gc.disable()  # until the imports are done: cli.run turns it back on\n"
     "from sbas_selector.cli import run\n"
     "sys.exit(run())\n",
     encoding="utf-8",

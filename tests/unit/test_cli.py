@@ -76,6 +76,26 @@ def test_the_command_sets_the_imports_aside_from_the_garbage_collector(monkeypat
     calls = []
     monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
     monkeypatch.setattr(cli, "main", lambda argv=None: calls.append(("main", argv)) or 7)
-    assert cli.run(["info", "x"]) == 7
+    gc.disable()  # as the launcher does before the imports
+    try:
+        assert cli.run(["info", "x"]) == 7
+        assert gc.isenabled()
+    finally:
+        gc.enable()
     assert calls == ["freeze", ("main", ["info", "x"])]
 
+
+
+def test_output_piped_into_a_reader_that_stops_is_not_an_error(real_stack_path):
+    """``sbas-selector info STACK | head -0``: no error message, the status of a SIGPIPE."""
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "import sys; from sbas_selector.cli import run; "
+               "sys.exit(run())", "info", str(real_stack_path)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.close()  # the reader is gone before the first line
+        error = process.stderr.read().decode()
+        status = process.wait(timeout=60)
+    assert "error" not in error and "Traceback" not in error, error
+    assert status == 141
