@@ -501,10 +501,19 @@ class _Outputs:
     #: Tile size of the outputs (GTiff's default for TILED=YES).
     TILE = 256
 
+    #: Time-series values of a block from which its single-band rasters are written in a
+    #: thread of their own (below, a thread costs about what it saves).
+    SPLIT_VALUES = 2**20
+
     def write(self, window: Window, block: dict[str, np.ndarray], flush: bool = False) -> None:
         """Write a block's outputs at its window; with ``flush``, compress and write its
-        tiles now (only for windows of whole output tiles: see :meth:`whole_tiles`)."""
-        for name, dataset in self.datasets.items():
+        tiles now (only for windows of whole output tiles: see :meth:`whole_tiles`).
+
+        The time series in one thread, the single-band rasters in another (GDAL writes and
+        compresses with the GIL released): the last block's writing is what a run waits for
+        after its last solve."""
+        def write_one(name: str) -> None:
+            dataset = self.datasets[name]
             values = block[name]
             if values.ndim == 2:
                 values = values[None]
@@ -514,6 +523,20 @@ class _Outputs:
                     window.col, window.row)
             if flush:
                 dataset.FlushCache()
+
+        def write_all(names: list[str]) -> None:
+            for name in names:
+                write_one(name)
+
+        series = [name for name in self.datasets if block[name].ndim == 3]
+        single = [name for name in self.datasets if block[name].ndim != 3]
+        if not series or not single or block[series[0]].size < self.SPLIT_VALUES:
+            write_all(series + single)
+            return
+        with ThreadPoolExecutor(max_workers=1) as other:
+            done = other.submit(write_all, single)
+            write_all(series)
+            done.result()
 
     @classmethod
     def whole_tiles(cls, windows: list[Window], height: int, width: int) -> bool:

@@ -437,3 +437,29 @@ def test_a_block_is_solved_in_equal_chunks_a_multiple_of_the_workers(clean_sim, 
     single = run_module.solve_block(setup, window, phase.copy(), weights, workers=1)
     assert sizes == [960, 960]
     np.testing.assert_allclose(whole["velocity"], single["velocity"], atol=1e-4)
+
+
+def test_outputs_written_in_two_threads_are_the_same(clean_sim, tmp_path, monkeypatch):
+    """A large block's single-band rasters are written beside its time series, in a thread
+    of their own: the files hold the same values."""
+    import sys
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sbas_selector.core.inversion import run as run_module
+
+    stack = clean_sim.to_stack()
+    one = run_inversion(stack, tmp_path / "one")
+    writers = []
+
+    class Counted(ThreadPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            writers.append(sys._getframe(1).f_code.co_name)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(run_module, "ThreadPoolExecutor", Counted)
+    monkeypatch.setattr(run_module._Outputs, "SPLIT_VALUES", 1)
+    two = run_inversion(stack, tmp_path / "two")
+    assert "write" in writers
+    for name, path in one.files.items():
+        if path.suffix == ".tif":
+            np.testing.assert_array_equal(_read(two.files[name]), _read(path))
