@@ -397,7 +397,7 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
         solution = robust_refit(design, observed, weights, solution, options.min_pairs, chunk,
                                 regularisation)
     velocity = solution[:n_intervals]
-    series_mm = timeseries_from_velocity(velocity, intervals) * setup.mm_per_radian
+    series_mm = timeseries_from_velocity(velocity, intervals, setup.mm_per_radian, np.float32)
     rate, rate_std = linear_velocity(series_mm, years)
     coherence_t, rms = temporal_coherence(setup.design, velocity, phase)
     extra = {}
@@ -405,7 +405,7 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
         plain, _ = invert_pixels(design, observed, weights, options.min_pairs, chunk=chunk,
                                  cache=cache)
         plain_rate, _ = linear_velocity(
-            timeseries_from_velocity(plain, intervals) * setup.mm_per_radian, years)
+            timeseries_from_velocity(plain, intervals, setup.mm_per_radian, np.float32), years)
         extra["bridge_shift"] = rate - plain_rate
     return {
         **extra,

@@ -412,6 +412,10 @@ def invert_pixels(
     return solution, n_used
 
 
+#: Pixels whose start ``x0`` one product computes (:func:`_solve_unweighted`).
+X0_COLUMNS = 4096
+
+
 def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
                       solvable: np.ndarray, n_used: np.ndarray, solution: np.ndarray,
                       chunk: int, full_rank: bool, cache: PatternCache | None = None) -> None:
@@ -444,8 +448,14 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     start = None
     if network.connected:
         # (n_pixels, n_intervals): each pixel's unknowns contiguous for the downdate's gathers
-        start = (np.where(valid, phase, 0).astype(dtype, copy=False).T
-                 @ network.projector.T.astype(dtype))
+        projector = network.projector.T.astype(dtype)
+        start = np.empty((phase.shape[1], n_intervals), dtype)
+        # A few thousand pixels at a time: the phase with missing pairs at zero is a small
+        # temporary, reused, rather than a copy of the whole chunk in fresh memory.
+        for first in range(0, phase.shape[1], X0_COLUMNS):
+            part = slice(first, first + X0_COLUMNS)
+            np.matmul(np.where(valid[:, part], phase[:, part], 0).astype(dtype, copy=False).T,
+                      projector, out=start[part])
         # Every column at once (a pixel missing pairs is overwritten below): cheaper than
         # gathering the complete pixels' columns.
         np.copyto(solution, start.T)
@@ -763,7 +773,8 @@ def robust_refit(design: np.ndarray, phase: np.ndarray, weights: np.ndarray | No
     return solution
 
 
-def timeseries_from_velocity(velocity: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+def timeseries_from_velocity(velocity: np.ndarray, intervals: np.ndarray, scale: float = 1.0,
+                             dtype: type = np.float64) -> np.ndarray:
     """Phase time series (first date at 0) from interval velocities.
 
     Parameters
@@ -772,16 +783,21 @@ def timeseries_from_velocity(velocity: np.ndarray, intervals: np.ndarray) -> np.
         Shape (n_intervals, n_pixels), radians/year.
     intervals
         Shape (n_intervals,), years.
+    scale
+        Unit of the result per radian (e.g. mm per radian of LOS phase).
+    dtype
+        Of the result (float32: the outputs' precision, half the memory; sums of at most a
+        few hundred terms, about 1e-6 relative).
 
     Returns
     -------
     numpy.ndarray
-        Shape (n_intervals + 1, n_pixels), radians.
+        Shape (n_intervals + 1, n_pixels), radians times ``scale``.
     """
-    series = np.empty((velocity.shape[0] + 1, velocity.shape[1]))
+    series = np.empty((velocity.shape[0] + 1, velocity.shape[1]), dtype)
     series[0] = 0.0
     for row, span in enumerate(intervals):  # (row by row: numpy's cumsum along rows is slow)
-        np.multiply(velocity[row], span, out=series[row + 1])
+        np.multiply(velocity[row], span * scale, out=series[row + 1], casting="same_kind")
         series[row + 1] += series[row]
     return series
 
@@ -792,7 +808,8 @@ def linear_velocity(series: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
     Parameters
     ----------
     series
-        Shape (n_dates, n_pixels), any unit (NaN columns stay NaN).
+        Shape (n_dates, n_pixels), any unit (NaN columns stay NaN); float32 or float64, the
+        result's precision.
     years
         Shape (n_dates,), decimal years.
 
@@ -803,6 +820,7 @@ def linear_velocity(series: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
     """
     t = years - years.mean()
     sxx = float(np.sum(t**2))
+    t = t.astype(series.dtype)  # (products in the series' precision: BLAS)
     rate = (t @ series) / sxx
     residual = series - series.mean(axis=0)
     for row, offset in enumerate(t):  # (one row at a time: no second date x pixel array)
