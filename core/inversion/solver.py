@@ -143,31 +143,60 @@ def group_patterns(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return patterns, inverse
 
 
-#: Largest table of every pair's outer product a_p a_p^T that :func:`_normal_inverses` builds
-#: (400 pairs of 110 dates: 39 MB); beyond it, normal matrices are built one by one.
-OUTER_PRODUCTS_BYTES = 64 * 2**20
+#: Largest table of every pair's outer product a_p a_p^T (its upper triangle) that
+#: :func:`_normal_matrices` builds and keeps (400 pairs of 110 dates: 19 MB); beyond it,
+#: normal matrices are built one by one.
+OUTER_PRODUCTS_BYTES = 32 * 2**20
+
+
+def _normal_matrices(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+    """The normal matrix ``A_k^T A_k`` of each pattern of valid pairs, shape (n_patterns,
+    n_intervals, n_intervals): one dense BLAS product of the patterns with every pair's outer
+    product ``a_p a_p^T`` (faster than a sparse sum over the missing pairs, and than sums
+    along the intervals), or one product per pattern where that table would not fit."""
+    n_pairs, n_intervals = design.shape
+    if n_pairs * n_intervals**2 * 4 <= OUTER_PRODUCTS_BYTES:
+        # The upper triangles only (half the product), then each matrix read out of its own.
+        outer, full = _outer_products(design)
+        triangles = patterns.T.astype(np.float64) @ outer
+        return np.take(triangles, full, axis=1).reshape(-1, n_intervals, n_intervals)
+    return np.stack([design[k].T @ design[k] for k in patterns.T])
+
+
+_OUTER: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _outer_products(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The upper triangle of every pair's outer product ``a_p a_p^T``, shape (n_pairs,
+    n (n + 1) / 2) for n intervals, and for each of the n x n entries (flat) its place in
+    the triangle. Kept for the last two designs: building it cost more than a chunk's
+    product with it (8 ms against 5 ms for 90 patterns of 416 pairs and 79 intervals)."""
+    key = PatternCache.signature(design)
+    found = _OUTER.get(key)
+    if found is None:
+        n = design.shape[1]
+        upper = np.triu_indices(n)
+        place = np.empty((n, n), dtype=np.intp)
+        place[upper] = np.arange(upper[0].size)
+        place[upper[1], upper[0]] = place[upper]
+        if len(_OUTER) >= 2:
+            _OUTER.clear()
+        found = _OUTER[key] = (design[:, upper[0]] * design[:, upper[1]], place.ravel())
+    return found
 
 
 def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
                      connected: np.ndarray) -> np.ndarray:
-    """Pseudo-inverse of the normal matrix of each pattern of valid pairs.
-
-    One BLAS product builds every normal matrix ``A_k^T A_k``; connected patterns are inverted
-    directly, split ones (rank deficient) by the minimum-norm pseudo-inverse.
+    """Pseudo-inverse of the normal matrix of each pattern of valid pairs
+    (:func:`_normal_matrices`): connected patterns inverted directly, split ones (rank
+    deficient) by the minimum-norm pseudo-inverse.
 
     Returns
     -------
     numpy.ndarray
         Shape (n_patterns, n_intervals, n_intervals).
     """
-    n_pairs, n_intervals = design.shape
-    if n_pairs * n_intervals**2 * 8 <= OUTER_PRODUCTS_BYTES:
-        # Every pattern's normal matrix in one dense BLAS product of the patterns with each
-        # pair's outer product a_p a_p^T (faster than a sparse sum over the missing pairs).
-        outer = (design[:, :, None] * design[:, None, :]).reshape(n_pairs, -1)
-        normals = (patterns.T.astype(np.float64) @ outer).reshape(-1, n_intervals, n_intervals)
-    else:  # large networks: the outer products would not fit; one product per pattern
-        normals = np.stack([design[k].T @ design[k] for k in patterns.T])
+    normals = _normal_matrices(design, patterns)
     inverses = np.empty_like(normals)
     if connected.any():
         inverses[connected] = np.linalg.inv(normals[connected])
@@ -514,7 +543,9 @@ def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
     """Whether a pixel missing ``missing`` pairs costs less time as a low-rank downdate of
     the complete network's solution (its pattern's k x k system solved, or inverted once
     for the ``members`` pixels of the chunk that share it, and its gathers) than as its
-    share of its pattern's normal matrix and inverse, its right-hand side and a product.
+    share of its pattern's normal matrix (half a product: its upper triangle) and its
+    factorisation (an inverse, four of them, where the pattern is shared by enough pixels to
+    be inverted: :func:`_solve_by_pattern`), its right-hand side and a product.
 
     Times from operation counts at rates measured for numpy's LAPACK and BLAS (small
     batched solves are far slower per operation than matrix products). The choice depends
@@ -525,7 +556,9 @@ def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
     members = members.astype(np.float64)
     system = _lu_nanoseconds(k) * np.where(members > 1, 4.0 / members, 1.0)
     downdate = system + 0.02 * k**2 + 2 * n_intervals**2 / _GEMM_RATE
-    pattern = 2 * n_pairs * n_intervals**2 / _GEMM_RATE + 4 * _lu_nanoseconds(n_intervals)
+    inverted = members * n_intervals**2 >= GATHER_VALUES
+    pattern = (n_pairs * n_intervals**2 / _GEMM_RATE
+               + np.where(inverted, 4.0, 1.0) * _lu_nanoseconds(n_intervals))
     by_pattern = pattern / members + (2 * n_pairs * n_intervals
                                       + 2 * n_intervals**2) / _GEMM_RATE
     return downdate <= by_pattern
@@ -713,21 +746,41 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
     order = np.argsort(inverse, kind="stable")
     counts = np.bincount(inverse, minlength=patterns.shape[1])
     ends = np.cumsum(counts)
+    n_intervals = design.shape[1]
     # Chunks of patterns bound the memory of their matrices (float64 normal matrix and
     # inverse: 16 x n_intervals**2 bytes each).
     per_chunk = max(1, chunk // 2)
     for first in range(0, patterns.shape[1], per_chunk):
         last = min(first + per_chunk, patterns.shape[1])
-        inverses = np.stack(_pattern_inverses(design, patterns[:, first:last],
-                                              keys[first:last], connected[first:last], cache))
-        shared = counts[first:last] * design.shape[1]**2 >= GATHER_VALUES
+        shared = counts[first:last] * n_intervals**2 >= GATHER_VALUES
+        # A connected pattern of a few pixels: its normal system solved once with its pixels
+        # as right-hand sides, batched with the patterns of as many pixels (an inverse costs
+        # about four such solves, and gathering it for each pixel more again).
+        direct = first + np.flatnonzero(~shared & connected[first:last])
+        inverted = first + np.flatnonzero(shared | ~connected[first:last])
+        if direct.size:
+            normals = _normal_matrices(design, patterns[:, direct])
+            sizes = counts[direct]
+            for size in np.unique(sizes):
+                group = sizes == size
+                pixels = order[ends[direct[group]][:, None] - size + np.arange(size)]
+                solved = np.linalg.solve(normals[group], np.moveaxis(rhs[:, pixels], 0, 1))
+                solution[:, columns[pixels]] = np.moveaxis(solved, 1, 0)
+            del normals
+        if inverted.size == 0:
+            continue
+        inverses = np.stack(_pattern_inverses(design, patterns[:, inverted],
+                                              [keys[k] for k in inverted], connected[inverted],
+                                              cache))
+        slot = np.full(last - first, -1)
+        slot[inverted - first] = np.arange(inverted.size)
         for k in first + np.flatnonzero(shared):
             pixels = order[ends[k] - counts[k]:ends[k]]
-            solution[:, columns[pixels]] = inverses[k - first] @ rhs[:, pixels]
+            solution[:, columns[pixels]] = inverses[slot[k - first]] @ rhs[:, pixels]
         members = order[(ends[first - 1] if first else 0):ends[last - 1]]
         local = inverse[members] - first
-        rare = ~shared[local]
-        members, local = members[rare], local[rare]
+        rare = ~shared[local] & ~connected[first:last][local]
+        members, local = members[rare], slot[local[rare]]
         for offset in range(0, members.size, chunk):
             part = slice(offset, offset + chunk)
             solution[:, columns[members[part]]] = np.einsum(

@@ -153,6 +153,14 @@ def test_interval_rows_rebuild_the_design():
     assert not solver_module.IntervalRows.of(bent).structured[3]
 
 
+def _noisy(n_dates, max_span, seed, n_pixels):
+    """A network, its phase with 0.2 rad of noise, and no hole yet (set by the test)."""
+    dates, pairs, rng = _network(n_dates=n_dates, max_span=max_span, seed=seed)
+    _, phase = _truth(dates, pairs, n_pixels, rng)
+    phase += rng.normal(0, 0.2, phase.shape)
+    return dates, pairs, rng, phase, np.zeros(phase.shape, bool)
+
+
 def _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance):
     """Every pixel equals lstsq's minimum-norm answer with its own pairs (NaN without)."""
     for pixel in range(phase.shape[1]):
@@ -179,11 +187,8 @@ def test_patterns_shared_by_many_pixels_equal_lstsq_and_reuse_their_inverses(pha
     pixels as right-hand sides, or inverted and gathered per pixel); a second call with the
     cache filled gives the same numbers bit for bit."""
     monkeypatch.setattr(solver_module, "GATHER_VALUES", gather_values)
-    dates, pairs, rng = _network(n_dates=12, max_span=3, seed=21)
+    dates, pairs, rng, phase, holes = _noisy(n_dates=12, max_span=3, seed=21, n_pixels=400)
     n_pixels = 400
-    _, phase = _truth(dates, pairs, n_pixels, rng)
-    phase += rng.normal(0, 0.2, phase.shape)
-    holes = np.zeros(phase.shape, bool)
     holes[[2, 5, 9], :100] = True  # a connected pattern of 100 pixels
     holes[[0, 1, 2], 100:180] = True  # the first date cut off: a split pattern of 80 pixels
     holes[len(pairs) // 2:, 180:230] = True  # more missing than unknowns: 50 pixels
@@ -353,3 +358,39 @@ def test_cumulate_rows_is_a_cumulative_sum_down_the_rows():
     expected = np.cumsum(values.astype(np.float64), axis=0)
     solver_module._cumulate_rows(values)
     np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("gather_values", [0, 10**9])
+def test_patterns_solved_by_their_normal_systems_equal_lstsq(gather_values, monkeypatch):
+    """Every pixel missing pairs solved with its pattern of valid pairs (no downdate): a
+    connected pattern of a few pixels by one solve with its pixels as right-hand sides
+    (batched with the patterns of as many pixels), one of many pixels or a split one by its
+    (pseudo-)inverse; each equals lstsq's minimum-norm answer."""
+    monkeypatch.setattr(solver_module, "_downdate_cheaper",
+                        lambda missing, *rest: np.zeros(missing.shape, bool))
+    monkeypatch.setattr(solver_module, "GATHER_VALUES", gather_values)
+    dates, pairs, rng, phase, holes = _noisy(n_dates=10, max_span=4, seed=33, n_pixels=120)
+    n_pixels = 120
+    column = 0
+    for members in (1, 1, 2, 2, 2, 3, 5):  # patterns of 1, 2, 3 and 5 pixels
+        holes[rng.choice(len(pairs), 4, replace=False), column:column + members] = True
+        column += members
+    holes[[0, 1, 2, 3], column:column + 3] = True  # the first date cut off: split
+    holes[:, column + 3:] = rng.random((len(pairs), n_pixels - column - 3)) < 0.15
+    matrix = design_matrix(dates, pairs)
+    observed = np.where(holes, np.nan, phase)
+    velocity, used = invert_pixels(matrix, observed, cache=PatternCache(1e8))
+    _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-6)
+
+
+@pytest.mark.parametrize("table_bytes", [0, 2**25])
+def test_normal_matrices_of_patterns(table_bytes, monkeypatch):
+    """From the kept table of outer products' upper triangles, or one product per pattern
+    where it would not fit: A_k^T A_k of each pattern's valid rows, pair-scaled rows too."""
+    monkeypatch.setattr(solver_module, "OUTER_PRODUCTS_BYTES", table_bytes)
+    dates, pairs, rng = _network(n_dates=9, max_span=3, seed=4)
+    matrix = design_matrix(dates, pairs) * rng.uniform(0.5, 1.5, len(pairs))[:, None]
+    patterns = rng.random((len(pairs), 7)) < 0.7
+    expected = np.stack([matrix[k].T @ matrix[k] for k in patterns.T])
+    np.testing.assert_allclose(solver_module._normal_matrices(matrix, patterns), expected,
+                               rtol=1e-12, atol=1e-12)
