@@ -566,7 +566,9 @@ def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
 
 #: Values of a shared pattern's k x k inverse gathered for its pixels (members x k^2) beyond
 #: which one solve with every member as a right-hand side costs less (a LAPACK call's
-#: overhead, about 30 us here, against about 1 ns per value copied).
+#: overhead, about 30 us here, against about 1 ns per value copied); for a pattern of valid
+#: pairs (k = n_intervals), beyond which it is inverted once, kept in the cache for later
+#: chunks and applied with one product (:func:`_solve_by_pattern`).
 GATHER_VALUES = 32768
 
 
@@ -728,11 +730,12 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
                       connected: np.ndarray, inverse: np.ndarray, rhs: np.ndarray,
                       columns: np.ndarray, solution: np.ndarray, chunk: int,
                       cache: PatternCache | None) -> None:
-    """Solve pixels grouped by pattern of valid pairs with each pattern's normal-matrix
-    (pseudo-)inverse (plain inverse where ``connected``; from ``cache`` where an earlier
-    chunk made it), written into ``solution[:, columns]``: one product per pattern whose
-    inverse gathered for each of its pixels would copy more (:data:`GATHER_VALUES`), the
-    inverse gathered per pixel for the rest.
+    """Solve pixels grouped by pattern of valid pairs, written into ``solution[:, columns]``:
+    a pattern of many pixels (:data:`GATHER_VALUES`) with its normal-matrix (pseudo-)inverse
+    (from ``cache`` where an earlier chunk made it) and one product; a connected pattern of a
+    few pixels by its normal system solved with them as right-hand sides (batched with the
+    patterns of as many pixels); a split pattern of a few pixels with its minimum-norm
+    pseudo-inverse gathered per pixel.
 
     Parameters
     ----------
