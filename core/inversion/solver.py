@@ -556,7 +556,7 @@ def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
     members = members.astype(np.float64)
     system = _lu_nanoseconds(k) * np.where(members > 1, 4.0 / members, 1.0)
     downdate = system + 0.02 * k**2 + 2 * n_intervals**2 / _GEMM_RATE
-    inverted = members * n_intervals**2 >= GATHER_VALUES
+    inverted = members >= INVERT_MEMBERS
     pattern = (n_pairs * n_intervals**2 / _GEMM_RATE
                + np.where(inverted, 4.0, 1.0) * _lu_nanoseconds(n_intervals))
     by_pattern = pattern / members + (2 * n_pairs * n_intervals
@@ -566,10 +566,15 @@ def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
 
 #: Values of a shared pattern's k x k inverse gathered for its pixels (members x k^2) beyond
 #: which one solve with every member as a right-hand side costs less (a LAPACK call's
-#: overhead, about 30 us here, against about 1 ns per value copied); for a pattern of valid
-#: pairs (k = n_intervals), beyond which it is inverted once, kept in the cache for later
-#: chunks and applied with one product (:func:`_solve_by_pattern`).
+#: overhead, about 30 us here, against about 1 ns per value copied).
 GATHER_VALUES = 32768
+
+#: Pixels of a chunk from which a pattern of valid pairs is inverted once (kept in the cache
+#: for later chunks) and applied with one product, rather than its normal system solved with
+#: them as right-hand sides (:func:`_solve_by_pattern`): the inverse costs three solves more,
+#: about what the right-hand sides of 30 pixels cost more in triangular solves than in a
+#: product, whether 40 or 80 dates.
+INVERT_MEMBERS = 32
 
 
 def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.ndarray,
@@ -731,7 +736,7 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
                       columns: np.ndarray, solution: np.ndarray, chunk: int,
                       cache: PatternCache | None) -> None:
     """Solve pixels grouped by pattern of valid pairs, written into ``solution[:, columns]``:
-    a pattern of many pixels (:data:`GATHER_VALUES`) with its normal-matrix (pseudo-)inverse
+    a pattern of many pixels (:data:`INVERT_MEMBERS`) with its normal-matrix (pseudo-)inverse
     (from ``cache`` where an earlier chunk made it) and one product; a connected pattern of a
     few pixels by its normal system solved with them as right-hand sides (batched with the
     patterns of as many pixels); a split pattern of a few pixels with its minimum-norm
@@ -749,13 +754,12 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
     order = np.argsort(inverse, kind="stable")
     counts = np.bincount(inverse, minlength=patterns.shape[1])
     ends = np.cumsum(counts)
-    n_intervals = design.shape[1]
     # Chunks of patterns bound the memory of their matrices (float64 normal matrix and
     # inverse: 16 x n_intervals**2 bytes each).
     per_chunk = max(1, chunk // 2)
     for first in range(0, patterns.shape[1], per_chunk):
         last = min(first + per_chunk, patterns.shape[1])
-        shared = counts[first:last] * n_intervals**2 >= GATHER_VALUES
+        shared = counts[first:last] >= INVERT_MEMBERS
         # A connected pattern of a few pixels: its normal system solved once with its pixels
         # as right-hand sides, batched with the patterns of as many pixels (an inverse costs
         # about four such solves, and gathering it for each pixel more again).

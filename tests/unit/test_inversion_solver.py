@@ -360,15 +360,15 @@ def test_cumulate_rows_is_a_cumulative_sum_down_the_rows():
     np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("gather_values", [0, 10**9])
-def test_patterns_solved_by_their_normal_systems_equal_lstsq(gather_values, monkeypatch):
+@pytest.mark.parametrize("invert_members", [1, 10**9])
+def test_patterns_solved_by_their_normal_systems_equal_lstsq(invert_members, monkeypatch):
     """Every pixel missing pairs solved with its pattern of valid pairs (no downdate): a
     connected pattern of a few pixels by one solve with its pixels as right-hand sides
     (batched with the patterns of as many pixels), one of many pixels or a split one by its
     (pseudo-)inverse; each equals lstsq's minimum-norm answer."""
     monkeypatch.setattr(solver_module, "_downdate_cheaper",
                         lambda missing, *rest: np.zeros(missing.shape, bool))
-    monkeypatch.setattr(solver_module, "GATHER_VALUES", gather_values)
+    monkeypatch.setattr(solver_module, "INVERT_MEMBERS", invert_members)
     dates, pairs, rng, phase, holes = _noisy(n_dates=10, max_span=4, seed=33, n_pixels=120)
     n_pixels = 120
     column = 0
