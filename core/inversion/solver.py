@@ -615,8 +615,12 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
     if rows is None or hat is None or network.normal_inverse is None:
         raise ValueError("a downdate needs the complete network connected")
     n_pixels, n_columns = start.shape
+    # Running sums along the unknowns as products with triangular matrices (BLAS: three
+    # times faster than cumsum along rows this short): the time series of x0, and N^-1 times
+    # the weighted running sum of U^T z's differences.
+    below = np.triu(np.ones((n_columns, n_columns)))  # [j, i] = 1 where j <= i
     series = np.zeros((n_pixels, n_columns + 1), dtype=start.dtype)
-    np.cumsum(start * rows.weights.astype(start.dtype), axis=1, out=series[:, 1:])
+    np.matmul(start, (rows.weights[:, None] * below).astype(start.dtype), out=series[:, 1:])
     # Pixel-major: each pixel's pairs in a run (numpy's two-dimensional nonzero is several
     # times slower than a flat one on a contiguous copy).
     pixel_of, pair_of = np.divmod(np.flatnonzero(np.ascontiguousarray(missing.T)),
@@ -679,9 +683,9 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
                                        pixel_of * width + rows.last[pair_of]]),
                        weights=np.concatenate([z, -z]),
                        minlength=n_pixels * width).reshape(n_pixels, width)
-    spread = np.cumsum(runs[:, :n_columns], axis=1)
-    spread *= rows.weights
-    return start + spread @ network.normal_inverse.T
+    solution = runs[:, :n_columns] @ ((below * rows.weights) @ network.normal_inverse.T)
+    solution += start
+    return solution
 
 
 def _woodbury_system(hat: np.ndarray, pairs: np.ndarray) -> np.ndarray:
