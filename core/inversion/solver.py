@@ -149,44 +149,37 @@ def group_patterns(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 OUTER_PRODUCTS_BYTES = 32 * 2**20
 
 
-def _normal_matrices(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+def _normal_matrices(design: np.ndarray, patterns: np.ndarray,
+                     cache: PatternCache | None = None) -> np.ndarray:
     """The normal matrix ``A_k^T A_k`` of each pattern of valid pairs, shape (n_patterns,
-    n_intervals, n_intervals): one dense BLAS product of the patterns with every pair's outer
-    product ``a_p a_p^T`` (faster than a sparse sum over the missing pairs, and than sums
-    along the intervals), or one product per pattern where that table would not fit."""
+    n_intervals, n_intervals): one dense BLAS product of the patterns with the upper triangle
+    of every pair's outer product ``a_p a_p^T`` (:func:`outer_products`, from ``cache`` where
+    made before: faster than a sparse sum over the missing pairs, and than sums along the
+    intervals), or one product per pattern where that table would not fit."""
     n_pairs, n_intervals = design.shape
     if n_pairs * n_intervals**2 * 4 <= OUTER_PRODUCTS_BYTES:
-        # The upper triangles only (half the product), then each matrix read out of its own.
-        outer, full = _outer_products(design)
+        outer, full = (cache.outer_products(design) if cache is not None
+                       else outer_products(design))
         triangles = patterns.T.astype(np.float64) @ outer
         return np.take(triangles, full, axis=1).reshape(-1, n_intervals, n_intervals)
     return np.stack([design[k].T @ design[k] for k in patterns.T])
 
 
-_OUTER: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
-
-
-def _outer_products(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def outer_products(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The upper triangle of every pair's outer product ``a_p a_p^T``, shape (n_pairs,
     n (n + 1) / 2) for n intervals, and for each of the n x n entries (flat) its place in
-    the triangle. Kept for the last two designs: building it cost more than a chunk's
-    product with it (8 ms against 5 ms for 90 patterns of 416 pairs and 79 intervals)."""
-    key = PatternCache.signature(design)
-    found = _OUTER.get(key)
-    if found is None:
-        n = design.shape[1]
-        upper = np.triu_indices(n)
-        place = np.empty((n, n), dtype=np.intp)
-        place[upper] = np.arange(upper[0].size)
-        place[upper[1], upper[0]] = place[upper]
-        if len(_OUTER) >= 2:
-            _OUTER.clear()
-        found = _OUTER[key] = (design[:, upper[0]] * design[:, upper[1]], place.ravel())
-    return found
+    the triangle: half the product of :func:`_normal_matrices`, then each matrix read out of
+    its triangle."""
+    n = design.shape[1]
+    upper = np.triu_indices(n)
+    place = np.empty((n, n), dtype=np.intp)
+    place[upper] = np.arange(upper[0].size)
+    place[upper[1], upper[0]] = place[upper]
+    return design[:, upper[0]] * design[:, upper[1]], place.ravel()
 
 
-def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
-                     connected: np.ndarray) -> np.ndarray:
+def _normal_inverses(design: np.ndarray, patterns: np.ndarray, connected: np.ndarray,
+                     cache: PatternCache | None = None) -> np.ndarray:
     """Pseudo-inverse of the normal matrix of each pattern of valid pairs
     (:func:`_normal_matrices`): connected patterns inverted directly, split ones (rank
     deficient) by the minimum-norm pseudo-inverse.
@@ -196,7 +189,7 @@ def _normal_inverses(design: np.ndarray, patterns: np.ndarray,
     numpy.ndarray
         Shape (n_patterns, n_intervals, n_intervals).
     """
-    normals = _normal_matrices(design, patterns)
+    normals = _normal_matrices(design, patterns, cache)
     inverses = np.empty_like(normals)
     if connected.any():
         inverses[connected] = np.linalg.inv(normals[connected])
@@ -217,9 +210,10 @@ Key = tuple[bytes, bytes]
 
 class PatternCache:
     """What the solve of one design computes once and reuses across the chunks of a block:
-    the complete network's (pseudo-)inverse, and the normal-matrix (pseudo-)inverses of
-    patterns of valid pairs shared by many pixels (masks and water repeat the same patterns
-    in every chunk).
+    the complete network's (pseudo-)inverse, the table of the pairs' outer products
+    (:func:`outer_products`, at most :data:`OUTER_PRODUCTS_BYTES`), and the normal-matrix
+    (pseudo-)inverses of patterns of valid pairs shared by many pixels (masks and water repeat
+    the same patterns in every chunk).
 
     Patterns seen again in a later chunk (rarer ones too) and whether they connect every
     date are kept as well. Keyed by the design (and the pattern); a matrix is the same
@@ -235,6 +229,7 @@ class PatternCache:
         self._entries: dict[Key, np.ndarray] = {}
         self._connected: dict[Key, bool] = {}
         self._networks: dict[bytes, CompleteNetwork] = {}
+        self._outer: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
         self._room = int(max_bytes)
         self._connected_room = int(max_bytes) // 4
         self._lock = threading.Lock()
@@ -278,6 +273,16 @@ class PatternCache:
         found = self._networks.get(signature)
         if found is None:
             found = self._networks[signature] = CompleteNetwork.of(design, full_rank)
+        return found
+
+    def outer_products(self, design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`outer_products` of ``design``, made once (building it cost more than a
+        chunk's product with it: 8 ms against 5 ms for 90 patterns of 416 pairs and 79
+        intervals)."""
+        signature = self.signature(design)
+        found = self._outer.get(signature)
+        if found is None:
+            found = self._outer[signature] = outer_products(design)
         return found
 
 
@@ -728,7 +733,7 @@ def _pattern_inverses(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
     todo = np.array([k for k, found in enumerate(known) if found is None], dtype=np.intp)
     if todo.size:
         for k, matrix in zip(todo, _normal_inverses(design, patterns[:, todo],
-                                                    connected[todo])):
+                                                    connected[todo], cache)):
             known[k] = matrix
             if cache is not None:
                 cache.put(keys[k], matrix)
@@ -770,7 +775,7 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
         direct = first + np.flatnonzero(~shared & connected[first:last])
         inverted = first + np.flatnonzero(shared | ~connected[first:last])
         if direct.size:
-            normals = _normal_matrices(design, patterns[:, direct])
+            normals = _normal_matrices(design, patterns[:, direct], cache)
             sizes = counts[direct]
             for size in np.unique(sizes):
                 group = sizes == size

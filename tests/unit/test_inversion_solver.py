@@ -394,3 +394,8 @@ def test_normal_matrices_of_patterns(table_bytes, monkeypatch):
     expected = np.stack([matrix[k].T @ matrix[k] for k in patterns.T])
     np.testing.assert_allclose(solver_module._normal_matrices(matrix, patterns), expected,
                                rtol=1e-12, atol=1e-12)
+    cache = PatternCache(1e8)  # the table made once per run
+    np.testing.assert_allclose(solver_module._normal_matrices(matrix, patterns, cache),
+                               expected, rtol=1e-12, atol=1e-12)
+    if table_bytes:
+        assert cache.outer_products(matrix) is cache.outer_products(matrix)
