@@ -211,15 +211,15 @@ Key = tuple[bytes, bytes]
 class PatternCache:
     """What the solve of one design computes once and reuses across the chunks of a block:
     the complete network's (pseudo-)inverse, the table of the pairs' outer products
-    (:func:`outer_products`, at most :data:`OUTER_PRODUCTS_BYTES`), and the normal-matrix
+    (:func:`outer_products`, within ``max_bytes``), and the normal-matrix
     (pseudo-)inverses of patterns of valid pairs shared by many pixels (masks and water repeat
     the same patterns in every chunk).
 
     Patterns seen again in a later chunk (rarer ones too) and whether they connect every
     date are kept as well. Keyed by the design (and the pattern); a matrix is the same
     whether computed afresh or taken from here, so results do not depend on what was kept.
-    Pattern inverses take at most ``max_bytes``, connectivities a quarter of it more; safe to
-    share between threads.
+    The table and pattern inverses take at most ``max_bytes``, connectivities a quarter of it
+    more; safe to share between threads.
     """
 
     #: What one remembered connectivity costs: its key (the packed pattern) and the dict.
@@ -276,13 +276,17 @@ class PatternCache:
         return found
 
     def outer_products(self, design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """:func:`outer_products` of ``design``, made once (building it cost more than a
-        chunk's product with it: 8 ms against 5 ms for 90 patterns of 416 pairs and 79
-        intervals)."""
+        """:func:`outer_products` of ``design``, made once where it fits in the cache's room
+        (counted with the pattern inverses; building it cost more than a chunk's product
+        with it: 8 ms against 5 ms for 90 patterns of 416 pairs and 79 intervals)."""
         signature = self.signature(design)
         found = self._outer.get(signature)
         if found is None:
-            found = self._outer[signature] = outer_products(design)
+            found = outer_products(design)
+            with self._lock:  # kept where it fits in what is left of the cache's room
+                if signature not in self._outer and found[0].nbytes <= self._room:
+                    self._outer[signature] = found
+                    self._room -= found[0].nbytes
         return found
 
 

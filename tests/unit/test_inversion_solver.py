@@ -399,3 +399,7 @@ def test_normal_matrices_of_patterns(table_bytes, monkeypatch):
                                expected, rtol=1e-12, atol=1e-12)
     if table_bytes:
         assert cache.outer_products(matrix) is cache.outer_products(matrix)
+    small = PatternCache(1000)  # no room for it: made again each time, same values
+    assert small.outer_products(matrix) is not small.outer_products(matrix)
+    np.testing.assert_allclose(solver_module._normal_matrices(matrix, patterns, small),
+                               expected, rtol=1e-12, atol=1e-12)
