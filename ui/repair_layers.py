@@ -36,8 +36,7 @@ def closure_layer(check: Any, stack: Any, written: Path | None = None
     """The per-pixel count of misclosed triplets as a styled raster layer (0 transparent);
     ``written``: the raster, already written from ``check`` (by the task that opened the
     stack: a frame's takes a third of a second to write)."""
-    path = written or write_closure_raster(check, stack.grid,
-                                                  closure_raster_path(stack.path))
+    path = written or write_closure_raster(check, stack.grid, closure_raster_path(stack.path))
     layer = QgsRasterLayer(str(path), CLOSURE_LAYER)
     if not layer.isValid():
         return None

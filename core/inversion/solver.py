@@ -465,9 +465,10 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
     phase: a float32 product, as fast as reading allows) gives ``x0``: the solution of the
     pixels valid in every pair, and the start of a low-rank downdate for a pixel missing a
     few pairs (:func:`_downdate_solve`). Otherwise, or where the downdate costs more than its
-    pattern's inverse (:func:`_downdate_cheaper`), pixels missing pairs are solved in float64
-    grouped by their pattern of valid pairs (:func:`_solve_by_pattern`), each pattern's
-    (pseudo-)inverse made once (masks and water repeat their pattern over whole areas).
+    pattern of valid pairs (:func:`_downdate_cheaper`), pixels missing pairs are solved in
+    float64 grouped by that pattern (:func:`_solve_by_pattern`: its normal system solved
+    with its pixels as right-hand sides, or its (pseudo-)inverse made once where many pixels
+    share it, as masks and water do over whole areas).
 
     Parameters
     ----------
@@ -847,7 +848,8 @@ def robust_refit(design: np.ndarray, phase: np.ndarray, weights: np.ndarray | No
 
 
 def timeseries_from_velocity(velocity: np.ndarray, intervals: np.ndarray, scale: float = 1.0,
-                             dtype: type = np.float64) -> np.ndarray:
+                             dtype: type = np.float64,
+                             out: np.ndarray | None = None) -> np.ndarray:
     """Phase time series (first date at 0) from interval velocities.
 
     Parameters
@@ -861,13 +863,16 @@ def timeseries_from_velocity(velocity: np.ndarray, intervals: np.ndarray, scale:
     dtype
         Of the result (float32: the outputs' precision, half the memory; sums of at most a
         few hundred terms, about 1e-6 relative).
+    out
+        Where to write it instead of a new array (shape and type as the result's).
 
     Returns
     -------
     numpy.ndarray
         Shape (n_intervals + 1, n_pixels), radians times ``scale``.
     """
-    series = np.empty((velocity.shape[0] + 1, velocity.shape[1]), dtype)
+    series = (np.empty((velocity.shape[0] + 1, velocity.shape[1]), dtype) if out is None
+              else out)
     series[0] = 0.0
     for row, span in enumerate(intervals):  # (row by row: numpy's cumsum along rows is slow)
         np.multiply(velocity[row], span * scale, out=series[row + 1], casting="same_kind")
@@ -901,20 +906,6 @@ def linear_velocity(series: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
     dof = max(len(years) - 2, 1)
     rate_std = np.sqrt(np.einsum("ij,ij->j", residual, residual) / dof / sxx)
     return rate, rate_std
-
-
-def _cumulate_rows(values: np.ndarray) -> None:
-    """Cumulative sum down the first axis, in place: row by row, each row one vectorised
-    add (numpy's ``cumsum(axis=0)`` walks each column with the row stride, several times
-    slower on wide arrays).
-
-    Parameters
-    ----------
-    values
-        Shape (n_rows, n_columns); row ``i`` becomes the sum of rows ``0..i``.
-    """
-    for row in range(1, values.shape[0]):
-        np.add(values[row - 1], values[row], out=values[row])
 
 
 #: Pixels whose residuals :func:`temporal_coherence` handles at once: a few MB that stay in
@@ -952,15 +943,14 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
     design32 = None if pairs_over_intervals else design.astype(np.float32)
     coherence = np.empty(n_pixels)
     rms = np.empty(n_pixels)
-    whole = np.zeros((design.shape[1] + 1, min(COHERENCE_COLUMNS, n_pixels)), np.float32)
+    whole = np.empty((design.shape[1] + 1, min(COHERENCE_COLUMNS, n_pixels)), np.float32)
     for start in range(0, n_pixels, COHERENCE_COLUMNS):
         part = slice(start, min(start + COHERENCE_COLUMNS, n_pixels))
         # An unsolved pixel's NaN velocity makes every residual NaN: no pair counts.
         if pairs_over_intervals:
-            series = whole[:, :part.stop - start]
-            np.multiply(velocity[:, part], rows.weights[:, None], out=series[1:],
-                        casting="same_kind")
-            _cumulate_rows(series[1:])
+            series = timeseries_from_velocity(velocity[:, part], rows.weights,
+                                              dtype=np.float32,
+                                              out=whole[:, :part.stop - start])
             residual = np.take(series, rows.last, axis=0)
             residual -= np.take(series, rows.first, axis=0)
             residual *= rows.scale.astype(np.float32)[:, None]

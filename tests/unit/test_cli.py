@@ -85,7 +85,6 @@ def test_the_command_sets_the_imports_aside_from_the_garbage_collector(monkeypat
     assert calls == ["freeze", ("main", ["info", "x"])]
 
 
-
 def test_output_piped_into_a_reader_that_stops_is_not_an_error(real_stack_path):
     """``sbas-selector info STACK | head -0``: no error message, the status of a SIGPIPE."""
     import subprocess

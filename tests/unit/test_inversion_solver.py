@@ -353,11 +353,17 @@ def test_temporal_coherence_equals_its_definition(rows, columns, monkeypatch):
     assert np.isnan(coherence[:5]).all() and np.isnan(rms[:5]).all()
 
 
-def test_cumulate_rows_is_a_cumulative_sum_down_the_rows():
-    values = np.random.default_rng(4).normal(size=(7, 33)).astype(np.float32)
-    expected = np.cumsum(values.astype(np.float64), axis=0)
-    solver_module._cumulate_rows(values)
-    np.testing.assert_allclose(values, expected, rtol=1e-5, atol=1e-5)
+def test_timeseries_from_velocity_is_the_running_sum_of_velocity_times_interval():
+    """Row by row, into a new array or a given one (float32, scaled)."""
+    rng = np.random.default_rng(4)
+    velocity, intervals = rng.normal(size=(7, 33)), rng.uniform(0.03, 0.1, 7)
+    expected = np.vstack([np.zeros(33), np.cumsum(velocity * intervals[:, None], axis=0)])
+    np.testing.assert_allclose(timeseries_from_velocity(velocity, intervals), expected,
+                               rtol=1e-12, atol=1e-12)
+    out = np.full((8, 40), np.nan, np.float32)[:, :33]
+    written = timeseries_from_velocity(velocity, intervals, 2.0, np.float32, out=out)
+    assert written is out
+    np.testing.assert_allclose(out, 2.0 * expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("invert_members", [1, 10**9])
