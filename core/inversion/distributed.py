@@ -29,7 +29,7 @@ import numpy as np
 
 from ..blas import blas_thread_count, blas_threads
 from ..errors import ClusterError
-from ..memory import fix_mmap_threshold
+from ..memory import heap_policy
 from ..stack import Stack
 from ..stack_types import Window
 from .run import (
@@ -193,11 +193,10 @@ def _solve_window(stack: Stack, setup: InversionSetup, window: Window, threads: 
 
     if gdal.GetCacheMax() > cache_bytes:  # GDAL's cache (5% of RAM by default) is budget too
         gdal.SetCacheMax(cache_bytes)
-    if return_freed:
-        fix_mmap_threshold()
-    phase, weights = read_block(stack, setup, window)
-    with blas_threads(blas) if blas else nullcontext():
-        return solve_block(setup, window, phase, weights, workers=threads)
+    with heap_policy(return_freed):
+        phase, weights = read_block(stack, setup, window)
+        with blas_threads(blas) if blas else nullcontext():
+            return solve_block(setup, window, phase, weights, workers=threads)
 
 
 @contextmanager

@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -22,7 +23,7 @@ from .. import strict_json
 from ..blas import blas_threads, can_limit_blas
 from ..dates import decimal_year, format_yyyymmdd
 from ..errors import StackError
-from ..memory import fix_mmap_threshold
+from ..memory import heap_policy
 from ..plausible import VELOCITY_LIMIT_MM_YR
 from ..stack import Stack
 from ..stack_types import Window
@@ -575,9 +576,9 @@ class BlockEngine(Protocol):
 
 def memory_settings(stack: Stack, setup: InversionSetup) -> tuple[int, bool]:
     """GDAL's block cache (5% of RAM by default, counted against the budget too) at most,
-    bytes; and whether freed arrays must go back to the system: where the kept phase is larger
-    than the budget (not otherwise: fresh pages for every large array cost time, 30% on the
-    80-date bench). The same here and on a Dask worker (:mod:`.distributed`)."""
+    bytes; and whether freed arrays must go back to the system (:func:`.memory.heap_policy`):
+    where the kept phase is larger than the budget (not otherwise: fresh pages for every large
+    array cost time). The same here and on a Dask worker (:mod:`.distributed`)."""
     budget = setup.options.memory_gb * 1024**3
     stack_bytes = 4.0 * len(setup.pair_indices) * stack.grid.height * stack.grid.width
     return int(max(8 * 2**20, 0.1 * budget)), stack_bytes > budget
@@ -656,8 +657,6 @@ def run_inversion(
     gdal.SetCacheMax(max(8 * 2**20, min(previous_cache, cache_bytes)))
     windows = block_windows(stack, setup)
     sample_step = max(1, stack.grid.height * stack.grid.width // 200_000)
-    if return_freed:
-        fix_mmap_threshold()
     if options.reference_pixel is not None:  # its block first: it gives the reference values
         row, col = options.reference_pixel
         first = next(k for k, w in enumerate(windows)
@@ -675,6 +674,8 @@ def run_inversion(
     outputs: _Outputs | None = None
     scratch: TileRowScratch | None = None
     blocks: Generator[tuple[Window, dict[str, np.ndarray]], None, None] | None = None
+    held = ExitStack()  # what is given back when the run ends, however it ends
+    held.enter_context(heap_policy(return_freed))
     try:
         # Two buffers in turn: one read into while the other's block is solved.
         floats = max(block_floats(setup, w) for w in windows)
@@ -785,6 +786,7 @@ def run_inversion(
         if scratch is not None:
             scratch.close()
         gdal.SetCacheMax(previous_cache)
+        held.close()
     for warning in warnings:
         logger.warning("%s", warning)
     return result
