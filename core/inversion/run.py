@@ -400,7 +400,9 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
     velocity = solution[:n_intervals]
     series_mm = timeseries_from_velocity(velocity, intervals, setup.mm_per_radian, np.float32)
     rate, rate_std = linear_velocity(series_mm, years)
-    coherence_t, rms = temporal_coherence(setup.design, velocity, phase)
+    coherence_t, rms = temporal_coherence(
+        setup.design, velocity, phase, series=series_mm, spans=intervals,
+        per_radian=setup.mm_per_radian, n_valid=n_used if weights is None else None)
     extra = {}
     if options.bridge_gaps:  # how far the bridge moved the result
         plain, _ = invert_pixels(design, observed, weights, options.min_pairs, chunk=chunk,

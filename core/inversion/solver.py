@@ -913,15 +913,18 @@ def linear_velocity(series: np.ndarray, years: np.ndarray) -> tuple[np.ndarray, 
 COHERENCE_COLUMNS = 2048
 
 
-def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
-                       phase: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def temporal_coherence(design: np.ndarray, velocity: np.ndarray, phase: np.ndarray, *,
+                       series: np.ndarray | None = None, spans: np.ndarray | None = None,
+                       per_radian: float = 1.0, n_valid: np.ndarray | None = None,
+                       ) -> tuple[np.ndarray, np.ndarray]:
     """Temporal coherence (Pepe & Lanari 2006) and RMS of the phase residual, per pixel.
 
     In float32 (sums of at most a few thousand terms: about 1e-6 relative), a few thousand
     pixels at a time (:data:`COHERENCE_COLUMNS`). Where every row of the design is a pair over
     its intervals (:class:`IntervalRows`), a pair's modelled phase is the difference of two
     dates of the time series (two gathers, three times faster than the product with the
-    design).
+    design); the caller's time series is used where it has one and the design's rows are
+    its interval spans (as :func:`design_matrix` makes them), else it is summed here.
 
     Parameters
     ----------
@@ -931,6 +934,12 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
         Interval velocities, radians/year, shape (n_intervals, n_pixels), NaN where unsolved.
     phase
         Referenced phase, radians, shape (n_pairs, n_pixels), NaN where missing.
+    series, spans, per_radian
+        Optional: the time series of ``velocity`` over interval ``spans`` (years, shape
+        (n_intervals,)), shape (n_intervals + 1, n_pixels), in ``per_radian`` units per
+        radian (:func:`timeseries_from_velocity` with ``scale=per_radian``).
+    n_valid
+        Optional: pairs with finite phase per pixel, shape (n_pixels,) (counted otherwise).
 
     Returns
     -------
@@ -940,25 +949,37 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray,
     n_pairs, n_pixels = phase.shape
     rows = _interval_rows(design)
     pairs_over_intervals = bool(rows.structured.all())
+    given = (series is not None and spans is not None and pairs_over_intervals
+             and np.array_equal(design, (design != 0) * spans[None, :]))
     design32 = None if pairs_over_intervals else design.astype(np.float32)
     coherence = np.empty(n_pixels)
     rms = np.empty(n_pixels)
-    whole = np.empty((design.shape[1] + 1, min(COHERENCE_COLUMNS, n_pixels)), np.float32)
+    width = min(COHERENCE_COLUMNS, n_pixels)
+    whole = np.empty((design.shape[1] + 1, width), np.float32)
+    other = np.empty((n_pairs, width), np.float32) if pairs_over_intervals else None
     for start in range(0, n_pixels, COHERENCE_COLUMNS):
         part = slice(start, min(start + COHERENCE_COLUMNS, n_pixels))
+        columns = part.stop - start
         # An unsolved pixel's NaN velocity makes every residual NaN: no pair counts.
-        if pairs_over_intervals:
-            series = timeseries_from_velocity(velocity[:, part], rows.weights,
-                                              dtype=np.float32,
-                                              out=whole[:, :part.stop - start])
-            residual = np.take(series, rows.last, axis=0)
-            residual -= np.take(series, rows.first, axis=0)
+        if given:  # radians: each pair's modelled phase is a difference of two dates
+            series_rad = np.multiply(series[:, part], np.float32(1.0 / per_radian),  # type: ignore[index]
+                                     out=whole[:, :columns], dtype=np.float32)
+            residual = np.take(series_rad, rows.last, axis=0)
+            residual -= np.take(series_rad, rows.first, axis=0, out=other[:, :columns],  # type: ignore[index]
+                                mode="clip")  # (indices in range; "raise" buffers ``out``)
+        elif pairs_over_intervals:
+            series_w = timeseries_from_velocity(velocity[:, part], rows.weights,
+                                                dtype=np.float32, out=whole[:, :columns])
+            residual = np.take(series_w, rows.last, axis=0)
+            residual -= np.take(series_w, rows.first, axis=0, out=other[:, :columns],  # type: ignore[index]
+                                mode="clip")
             residual *= rows.scale.astype(np.float32)[:, None]
         else:
             residual = design32 @ velocity[:, part].astype(np.float32)  # type: ignore[operator]
         np.subtract(phase[:, part], residual, out=residual, dtype=np.float32)
         missing = np.isnan(residual)
-        count = n_pairs - np.count_nonzero(missing, axis=0)
+        count = (n_valid[part] if n_valid is not None
+                 else n_pairs - np.count_nonzero(missing, axis=0))
         np.copyto(residual, 0.0, where=missing)
         scratch = np.cos(residual)
         # Missing entries are 0 here: cos(0) = 1 is taken back out, sin(0) = 0 adds nothing.

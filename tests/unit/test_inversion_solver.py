@@ -328,12 +328,14 @@ def test_connected_agrees_with_union_find_on_random_networks():
         np.testing.assert_array_equal(found, expected)
 
 
+@pytest.mark.parametrize("given", [False, True])
 @pytest.mark.parametrize("columns", [2048, 128])
 @pytest.mark.parametrize("rows", ["intervals", "other"])
-def test_temporal_coherence_equals_its_definition(rows, columns, monkeypatch):
+def test_temporal_coherence_equals_its_definition(rows, columns, given, monkeypatch):
     """|mean of exp(i r)| and RMS of r over each pixel's valid pairs, r = phase - A v: from
     the time series' dates where every row is a pair over its intervals, else the product;
-    in one part or in several (the last one shorter)."""
+    in one part or in several (the last one shorter); from the caller's time series (in mm)
+    and valid-pair counts where given (ignored where the design's rows are not its spans)."""
     monkeypatch.setattr(solver_module, "COHERENCE_COLUMNS", columns)
     dates, pairs, rng = _network(n_dates=9, max_span=3, seed=9)
     matrix = design_matrix(dates, pairs)
@@ -343,7 +345,13 @@ def test_temporal_coherence_equals_its_definition(rows, columns, monkeypatch):
     velocity[:, :5] = np.nan  # unsolved
     phase = matrix @ np.nan_to_num(velocity) + rng.normal(0, 0.5, (len(pairs), 300))
     phase[rng.random(phase.shape) < 0.2] = np.nan
-    coherence, rms = temporal_coherence(matrix, velocity, phase.astype(np.float32))
+    extra = {}
+    if given:
+        spans = interval_years(dates)
+        extra = {"series": timeseries_from_velocity(velocity, spans, -55.5, np.float32),
+                 "spans": spans, "per_radian": -55.5,
+                 "n_valid": np.isfinite(phase).sum(axis=0)}
+    coherence, rms = temporal_coherence(matrix, velocity, phase.astype(np.float32), **extra)
     residual = (phase - matrix @ np.nan_to_num(velocity))[:, 5:]
     valid = np.isfinite(residual)
     expected = np.abs(np.where(valid, np.exp(1j * np.nan_to_num(residual)), 0).sum(0)
@@ -351,6 +359,10 @@ def test_temporal_coherence_equals_its_definition(rows, columns, monkeypatch):
     np.testing.assert_allclose(coherence[5:], expected, atol=1e-5)
     np.testing.assert_allclose(rms[5:], np.sqrt(np.nanmean(residual**2, axis=0)), rtol=1e-5)
     assert np.isnan(coherence[:5]).all() and np.isnan(rms[:5]).all()
+    if given and rows == "intervals":  # the caller's series is what is used
+        extra["series"] = np.zeros_like(extra["series"])
+        assert not np.allclose(temporal_coherence(matrix, velocity, phase.astype(np.float32),
+                                                  **extra)[1][5:], rms[5:])
 
 
 def test_timeseries_from_velocity_is_the_running_sum_of_velocity_times_interval():
