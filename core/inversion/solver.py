@@ -490,14 +490,21 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, valid: np.ndarray,
         projector = network.projector.T.astype(dtype)
         start = np.empty((phase.shape[1], n_intervals), dtype)
         # A few thousand pixels at a time: the phase with missing pairs at zero is a small
-        # temporary, reused, rather than a copy of the whole chunk in fresh memory.
+        # buffer, reused, rather than a copy of the whole chunk in fresh memory; filled by a
+        # copy and a masked zeroing (half the time of numpy's where on masked stacks).
+        width = min(X0_COLUMNS, phase.shape[1])
+        filled = np.empty((n_pairs, width), dtype)
+        holes = np.empty((n_pairs, width), bool)
         for first in range(0, phase.shape[1], X0_COLUMNS):
             part = slice(first, first + X0_COLUMNS)
-            np.matmul(np.where(valid[:, part], phase[:, part], 0).astype(dtype, copy=False).T,
-                      projector, out=start[part])
-        # Every column at once (a pixel missing pairs is overwritten below): cheaper than
-        # gathering the complete pixels' columns.
-        np.copyto(solution, start.T)
+            columns = min(X0_COLUMNS, phase.shape[1] - first)
+            np.copyto(filled[:, :columns], phase[:, part], casting="same_kind")
+            np.logical_not(valid[:, part], out=holes[:, :columns])
+            np.copyto(filled[:, :columns], 0, where=holes[:, :columns])
+            np.matmul(filled[:, :columns].T, projector, out=start[part])
+            # Every column (a pixel missing pairs is overwritten below): cheaper than
+            # gathering the complete pixels' columns; part by part, while it is in cache.
+            np.copyto(solution[:, part], start[part].T)
     elif complete.any():
         # One product over every column (NaN where a pair is missing, overwritten below)
         # costs less than gathering the complete columns first.
