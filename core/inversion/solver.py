@@ -555,6 +555,12 @@ def _lu_nanoseconds(k: np.ndarray | float) -> np.ndarray | float:
 _GEMM_RATE = 40.0
 
 
+#: Pixels of a chunk sharing a pattern of missing pairs from which its downdate's k x k
+#: system is made and inverted (or solved) once for them (:func:`_downdate_solve`); fewer
+#: solve it each: an inverse costs about four solves, and two or three solves less.
+SHARED_SYSTEM_MEMBERS = 4
+
+
 def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
                       n_intervals: int) -> np.ndarray:
     """Whether a pixel missing ``missing`` pairs costs less time as a low-rank downdate of
@@ -571,7 +577,8 @@ def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
     """
     k = missing.astype(np.float64)
     members = members.astype(np.float64)
-    system = _lu_nanoseconds(k) * np.where(members > 1, 4.0 / members, 1.0)
+    system = _lu_nanoseconds(k) * np.where(members >= SHARED_SYSTEM_MEMBERS, 4.0 / members,
+                                           1.0)
     downdate = system + 0.02 * k**2 + 2 * n_intervals**2 / _GEMM_RATE
     inverted = members >= INVERT_MEMBERS
     pattern = (n_pairs * n_intervals**2 / _GEMM_RATE
@@ -618,7 +625,8 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
         Shape (n_pairs, n_pixels), True where a pair is missing.
     pattern
         Each pixel's pattern of missing pairs (:func:`group_patterns`), shape (n_pixels,):
-        the k x k system of a pattern shared by several pixels is inverted once for them.
+        the k x k system of a pattern shared by :data:`SHARED_SYSTEM_MEMBERS` or more pixels
+        is made once for them.
     chunk
         Pixels whose k x k systems are held at once where k is at most n_intervals (fewer
         for larger k, in the same memory).
@@ -651,8 +659,8 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
     for k in np.unique(counts[counts > 0]):
         group = order[ends[k - 1]:ends[k]]
         batch = max(1, chunk * n_columns**2 // max(k, n_columns)**2)
-        # A pixel alone with its pattern: its own k x k solve.
-        alone = group[members[group] == 1]
+        # A pixel alone with its pattern, or sharing it with a few: its own k x k solve.
+        alone = group[members[group] < SHARED_SYSTEM_MEMBERS]
         for first in range(0, alone.size, batch):
             pixels = alone[first:first + batch, None]
             at = offsets[pixels] + np.arange(k)  # (pixels, k)
@@ -664,7 +672,7 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
         # phases as the right-hand sides) where gathering its inverse for each would copy
         # more than a solve costs (:data:`GATHER_VALUES`), else inverted once and applied to
         # each.
-        shared = group[members[group] > 1]
+        shared = group[members[group] >= SHARED_SYSTEM_MEMBERS]
         if shared.size == 0:
             continue
         local = np.unique(pattern[shared], return_inverse=True)[1]

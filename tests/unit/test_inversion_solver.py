@@ -215,6 +215,30 @@ def test_patterns_shared_by_many_pixels_equal_lstsq_and_reuse_their_inverses(pha
     assert sum(made) > 0  # without it, they are made again
 
 
+@pytest.mark.parametrize("shared_from", [2, 4, 10**9])
+def test_downdates_of_patterns_shared_by_a_few_pixels_equal_lstsq(shared_from, monkeypatch):
+    """Pixels missing the same few pairs (2, 3, 4 and 6 of them share a pattern): their k x k
+    downdate systems solved for each pixel or inverted once for the pattern give lstsq's
+    answer either way."""
+    monkeypatch.setattr(solver_module, "SHARED_SYSTEM_MEMBERS", shared_from)
+    dates, pairs, rng, phase, holes = _noisy(n_dates=12, max_span=3, seed=23, n_pixels=40)
+    column = 0
+    for members in (1, 2, 3, 4, 6, 1):
+        holes[rng.choice(len(pairs), 2, replace=False), column:column + members] = True
+        column += members
+    matrix = design_matrix(dates, pairs)
+    downdated = []
+    downdate = solver_module._downdate_solve
+    monkeypatch.setattr(solver_module, "_downdate_solve",
+                        lambda network, start, *rest: downdated.append(len(start))
+                        or downdate(network, start, *rest))
+    velocity, used = invert_pixels(matrix, np.where(holes, np.nan, phase))
+    # Every pixel missing pairs as a downdate (never inverted for a pattern: those of 4 and 6
+    # pixels cost less solved by pattern, and the route says so).
+    assert downdated == [column] if shared_from <= 4 else downdated[0] >= 7
+    _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-8)
+
+
 def test_min_pairs_leaves_pixels_nan():
     dates, pairs, rng = _network(n_dates=5, max_span=2)
     _, phase = _truth(dates, pairs, 3, rng)
