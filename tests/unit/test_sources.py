@@ -1,0 +1,52 @@
+"""Raster values read as missing: nodata, not a number, beyond the phase limit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from osgeo import gdal
+
+from sbas_selector.core.plausible import PHASE_LIMIT_RAD
+from sbas_selector.core.sources import GdalSource, _mask_missing
+from sbas_selector.core.stack_types import Window
+
+
+def _values(nodata: float | None) -> np.ndarray:
+    limit = np.float32(PHASE_LIMIT_RAD)
+    edges = [0.0, -0.0, np.nan, np.inf, -np.inf, limit, -limit,
+             np.nextafter(limit, np.float32(np.inf)), -np.nextafter(limit, np.float32(np.inf)),
+             np.nextafter(limit, np.float32(0)), 3e38, -3e38, 1e-40, -1e-40, 5.5, -9999.0]
+    rng = np.random.default_rng(3)
+    values = np.concatenate([np.array(edges, np.float32),
+                             rng.normal(0, 40, 500).astype(np.float32),
+                             np.full(20, np.float32(nodata if nodata is not None else 1.0))])
+    return rng.permutation(values).reshape(4, -1)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1 / 255])
+@pytest.mark.parametrize("nodata", [0.0, None, float("nan"), -9999.0, 5.5])
+def test_missing_values_are_nodata_not_a_number_or_beyond_the_limit(nodata, scale):
+    values = _values(nodata)
+    expected = values.copy()
+    if nodata is not None and not np.isnan(nodata):
+        expected[values == np.float32(nodata)] = np.nan
+    with np.errstate(invalid="ignore"):
+        expected[~(np.abs(values) <= np.float32(PHASE_LIMIT_RAD))] = np.nan
+    expected *= np.float32(scale)
+    out = values.copy()
+    assert _mask_missing(out, nodata, scale) is out
+    np.testing.assert_array_equal(out, expected)  # NaN where expected is NaN, else equal
+
+
+def test_a_geotiff_window_reads_with_zero_nodata_and_absurd_values_missing(tmp_path):
+    gdal.UseExceptions()
+    values = np.array([[0.0, 1.5, -2.0], [2e4, np.inf, -0.0], [3.0, np.nan, 9999.0]],
+                      np.float32)
+    path = tmp_path / "phase.tif"
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), 3, 3, 1, gdal.GDT_Float32)
+    dataset.GetRasterBand(1).WriteArray(values)
+    dataset.GetRasterBand(1).SetNoDataValue(0.0)
+    dataset = None
+    out = np.empty((2, 3), np.float32)
+    GdalSource(path, nodata=0.0).read_into(Window(1, 0, 2, 3), out)
+    np.testing.assert_array_equal(out, [[np.nan, np.nan, np.nan], [3.0, np.nan, 9999.0]])
