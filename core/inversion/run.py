@@ -578,7 +578,7 @@ class BlockEngine(Protocol):
 
 def memory_settings(stack: Stack, setup: InversionSetup) -> tuple[int, bool]:
     """GDAL's block cache (5% of RAM by default, counted against the budget too) at most,
-    bytes; and whether freed arrays must go back to the system (:func:`.memory.heap_policy`):
+    bytes; and whether freed arrays must go back to the system (:func:`heap_policy`):
     where the kept phase is larger than the budget (not otherwise: fresh pages for every large
     array cost time). The same here and on a Dask worker (:mod:`.distributed`)."""
     budget = setup.options.memory_gb * 1024**3
