@@ -94,6 +94,30 @@ def _connected(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
     first = covered.argmax(axis=1)  # date index of each pair's first date
     last = first + covered.sum(axis=1)  # and of its second date
     n_dates = design.shape[1] + 1
+    # Enough, and most patterns have it: every date but the first reached by a pair from an
+    # earlier date (each then joins the first date, date by date), or every date but the
+    # last left by a pair to a later one. One product each; the rest are followed below.
+    valid = patterns.astype(np.float32)
+    arriving = np.zeros((n_dates, patterns.shape[0]), np.float32)  # [date, pair]
+    arriving[last, np.arange(patterns.shape[0])] = 1.0
+    enough = ((arriving @ valid)[1:] > 0).all(axis=0)
+    if enough.all():
+        return enough
+    others = np.flatnonzero(~enough)
+    leaving = np.zeros_like(arriving)
+    leaving[first, np.arange(patterns.shape[0])] = 1.0
+    enough[others] = ((leaving @ valid[:, others])[:-1] > 0).all(axis=0)
+    followed = np.flatnonzero(~enough)
+    if followed.size == 0:
+        return enough
+    enough[followed] = _connected_by_labels(first, last, n_dates, patterns[:, followed])
+    return enough
+
+
+def _connected_by_labels(first: np.ndarray, last: np.ndarray, n_dates: int,
+                         patterns: np.ndarray) -> np.ndarray:
+    """:func:`_connected` by min-label propagation over the dates (``first`` and ``last``:
+    each pair's dates, shape (n_pairs,)); shape (n_patterns,)."""
     labels = np.repeat(np.arange(n_dates)[:, None], patterns.shape[1], axis=1)
     groups = [(start, np.flatnonzero(first == start)) for start in np.unique(first)]
     for _ in range(n_dates):
@@ -261,11 +285,15 @@ class PatternCache:
         """Whether the pattern's pairs connect every date, where known."""
         return self._connected.get(key)
 
-    def set_connected(self, key: Key, connected: bool) -> None:
+    def set_connected_many(self, keys: list[Key], connected: list[bool]) -> None:
+        """Remember whether each pattern connects every date, as far as the room allows."""
         with self._lock:  # (bounded: a frame has millions of rare patterns)
-            if key not in self._connected and self._connected_room >= self.CONNECTED_BYTES:
-                self._connected[key] = connected
-                self._connected_room -= self.CONNECTED_BYTES
+            for key, value in zip(keys, connected):
+                if self._connected_room < self.CONNECTED_BYTES:
+                    break
+                if key not in self._connected:
+                    self._connected[key] = value
+                    self._connected_room -= self.CONNECTED_BYTES
 
     def network(self, design: np.ndarray, full_rank: bool) -> CompleteNetwork:
         """The complete network of ``design``, made once."""
@@ -740,10 +768,11 @@ def _pattern_connected(design: np.ndarray, patterns: np.ndarray, keys: list[Key]
     known = [None if cache is None else cache.connected(key) for key in keys]
     todo = [k for k, found in enumerate(known) if found is None]
     if todo:
-        for k, found in zip(todo, _connected(design, patterns[:, todo])):
-            known[k] = bool(found)
-            if cache is not None:
-                cache.set_connected(keys[k], bool(found))
+        found = _connected(design, patterns[:, todo]).tolist()
+        for k, value in zip(todo, found):
+            known[k] = value
+        if cache is not None:
+            cache.set_connected_many([keys[k] for k in todo], found)
     return np.array(known, dtype=bool)
 
 

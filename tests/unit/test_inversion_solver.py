@@ -326,8 +326,14 @@ def test_robust_refit_discounts_a_pair_that_disagrees():
     assert abs(error(refit) - error(clean)) < 0.02
 
 
-def test_connected_agrees_with_union_find_on_random_networks():
-    """Which patterns of valid pairs connect every date, against a plain union-find."""
+def test_connected_agrees_with_union_find_on_random_networks(monkeypatch):
+    """Which patterns of valid pairs connect every date, against a plain union-find: whether
+    decided at once (every date reached from an earlier one, or left to a later one) or by
+    following labels (connected and split patterns both go that way here)."""
+    followed = []
+    by_labels = solver_module._connected_by_labels
+    monkeypatch.setattr(solver_module, "_connected_by_labels",
+                        lambda *args: followed.append(by_labels(*args)) or followed[-1])
     rng = np.random.default_rng(1)
     for _ in range(30):
         n_dates = int(rng.integers(3, 15))
@@ -350,6 +356,9 @@ def test_connected_agrees_with_union_find_on_random_networks():
             expected.append(len({root(node) for node in range(n_dates)}) == 1)
         found = solver_module._connected(design_matrix(dates, pairs), patterns)
         np.testing.assert_array_equal(found, expected)
+    labelled = np.concatenate(followed)
+    assert labelled.any() and not labelled.all()  # some followed patterns connect, some not
+    assert labelled.size < 30 * 100  # the others were decided at once
 
 
 @pytest.mark.parametrize("given", [False, True])
