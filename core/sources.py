@@ -43,11 +43,6 @@ def _as_float32_nan(values: np.ndarray, nodata: float | None, scale: float = 1.0
     out = values.astype(np.float32, copy=True)
     if nodata is not None and not np.isnan(nodata):  # NaN is missing anyway
         out[values == nodata] = np.nan
-    return _mask_absurd(out, scale)
-
-
-def _mask_absurd(out: np.ndarray, scale: float) -> np.ndarray:
-    """``out`` (float32) with NaN where absurd (beyond the phase limit, infinite), scaled."""
     return _mask_missing(out, None, scale)
 
 

@@ -1007,19 +1007,18 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray, phase: np.ndarr
         part = slice(start, min(start + COHERENCE_COLUMNS, n_pixels))
         columns = part.stop - start
         # An unsolved pixel's NaN velocity makes every residual NaN: no pair counts.
-        if given:  # radians: each pair's modelled phase is a difference of two dates
-            series_rad = np.multiply(series[:, part], np.float32(1.0 / per_radian),  # type: ignore[index]
-                                     out=whole[:, :columns], dtype=np.float32)
-            residual = np.take(series_rad, rows.last, axis=0)
-            residual -= np.take(series_rad, rows.first, axis=0, out=other[:, :columns],  # type: ignore[index]
+        if pairs_over_intervals:  # each pair's modelled phase: a difference of two dates
+            if given:  # the caller's series, in radians
+                dates = np.multiply(series[:, part], np.float32(1.0 / per_radian),  # type: ignore[index]
+                                    out=whole[:, :columns], dtype=np.float32)
+            else:  # summed here, over the column weights
+                dates = timeseries_from_velocity(velocity[:, part], rows.weights,
+                                                 dtype=np.float32, out=whole[:, :columns])
+            residual = np.take(dates, rows.last, axis=0)
+            residual -= np.take(dates, rows.first, axis=0, out=other[:, :columns],  # type: ignore[index]
                                 mode="clip")  # (indices in range; "raise" buffers ``out``)
-        elif pairs_over_intervals:
-            series_w = timeseries_from_velocity(velocity[:, part], rows.weights,
-                                                dtype=np.float32, out=whole[:, :columns])
-            residual = np.take(series_w, rows.last, axis=0)
-            residual -= np.take(series_w, rows.first, axis=0, out=other[:, :columns],  # type: ignore[index]
-                                mode="clip")
-            residual *= rows.scale.astype(np.float32)[:, None]
+            if not given:
+                residual *= rows.scale.astype(np.float32)[:, None]
         else:
             residual = design32 @ velocity[:, part].astype(np.float32)  # type: ignore[operator]
         np.subtract(phase[:, part], residual, out=residual, dtype=np.float32)
