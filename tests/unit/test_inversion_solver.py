@@ -434,6 +434,39 @@ def test_patterns_solved_by_their_normal_systems_equal_lstsq(invert_members, mon
     _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-6)
 
 
+@pytest.mark.parametrize("repeated", [False, True])
+def test_normal_matrices_over_the_dates_map_to_the_intervals(repeated):
+    """A pattern's normal matrix over the dates after the first (a weighted graph Laplacian
+    built by scatter) is ``T^-T A_k^T A_k T^-1`` with ``T`` the running sum to the time series;
+    right-hand sides and answers map to and from the intervals. Pair-scaled rows, and a pair
+    listed twice (its weights add), too."""
+    dates, pairs, rng = _network(n_dates=9, max_span=3, seed=8)
+    if repeated:
+        pairs = [*pairs, pairs[3], pairs[0]]
+    matrix = design_matrix(dates, pairs) * rng.uniform(0.5, 1.5, len(pairs))[:, None]
+    rows = solver_module.IntervalRows.of(matrix)
+    assert rows.structured.all()
+    patterns = rng.random((len(pairs), 6)) < 0.75
+    n = matrix.shape[1]
+    running = np.tril(np.ones((n, n))) * rows.weights[None, :]  # s = T x
+    normals = solver_module._date_normals(rows, patterns)
+    for pattern, normal in zip(patterns.T, normals):
+        np.testing.assert_allclose(running.T @ normal @ running,
+                                   matrix[pattern].T @ matrix[pattern], rtol=1e-12, atol=1e-12)
+    rhs = rng.normal(size=(n, 4))
+    np.testing.assert_allclose(running.T @ solver_module._dates_rhs(rows, rhs), rhs,
+                               rtol=1e-12, atol=1e-12)
+    series = rng.normal(size=(n, 4))
+    np.testing.assert_allclose(running @ solver_module._intervals_of(rows, series), series,
+                               rtol=1e-12, atol=1e-12)
+    # The whole solve with the repeated pair: lstsq's answer, through every route.
+    _, phase = _truth(dates, pairs, 200, rng)
+    phase += rng.normal(0, 0.2, phase.shape)
+    holes = rng.random(phase.shape) < np.linspace(0.0, 0.6, 200)[None, :]
+    velocity, used = invert_pixels(matrix, np.where(holes, np.nan, phase))
+    _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-6)
+
+
 @pytest.mark.parametrize("table_bytes", [0, 2**25])
 def test_normal_matrices_of_patterns(table_bytes, monkeypatch):
     """From the kept table of outer products' upper triangles, or one product per pattern
