@@ -115,10 +115,12 @@ def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions,
     weights = None
     if pair_weights is not None:
         weights = np.clip(np.asarray(pair_weights, float)[list(indices)], 1e-6, None)
+    design = design_matrix(dates, pairs)
+    design.flags.writeable = False  # its signature is then hashed once per run, not per chunk
     return InversionSetup(
         pair_indices=indices,
         dates=tuple(dates),
-        design=design_matrix(dates, pairs),
+        design=design,
         reference_values=values,
         mm_per_radian=-stack.wavelength_m / (4 * np.pi) * 1000.0,
         options=options,

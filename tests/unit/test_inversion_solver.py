@@ -434,6 +434,27 @@ def test_patterns_solved_by_their_normal_systems_equal_lstsq(invert_members, mon
     _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-6)
 
 
+def test_signature_remembered_only_for_designs_nothing_can_change():
+    """A read-only design that owns its values is hashed once; a writable one (or a view,
+    whose base may change) each time, so an edited design gets a new key."""
+    dates, pairs, _ = _network()
+    matrix = design_matrix(dates, pairs)
+    before = PatternCache.signature(matrix)
+    matrix[0, 0] += 1.0
+    edited = PatternCache.signature(matrix)
+    assert edited != before
+    matrix.flags.writeable = False
+    first = PatternCache.signature(matrix)
+    assert first == edited
+    assert PatternCache.signature(matrix) is first  # remembered
+    base = design_matrix(dates, pairs)
+    view = base[:]
+    view.flags.writeable = False
+    seen = PatternCache.signature(view)
+    base[0, 0] += 1.0  # changes the view's values through its base
+    assert PatternCache.signature(view) != seen
+
+
 @pytest.mark.parametrize("repeated", [False, True])
 def test_normal_matrices_over_the_dates_map_to_the_intervals(repeated):
     """A pattern's normal matrix over the dates after the first (a weighted graph Laplacian
