@@ -434,6 +434,32 @@ def test_patterns_solved_by_their_normal_systems_equal_lstsq(invert_members, mon
     _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-6)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_masked_copy_is_where_with_zero(dtype):
+    """The values where kept, +0 elsewhere (NaN, infinities, -0 and the rest), bit for bit,
+    into another array or in place, through strided views too; and a solve of phase in a
+    type other than float32 and float64 (copied first) equals the float64 one."""
+    rng = np.random.default_rng(6)
+    values = rng.normal(0, 3, (7, 40)).astype(dtype)
+    values[0, :4] = [np.nan, np.inf, -np.inf, -0.0]
+    keep = rng.random(values.shape) < 0.6
+    keep[0, :4] = [False, True, False, True]
+    expected = np.where(keep, values, dtype(0))
+    out = np.full((7, 80), np.nan, dtype)[:, ::2]
+    solver_module._masked_copy(values, keep, out)
+    np.testing.assert_array_equal(out.view(f"u{out.itemsize}"),
+                                  expected.view(f"u{out.itemsize}"))
+    solver_module._masked_copy(values[:, ::3], keep[:, ::3], values[:, ::3])
+    np.testing.assert_array_equal(values[:, ::3], expected[:, ::3])
+    dates, pairs, rng = _network(n_dates=8, max_span=3, seed=2)
+    _, phase = _truth(dates, pairs, 60, rng)
+    phase[rng.random(phase.shape) < 0.2] = np.nan
+    matrix = design_matrix(dates, pairs)
+    half, _ = invert_pixels(matrix, phase.astype(np.float16))
+    full, _ = invert_pixels(matrix, phase.astype(np.float16).astype(np.float64))
+    np.testing.assert_allclose(half, full, rtol=1e-9, atol=1e-9)
+
+
 def test_signature_remembered_only_for_designs_nothing_can_change():
     """A read-only design that owns its values is hashed once; a writable one (or a view,
     whose base may change) each time, so an edited design gets a new key."""
