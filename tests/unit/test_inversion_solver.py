@@ -460,6 +460,26 @@ def test_masked_copy_is_where_with_zero(dtype):
     np.testing.assert_allclose(half, full, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("phase_dtype", [np.float32, np.float64])
+def test_start_made_part_by_part_equals_one_part(phase_dtype, monkeypatch):
+    """Validity, zeroed phase and x0 made a part of the pixels at a time (the last part
+    shorter): the same answers and valid-pair counts as in one part, each lstsq's."""
+    dates, pairs, rng = _network(n_dates=10, max_span=3, seed=21)
+    _, phase = _truth(dates, pairs, 700, rng)
+    phase += rng.normal(0, 0.2, phase.shape)
+    holes = rng.random(phase.shape) < np.linspace(0.0, 0.5, 700)[None, :]
+    holes[:, 650:660] = True  # nothing left
+    matrix = design_matrix(dates, pairs)
+    observed = np.where(holes, np.nan, phase).astype(phase_dtype)
+    whole, used = invert_pixels(matrix, observed)
+    monkeypatch.setattr(solver_module, "X0_COLUMNS", 96)  # 700 = 7 x 96 + 28
+    parts, used_parts = invert_pixels(matrix, observed)
+    np.testing.assert_array_equal(used_parts, used)
+    np.testing.assert_allclose(parts, whole, rtol=1e-6, atol=1e-6)
+    _assert_minimum_norm(matrix, phase, holes, parts, used_parts,
+                         tolerance=1e-6 if phase_dtype is np.float64 else 2e-4)
+
+
 def test_signature_remembered_only_for_designs_nothing_can_change():
     """A read-only design that owns its values is hashed once; a writable one (or a view,
     whose base may change) each time, so an edited design gets a new key."""
