@@ -351,8 +351,12 @@ class PatternCache:
     def keys(cls, design: np.ndarray, patterns: np.ndarray) -> list[Key]:
         """One key per pattern (column of ``patterns``, shape (n_pairs, n_patterns))."""
         signature = cls.signature(design)
-        packed = np.packbits(patterns, axis=0)
-        return [(signature, packed[:, k].tobytes()) for k in range(patterns.shape[1])]
+        # Each pattern's packed bits as one bytes object: a contiguous row per pattern viewed
+        # as a single void value (numpy's tolist makes the bytes; a slice's tobytes per
+        # pattern cost several times as much).
+        packed = np.ascontiguousarray(np.packbits(patterns, axis=0).T)
+        rows = packed.view(np.dtype((np.void, packed.shape[1]))).ravel().tolist()
+        return list(zip([signature] * len(rows), rows))
 
     def get(self, key: Key) -> np.ndarray | None:
         return self._entries.get(key)
@@ -363,19 +367,19 @@ class PatternCache:
                 self._entries[key] = inverse
                 self._room -= inverse.nbytes
 
-    def connected(self, key: Key) -> bool | None:
-        """Whether the pattern's pairs connect every date, where known."""
-        return self._connected.get(key)
+    def connected_many(self, keys: list[Key]) -> list[bool | None]:
+        """Whether each pattern's pairs connect every date, where known (else None)."""
+        known = self._connected.get
+        return [known(key) for key in keys]
 
     def set_connected_many(self, keys: list[Key], connected: list[bool]) -> None:
         """Remember whether each pattern connects every date, as far as the room allows."""
         with self._lock:  # (bounded: a frame has millions of rare patterns)
-            for key, value in zip(keys, connected):
-                if self._connected_room < self.CONNECTED_BYTES:
-                    break
-                if key not in self._connected:
-                    self._connected[key] = value
-                    self._connected_room -= self.CONNECTED_BYTES
+            new = [(key, value) for key, value in zip(keys, connected)
+                   if key not in self._connected]
+            new = new[:max(0, self._connected_room // self.CONNECTED_BYTES)]
+            self._connected.update(new)
+            self._connected_room -= len(new) * self.CONNECTED_BYTES
 
     def network(self, design: np.ndarray, full_rank: bool) -> CompleteNetwork:
         """The complete network of ``design``, made once."""
@@ -888,7 +892,7 @@ def _pattern_connected(design: np.ndarray, patterns: np.ndarray, keys: list[Key]
     ``cache`` where known; shape (n_patterns,)."""
     if full_rank:
         return np.ones(patterns.shape[1], bool)
-    known = [None if cache is None else cache.connected(key) for key in keys]
+    known = [None] * len(keys) if cache is None else cache.connected_many(keys)
     todo = [k for k, found in enumerate(known) if found is None]
     if todo:
         found = _connected(design, patterns[:, todo]).tolist()
