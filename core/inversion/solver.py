@@ -598,7 +598,11 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
     network = (cache.network(design, full_rank) if cache is not None
                else CompleteNetwork.of(design, full_rank))
     dtype = phase.dtype if phase.dtype in (np.float32, np.float64) else np.float64
-    valid = np.empty(phase.shape, bool)
+    n_pixels = phase.shape[1]
+    # Which pairs each pixel has, pixel-major: each pixel's pairs contiguous for the pattern
+    # grouping and the downdate's gathers.
+    by_pixel = np.empty((n_pixels, n_pairs), bool)
+    n_used = np.empty(n_pixels, np.intp)
     start = None
     if network.connected:
         # (n_pixels, n_intervals): each pixel's unknowns contiguous for the downdate's gathers
@@ -611,21 +615,27 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
         step = int(np.clip(X0_BYTES // (phase.itemsize * n_pairs), 256, X0_COLUMNS))
         width = min(step, phase.shape[1])
         filled = np.empty((n_pairs, width), dtype)
-        for first in range(0, phase.shape[1], step):
+        valid = np.empty((n_pairs, width), bool)
+        for first in range(0, n_pixels, step):
             part = slice(first, first + step)
-            columns = min(step, phase.shape[1] - first)
-            np.isfinite(phase[:, part], out=valid[:, part])
+            columns = min(step, n_pixels - first)
+            present = np.isfinite(phase[:, part], out=valid[:, :columns])
+            n_used[part] = np.count_nonzero(present, axis=0)
+            # (the part's transpose while in cache: a third of a take and reorder later)
+            np.copyto(by_pixel[part], present.T)
             if phase.dtype != dtype:
                 np.copyto(filled[:, :columns], phase[:, part], casting="same_kind")
             _masked_copy(phase[:, part] if phase.dtype == dtype else filled[:, :columns],
-                         valid[:, part], filled[:, :columns])
+                         present, filled[:, :columns])
             np.matmul(filled[:, :columns].T, projector, out=start[part])
             # Every column (a pixel missing pairs is overwritten below): cheaper than
             # gathering the complete pixels' columns; part by part, while it is in cache.
             np.copyto(solution[:, part], start[part].T)
     else:
-        np.isfinite(phase, out=valid)
-    n_used = np.count_nonzero(valid, axis=0)
+        present = np.isfinite(phase)
+        n_used[:] = np.count_nonzero(present, axis=0)
+        np.copyto(by_pixel, present.T)
+        del present
     solvable = n_used >= min_pairs
     complete = solvable & (n_used == n_pairs)
     if not network.connected and complete.any():
@@ -637,9 +647,9 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
     partial = np.flatnonzero(solvable & ~complete)
     if partial.size == 0:
         return n_used
-    # Pixel-major (Fortran order): each pixel's pairs contiguous for the pattern grouping and
-    # the downdate's gathers; a take and a reorder cost half of fancy indexing's strided copy.
-    mask = np.asfortranarray(valid.take(partial, axis=1))
+    rows_of = by_pixel.take(partial, axis=0)  # (n_partial, n_pairs)
+    mask = rows_of.T
+    del by_pixel
     patterns, inverse = group_patterns(mask)
     keys = PatternCache.keys(design, patterns)
     connected = _pattern_connected(design, patterns, keys, full_rank, cache)
@@ -656,13 +666,14 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
         if low_rank.any():
             pixels = np.flatnonzero(low_rank)
             solution[:, partial[pixels]] = _downdate_solve(
-                network, start[partial[pixels]], ~mask[:, pixels], inverse[pixels], chunk).T
+                network, start[partial[pixels]], np.logical_not(rows_of[pixels]).T,
+                inverse[pixels], chunk).T
             if low_rank.all():
                 return n_used
             pixels = np.flatnonzero(~low_rank)
             used, inverse = np.unique(inverse[pixels], return_inverse=True)
             patterns, connected, mask, partial = (patterns[:, used], connected[used],
-                                                  mask[:, pixels], partial[pixels])
+                                                  rows_of[pixels].T, partial[pixels])
             keys = [keys[k] for k in used]
     del start
     taken = phase.take(partial, axis=1)
