@@ -329,12 +329,11 @@ def test_robust_refit_discounts_a_pair_that_disagrees():
 def test_connected_agrees_with_union_find_on_random_networks(monkeypatch):
     """Which patterns of valid pairs connect every date, against a plain union-find: whether
     decided at once (every date reached from an earlier one, or left to a later one) or by
-    the connected components of all the rest in one graph (connected and split patterns both
-    go that way here)."""
+    following labels (connected and split patterns both go that way here)."""
     followed = []
-    by_components = solver_module._connected_by_components
-    monkeypatch.setattr(solver_module, "_connected_by_components",
-                        lambda *args: followed.append(by_components(*args)) or followed[-1])
+    by_labels = solver_module._connected_by_labels
+    monkeypatch.setattr(solver_module, "_connected_by_labels",
+                        lambda *args: followed.append(by_labels(*args)) or followed[-1])
     rng = np.random.default_rng(1)
     for _ in range(30):
         n_dates = int(rng.integers(3, 15))
