@@ -439,6 +439,32 @@ def test_a_block_is_solved_in_equal_chunks_a_multiple_of_the_workers(clean_sim, 
     np.testing.assert_allclose(whole["velocity"], single["velocity"], atol=1e-4)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunks_are_solved_with_one_blas_thread(clean_sim, workers, monkeypatch):
+    """One worker too: BLAS's own threads, idle between the many small products, spun and
+    took about a core (a single-worker 80-date solve had 2.5-3.2 s of system time)."""
+    from sbas_selector.core.blas import blas_thread_count, blas_threads, can_limit_blas
+    from sbas_selector.core.inversion import run as run_module
+    from sbas_selector.core.stack_types import Window
+
+    if not can_limit_blas():
+        pytest.skip("the BLAS thread count cannot be set here")
+    stack = clean_sim.to_stack()
+    setup = run_module.prepare(stack, None, InversionOptions(), read_reference=False)
+    window = Window(0, 0, stack.grid.height, stack.grid.width)
+    phase, weights = run_module.read_block(stack, setup, window)
+    setup = run_module.with_reference(stack, setup, window, phase)
+    seen = []
+    solve = run_module._invert_columns
+    monkeypatch.setattr(run_module, "_invert_columns",
+                        lambda *args: seen.append(blas_thread_count()) or solve(*args))
+    with blas_threads(2):
+        run_module.solve_block(setup, window, phase, weights, workers=workers)
+        after = blas_thread_count()
+    assert seen and set(seen) == {1}
+    assert after == 2  # given back
+
+
 def test_outputs_written_in_two_threads_are_the_same(clean_sim, tmp_path, monkeypatch):
     """A large block's single-band rasters are written beside its time series, in a thread
     of their own: the files hold the same values."""
