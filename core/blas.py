@@ -19,17 +19,39 @@ from pathlib import Path
 _lock = threading.RLock()  # re-entrant: a solve inside a caller's limit nests it
 
 
-@functools.lru_cache(maxsize=1)
-def _openblas() -> ctypes.CDLL | None:
-    """The loaded OpenBLAS library with a thread-count API, or None (looked up once: every
-    block of an inversion asks)."""
+def _loaded_libraries() -> list[str]:
+    """Paths of the shared libraries this process has loaded, numpy's BLAS among them (Linux;
+    empty elsewhere)."""
     import numpy  # noqa: F401  (loads the BLAS numpy links to)
 
     maps = Path("/proc/self/maps")
     if not maps.exists():
-        return None
-    paths = sorted({line.split()[-1] for line in maps.read_text().splitlines()
-                    if "openblas" in line.lower() and line.split()[-1].startswith("/")})
+        return []
+    return sorted({line.split()[-1] for line in maps.read_text().splitlines()
+                   if line.split()[-1].startswith("/")})
+
+
+#: Parts of the names of BLAS libraries that run threads of their own (OpenBLAS, MKL, BLIS,
+#: threaded ATLAS; FlexiBLAS may hand on to any of them).
+_THREADED_BLAS = ("openblas", "mkl", "blis", "tatlas", "flexiblas")
+
+
+@functools.lru_cache(maxsize=1)
+def serial_blas() -> bool:
+    """Whether numpy's BLAS runs in the calling thread only: the reference BLAS, which Debian
+    installs for numpy where OpenBLAS is not installed (Debian 13's QGIS does not bring it).
+    It has no threads to limit, so several solve workers do not oversubscribe the cores.
+    False where unknown."""
+    libraries = [path.lower() for path in _loaded_libraries()]
+    blas = [path for path in libraries if "blas" in path.rsplit("/", 1)[-1] or "mkl" in path]
+    return bool(blas) and not any(name in path for path in blas for name in _THREADED_BLAS)
+
+
+@functools.lru_cache(maxsize=1)
+def _openblas() -> ctypes.CDLL | None:
+    """The loaded OpenBLAS library with a thread-count API, or None (looked up once: every
+    block of an inversion asks)."""
+    paths = [path for path in _loaded_libraries() if "openblas" in path.lower()]
     for path in paths:
         try:
             library = ctypes.CDLL(path)

@@ -20,7 +20,7 @@ from typing import ClassVar, Protocol
 import numpy as np
 
 from .. import strict_json
-from ..blas import blas_threads, can_limit_blas
+from ..blas import blas_threads, can_limit_blas, serial_blas
 from ..dates import decimal_year, format_yyyymmdd
 from ..errors import StackError
 from ..memory import heap_policy
@@ -236,13 +236,15 @@ MIB_PER_EXTRA_WORKER = 512
 def solve_workers(memory_gb: float) -> int:
     """Threads that solve a block's chunks: one per core (at most 8) as far as the memory
     budget allows (:data:`MIB_PER_EXTRA_WORKER`), or 1 where the BLAS thread count cannot be
-    limited. ``SBAS_SOLVE_WORKERS`` overrides it."""
+    limited (unless the BLAS runs no threads of its own: :func:`.blas.serial_blas`).
+    ``SBAS_SOLVE_WORKERS`` overrides it."""
     override = os.environ.get("SBAS_SOLVE_WORKERS")
     if override:
         return max(1, int(override))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     affordable = 1 + int(memory_gb * 1024 // MIB_PER_EXTRA_WORKER)
-    return max(1, min(8, cores or 1, affordable)) if can_limit_blas() else 1
+    parallel = can_limit_blas() or serial_blas()
+    return max(1, min(8, cores or 1, affordable)) if parallel else 1
 
 
 def solve_chunks(setup: InversionSetup) -> tuple[int, int]:

@@ -48,3 +48,40 @@ def test_nested_limits_do_not_hang_and_restore_in_order(monkeypatch):
     assert len(seen) == 2
     assert seen[0] == 1  # the inner limit applied
     assert int(library.openblas_get_num_threads()) == before  # and all restored
+
+
+@pytest.mark.parametrize(("libraries", "serial"), [
+    (["/usr/lib/x86_64-linux-gnu/blas/libblas.so.3",
+      "/usr/lib/x86_64-linux-gnu/lapack/liblapack.so.3"], True),  # Debian's reference BLAS
+    (["/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3",
+      "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so"], False),
+    (["/venv/lib/python3.13/site-packages/numpy.libs/libscipy_openblas64_-ff651d7f.so"], False),
+    (["/opt/intel/oneapi/mkl/lib/libmkl_rt.so.2"], False),
+    (["/usr/lib/x86_64-linux-gnu/libflexiblas.so.3"], False),
+    (["/usr/lib/x86_64-linux-gnu/libgdal.so.36"], False),  # no BLAS seen: unknown
+])
+def test_serial_blas_from_the_loaded_libraries(libraries, serial, monkeypatch):
+    """Only a BLAS that runs no threads of its own counts as serial; unknown is not."""
+    from sbas_selector.core import blas
+
+    monkeypatch.setattr(blas, "_loaded_libraries", lambda: libraries)
+    blas.serial_blas.cache_clear()
+    try:
+        assert blas.serial_blas() is serial
+    finally:
+        blas.serial_blas.cache_clear()
+
+
+@pytest.mark.parametrize("serial", [True, False])
+def test_solve_workers_where_the_blas_cannot_be_limited(serial, monkeypatch):
+    """One worker per core where the BLAS has no threads to limit (Debian's reference BLAS:
+    nothing to oversubscribe), one alone where it has threads that cannot be limited."""
+    import os
+
+    from sbas_selector.core.inversion import run as run_module
+
+    monkeypatch.delenv("SBAS_SOLVE_WORKERS", raising=False)
+    monkeypatch.setattr(run_module, "can_limit_blas", lambda: False)
+    monkeypatch.setattr(run_module, "serial_blas", lambda: serial)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    assert run_module.solve_workers(4.0) == (3 if serial else 1)
