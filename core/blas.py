@@ -38,8 +38,8 @@ _THREADED_BLAS = ("openblas", "mkl", "blis", "tatlas", "flexiblas")
 
 @functools.lru_cache(maxsize=1)
 def serial_blas() -> bool:
-    """Whether numpy's BLAS runs in the calling thread only: the reference BLAS, which Debian
-    installs for numpy where OpenBLAS is not installed (Debian 13's QGIS does not bring it).
+    """Whether numpy's BLAS runs in the calling thread only: the reference BLAS, which Debian's
+    numpy uses where OpenBLAS is not installed (the CI's Debian 13 root, QGIS installed).
     It has no threads to limit, so several solve workers do not oversubscribe the cores.
     False where unknown."""
     libraries = [path.lower() for path in _loaded_libraries()]
