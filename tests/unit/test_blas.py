@@ -85,3 +85,21 @@ def test_solve_workers_where_the_blas_cannot_be_limited(serial, monkeypatch):
     monkeypatch.setattr(run_module, "serial_blas", lambda: serial)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
     assert run_module.solve_workers(4.0) == (3 if serial else 1)
+
+
+def test_the_reference_blas_loaded_here_is_serial_and_solves_on_every_core(monkeypatch):
+    """Where this process runs Debian's reference BLAS (the CI's Debian 13 root), it is
+    found serial and the solve gets a worker per core; elsewhere there is nothing to see."""
+    import os
+
+    from sbas_selector.core import blas
+    from sbas_selector.core.inversion import run as run_module
+
+    libraries = [path.lower() for path in blas._loaded_libraries()]
+    if not any("/blas/libblas.so" in path for path in libraries) or any(
+            name in path for path in libraries for name in blas._THREADED_BLAS):
+        pytest.skip("numpy does not run Debian's reference BLAS here")
+    assert blas.serial_blas()
+    monkeypatch.delenv("SBAS_SOLVE_WORKERS", raising=False)
+    cores = len(os.sched_getaffinity(0))
+    assert run_module.solve_workers(64.0) == min(8, cores)
