@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -109,13 +108,12 @@ def test_install_from_zip_in_a_fresh_profile_then_the_whole_path(tmp_path, real_
     out.mkdir()
     env = {k: v for k, v in os.environ.items()
            if k not in ("QT_QPA_PLATFORM", "PYTHONPATH", "VIRTUAL_ENV")}
-    # Nor the venv through PATH: QGIS's embedded Python finds its home from the first
-    # python3 on PATH, so a make test run from an activated venv gave it the venv's packages
-    # (onnxruntime among them) and this fresh desktop was not fresh.
-    if sys.prefix != sys.base_prefix:
-        venv_bin = str(Path(sys.prefix) / "bin")
-        env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "").split(os.pathsep)
-                                      if part.rstrip("/") != venv_bin)
+    # Nor any venv through PATH: QGIS's embedded Python finds its home from the first
+    # python3 on PATH, so a make test run from a shell with a venv activated (this one's or
+    # another's) gave it that venv's packages (onnxruntime among them) and this fresh
+    # desktop was not fresh.
+    env["PATH"] = os.pathsep.join(part for part in env.get("PATH", "").split(os.pathsep)
+                                  if part and not (Path(part).parent / "pyvenv.cfg").exists())
     env.update({"SBAS_GUI_OUT": str(out), "SBAS_GUI_ZIP": str(archive),
                 "SBAS_GUI_DIR": str(REPO / "tests" / "gui"),
                 "SBAS_GUI_SITE": sysconfig.get_paths()["purelib"],
