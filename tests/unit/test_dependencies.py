@@ -117,3 +117,17 @@ def test_cli_doctor(capsys):
 
     assert main(["doctor"]) == 0  # the venv has everything
     assert "every package the plugin needs" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("serial", [True, False])
+def test_cli_doctor_advises_openblas_where_numpy_runs_the_reference_blas(serial, capsys,
+                                                                          monkeypatch):
+    """Advice, not a failure: the reference BLAS works, its products are slower."""
+    from sbas_selector.cli import main
+    from sbas_selector.core import blas
+
+    monkeypatch.setattr(blas, "serial_blas", lambda: serial)
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    assert ("libopenblas0-pthread" in out) is serial
+    assert "every package the plugin needs" in out
