@@ -270,15 +270,12 @@ def _run_pipeline(args: argparse.Namespace) -> int:
 
 
 def _run_doctor(_args: argparse.Namespace) -> int:
-    from .core.blas import serial_blas
-    from .core.dependencies import find_missing, manual_commands, pip_names
+    from .core.dependencies import blas_advice, find_missing, manual_commands, pip_names
 
     missing = find_missing()
-    if serial_blas():  # works, but slowly: advice, not a failure
-        print("numpy runs the reference BLAS (Debian's default without OpenBLAS): the "
-              "inversion works, but its largest product runs about 13 times slower and its "
-              "small solves about 2.5 times; on Debian, `sudo apt install "
-              "libopenblas0-pthread` switches numpy to OpenBLAS")
+    advice = blas_advice()
+    if advice is not None:  # works, but slowly: advice, not a failure
+        print(advice)
     if not missing:
         print(f"every package the plugin needs is importable by {sys.executable}")
         return 0

@@ -22,6 +22,7 @@ from qgis.PyQt.QtWidgets import (
 from ..core.dependencies import (
     Missing,
     activate_user_site,
+    blas_advice,
     find_missing,
     install_arguments,
     manual_commands,
@@ -78,8 +79,12 @@ class DependenciesDialog(QDialog):
 
     # ---- what is missing -------------------------------------------------------------------
     def _show_missing(self) -> None:
+        advice = blas_advice()
+        advice_html = "" if advice is None else f"<p>{html.escape(advice)}</p>"
         if not self.missing:
-            self.summary_label.setText(self.tr("Every package the plugin needs is installed."))
+            self.summary_label.setText(
+                html.escape(self.tr("Every package the plugin needs is installed."))
+                + advice_html)
             self.commands_text.setPlainText("")
             self.install_button.setEnabled(False)
             return
@@ -90,7 +95,8 @@ class DependenciesDialog(QDialog):
             f" &mdash; {html.escape(m.reason)}</li>" for m in self.missing)
         self.summary_label.setText(
             self.tr("The plugin is loaded, but QGIS's Python lacks:") + f"<ul>{items}</ul>"
-            + html.escape(self.tr("Python used by QGIS: {}").format(qgis_python())))
+            + html.escape(self.tr("Python used by QGIS: {}").format(qgis_python()))
+            + advice_html)
         packages = pip_names(self.missing)
         self.commands_text.setPlainText("\n\n".join(
             f"{platform}:\n    {command}"

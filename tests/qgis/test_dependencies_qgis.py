@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import sys
 
+import pytest
+
 from sbas_selector.core.dependencies import REQUIREMENTS, Missing
 
 
@@ -23,6 +25,20 @@ def test_dialog_names_what_is_missing_and_the_commands(qgis_app):
         assert platform in commands
     assert "pip install --user" in commands and "numpy==" in commands
     assert dialog.install_button.isEnabled()
+
+
+@pytest.mark.parametrize("serial", [True, False])
+def test_dialog_advises_openblas_where_numpy_runs_the_reference_blas(qgis_app, serial,
+                                                                     monkeypatch):
+    """As `sbas-selector doctor` does: with or without a missing package."""
+    from sbas_selector.core import blas
+    from sbas_selector.ui.dependencies_dialog import DependenciesDialog
+
+    monkeypatch.setattr(blas, "serial_blas", lambda: serial)
+    for missing in (_onnxruntime_missing(), []):
+        dialog = DependenciesDialog(missing)
+        assert ("libopenblas0-pthread" in dialog.summary_label.text()) is serial
+        dialog.close()
 
 
 def test_install_log_is_live_plain_text_and_a_recheck_closes_the_dialog(qgis_app, wait_for):

@@ -127,7 +127,7 @@ def test_cli_doctor_advises_openblas_where_numpy_runs_the_reference_blas(serial,
     from sbas_selector.core import blas
 
     monkeypatch.setattr(blas, "serial_blas", lambda: serial)
-    assert main(["doctor"]) == 0
+    assert main(["doctor"]) == 0  # (dependencies.blas_advice reads it at each call)
     out = capsys.readouterr().out
     assert ("libopenblas0-pthread" in out) is serial
     assert "every package the plugin needs" in out
