@@ -371,15 +371,15 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
             out[name][..., part] = values
 
     starts = range(0, n_pixels, step)
-    if workers == 1 or len(starts) == 1:
-        # One BLAS thread here too: BLAS's own threads, idle between the many small products,
-        # spin (one worker on the 80-date stack: 2.5-3.2 s of system time per solve).
-        with blas_threads(1):
+    # One BLAS thread, with one worker too: BLAS's own threads, idle between the many small
+    # products, spin (one worker on the 80-date stack: 2.5-3.2 s of system time per solve).
+    with blas_threads(1):
+        if workers == 1 or len(starts) == 1:
             for start in starts:
                 solve(start)
-    else:
-        with blas_threads(1), ThreadPoolExecutor(max_workers=workers) as pool:
-            list(pool.map(solve, starts))
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(solve, starts))
     shape = (window.rows, window.cols)
     return {name: values.reshape((n_dates, *shape) if name == "timeseries" else shape)
             for name, values in out.items()}

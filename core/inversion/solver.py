@@ -577,6 +577,12 @@ X0_BYTES = 2 * 2**20
 X0_COLUMNS = 4096
 
 
+def _part_columns(part_bytes: int, column_bytes: int, most: int) -> int:
+    """Pixels of a part of ``part_bytes`` at ``column_bytes`` a pixel, between 256 and
+    ``most`` (``most`` where it is fewer: a test's small parts)."""
+    return int(np.clip(part_bytes // column_bytes, 256, most))
+
+
 def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
                       solution: np.ndarray, chunk: int, full_rank: bool,
                       cache: PatternCache | None = None) -> np.ndarray:
@@ -617,7 +623,7 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
         # the phase with missing pairs at zero (a small buffer, reused) while that part of
         # the phase is still in the core's cache (a second pass from memory had cost a third
         # of x0's time).
-        step = int(np.clip(X0_BYTES // (phase.itemsize * n_pairs), 256, X0_COLUMNS))
+        step = _part_columns(X0_BYTES, phase.itemsize * n_pairs, X0_COLUMNS)
         width = min(step, phase.shape[1])
         filled = np.empty((n_pairs, width), dtype)
         valid = np.empty((n_pairs, width), bool)
@@ -1158,7 +1164,7 @@ def temporal_coherence(design: np.ndarray, velocity: np.ndarray, phase: np.ndarr
     design32 = None if pairs_over_intervals else design.astype(np.float32)
     coherence = np.empty(n_pixels)
     rms = np.empty(n_pixels)
-    step = int(np.clip(COHERENCE_BYTES // (4 * n_pairs), 256, COHERENCE_COLUMNS))
+    step = _part_columns(COHERENCE_BYTES, 4 * n_pairs, COHERENCE_COLUMNS)
     width = min(step, n_pixels)
     whole = np.empty((design.shape[1] + 1, width), np.float32)
     other = np.empty((n_pairs, width), np.float32) if pairs_over_intervals else None
