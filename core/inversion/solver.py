@@ -15,6 +15,13 @@ from datetime import date
 import numpy as np
 
 from ..dates import decimal_year
+from .banded import (
+    BATCH_PATTERNS,
+    BandedLaplacians,
+    bandwidth,
+    factor_nanoseconds,
+    solve_nanoseconds,
+)
 
 
 def design_matrix(dates: list[date], pairs: list[tuple[date, date]]) -> np.ndarray:
@@ -72,11 +79,52 @@ def _pinv(matrix: np.ndarray) -> np.ndarray:
     return np.linalg.pinv(matrix, rcond=1e-10)
 
 
-def _connected(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
-    """Whether each pattern's valid pairs connect all its dates (full column rank).
+def _pair_dates(design: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's first date and last date (indices of the dates ``0 .. n_intervals``): the
+    run of intervals it covers, shape (n_pairs,) each."""
+    covered = design > 0
+    first = covered.argmax(axis=1)
+    return first, first + covered.sum(axis=1)
 
-    Min-label propagation, vectorised across patterns and across the pairs that share a
-    first date (one step per date rather than per pair).
+
+def _every_date_an_end(ends: np.ndarray, n_dates: int, patterns: np.ndarray) -> np.ndarray:
+    """Whether, in each pattern, every date but one is the end ``ends`` (each pair's first or
+    last date) of some valid pair; shape (n_patterns,). An OR over the pairs grouped by that
+    date, then an AND over the dates, on the patterns packed 64 to a word (numpy's OR of
+    bools along the pairs took 40 times as long)."""
+    order = np.argsort(ends, kind="stable")
+    grouped = ends[order]
+    starts = np.flatnonzero(np.concatenate([[True], grouped[1:] != grouped[:-1]]))
+    n_patterns = patterns.shape[1]
+    if starts.size < n_dates - 1:
+        return np.zeros(n_patterns, bool)
+    n_bytes = -(-n_patterns // 64) * 8
+    packed = np.zeros((patterns.shape[0], n_bytes), np.uint8)
+    packed[:, :-(-n_patterns // 8)] = np.packbits(patterns, axis=1, bitorder="little")
+    words = packed.view(np.uint64)[order]
+    every = np.bitwise_and.reduce(np.bitwise_or.reduceat(words, starts, axis=0), axis=0)
+    return np.unpackbits(every.view(np.uint8), bitorder="little")[:n_patterns].view(bool)
+
+
+def _surely_connected(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+    """Where each pattern's valid pairs surely connect all its dates, shape (n_patterns,):
+    every date but the first reached by a pair from an earlier date (each then joins the
+    first date, date by date), or every date but the last left by a pair to a later one.
+    Most patterns have that; False leaves the answer open (:func:`_connected`)."""
+    first, last = _pair_dates(design)
+    n_dates = design.shape[1] + 1
+    enough = _every_date_an_end(last, n_dates, patterns)
+    others = np.flatnonzero(~enough)
+    if others.size:
+        enough[others] = _every_date_an_end(first, n_dates, patterns[:, others])
+    return enough
+
+
+def _connected(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+    """Whether each pattern's valid pairs connect all its dates (full column rank):
+    :func:`_surely_connected`, and the rest followed by min-label propagation, vectorised
+    across patterns and across the pairs that share a first date (one step per date rather
+    than per pair).
 
     Parameters
     ----------
@@ -90,27 +138,12 @@ def _connected(design: np.ndarray, patterns: np.ndarray) -> np.ndarray:
     numpy.ndarray
         Shape (n_patterns,), True where the pattern's network is connected.
     """
-    covered = design > 0
-    first = covered.argmax(axis=1)  # date index of each pair's first date
-    last = first + covered.sum(axis=1)  # and of its second date
-    n_dates = design.shape[1] + 1
-    # Enough, and most patterns have it: every date but the first reached by a pair from an
-    # earlier date (each then joins the first date, date by date), or every date but the
-    # last left by a pair to a later one. One product each; the rest are followed below.
-    valid = patterns.astype(np.float32)
-    arriving = np.zeros((n_dates, patterns.shape[0]), np.float32)  # [date, pair]
-    arriving[last, np.arange(patterns.shape[0])] = 1.0
-    enough = ((arriving @ valid)[1:] > 0).all(axis=0)
-    if enough.all():
-        return enough
-    others = np.flatnonzero(~enough)
-    leaving = np.zeros_like(arriving)
-    leaving[first, np.arange(patterns.shape[0])] = 1.0
-    enough[others] = ((leaving @ valid[:, others])[:-1] > 0).all(axis=0)
+    enough = _surely_connected(design, patterns)
     followed = np.flatnonzero(~enough)
-    if followed.size == 0:
-        return enough
-    enough[followed] = _connected_by_labels(first, last, n_dates, patterns[:, followed])
+    if followed.size:
+        first, last = _pair_dates(design)
+        enough[followed] = _connected_by_labels(first, last, design.shape[1] + 1,
+                                                patterns[:, followed])
     return enough
 
 
@@ -118,6 +151,14 @@ def _connected_by_labels(first: np.ndarray, last: np.ndarray, n_dates: int,
                          patterns: np.ndarray) -> np.ndarray:
     """:func:`_connected` by min-label propagation over the dates (``first`` and ``last``:
     each pair's dates, shape (n_pairs,)); shape (n_patterns,)."""
+    # Pairs of the same two dates as one, valid where any of them is (each date's label is
+    # written once per step: a missing twin must not undo its valid twin's label).
+    joined, twin = np.unique(first * n_dates + last, return_inverse=True)
+    if joined.size < first.size:
+        order = np.argsort(twin, kind="stable")
+        starts = np.flatnonzero(np.concatenate([[True], np.diff(twin[order]) != 0]))
+        patterns = np.logical_or.reduceat(patterns[order], starts, axis=0)
+        first, last = joined // n_dates, joined % n_dates
     labels = np.repeat(np.arange(n_dates)[:, None], patterns.shape[1], axis=1)
     groups = [(start, np.flatnonzero(first == start)) for start in np.unique(first)]
     for _ in range(n_dates):
@@ -596,9 +637,11 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
     pixels valid in every pair, and the start of a low-rank downdate for a pixel missing a
     few pairs (:func:`_downdate_solve`). Otherwise, or where the downdate costs more than its
     pattern of valid pairs (:func:`_downdate_cheaper`), pixels missing pairs are solved in
-    float64 grouped by that pattern (:func:`_solve_by_pattern`: its normal system solved
-    with its pixels as right-hand sides, or its (pseudo-)inverse made once where many pixels
-    share it, as masks and water do over whole areas).
+    float64 grouped by that pattern (:func:`_solve_by_pattern`: its normal matrix over the
+    dates factorised as a banded matrix where the pairs span a few acquisitions
+    (:mod:`.banded`: a zero pivot then also tells a split pattern, with no separate check),
+    else solved dense with its pixels as right-hand sides; or its (pseudo-)inverse made once
+    where many pixels share it, as masks and water do over whole areas).
 
     Parameters
     ----------
@@ -663,14 +706,17 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
     del by_pixel
     patterns, inverse = group_patterns(mask)
     keys = PatternCache.keys(design, patterns)
-    connected = _pattern_connected(design, patterns, keys, full_rank, cache)
-    # Normal matrices over the dates where every row is a pair over its intervals.
+    # Normal matrices over the dates where every row is a pair over its intervals, banded
+    # where that pays (:mod:`.banded`).
     rows = network.rows if network.rows is not None and network.rows.structured.all() else None
+    band = _band(rows, n_intervals)
+    counts = np.bincount(inverse, minlength=patterns.shape[1])
+    connected, known = _pattern_connectivity(design, patterns, keys, counts, full_rank, cache,
+                                             rows, band)
     if start is not None and network.rows is not None:
-        members = np.bincount(inverse, minlength=patterns.shape[1])[inverse]
         low_rank = (connected[inverse]
-                    & _downdate_cheaper(n_pairs - n_used[partial], members, n_pairs,
-                                        n_intervals, rows is not None))
+                    & _downdate_cheaper(n_pairs - n_used[partial], counts[inverse], n_pairs,
+                                        n_intervals, rows is not None, band))
         unstructured = ~network.rows.structured
         if unstructured.any():  # (bridge rows: never missing)
             low_rank &= mask[unstructured].all(axis=0)
@@ -683,8 +729,9 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
                 return n_used
             pixels = np.flatnonzero(~low_rank)
             used, inverse = np.unique(inverse[pixels], return_inverse=True)
-            patterns, connected, mask, partial = (patterns[:, used], connected[used],
-                                                  rows_of[pixels].T, partial[pixels])
+            patterns, connected, known, mask, partial = (
+                patterns[:, used], connected[used], known[used], rows_of[pixels].T,
+                partial[pixels])
             keys = [keys[k] for k in used]
     del start
     taken = phase.take(partial, axis=1)
@@ -695,8 +742,42 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
     rhs = design.T @ taken.astype(np.float64)
     del taken
     _solve_by_pattern(design, patterns, keys, connected, inverse, rhs, partial, solution,
-                      chunk, cache, rows)
+                      chunk, cache, rows, known, band)
     return n_used
+
+
+def _band(rows: IntervalRows | None, n_intervals: int) -> int:
+    """The bandwidth of the normal matrices over the dates (:mod:`.banded`) where their
+    banded factorisation costs less than a dense solve (small baselines: a pair spans a few
+    acquisitions), else 0."""
+    if rows is None:
+        return 0
+    b = bandwidth(rows.first, rows.last)
+    dense = _lu_nanoseconds(n_intervals) + (rows.first.size + (n_intervals + 1)**2) * _SCATTER_NS
+    return b if b and factor_nanoseconds(n_intervals, b) < dense else 0
+
+
+def _pattern_connectivity(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
+                          counts: np.ndarray, full_rank: bool, cache: PatternCache | None,
+                          rows: IntervalRows | None, band: int
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Whether each pattern's valid pairs connect every date, and whether that is known,
+    shape (n_patterns,) each. Without banded factors (``band`` 0), known everywhere
+    (:func:`_pattern_connected`). With them, :func:`_surely_connected`, and where that leaves
+    it open, known only for a pattern whose (pseudo-)inverse is made (:data:`INVERT_MEMBERS`
+    pixels or more), from its banded factor's pivots (as for every pattern solved with one:
+    :func:`_solve_banded`)."""
+    if full_rank or not band or rows is None:
+        return (_pattern_connected(design, patterns, keys, full_rank, cache),
+                np.ones(patterns.shape[1], bool))
+    connected = _surely_connected(design, patterns)
+    shared = counts >= INVERT_MEMBERS
+    need = np.flatnonzero(shared & ~connected)
+    for start in range(0, need.size, BATCH_PATTERNS):
+        batch = need[start:start + BATCH_PATTERNS]
+        connected[batch] = BandedLaplacians(rows.first, rows.last, rows.scale,
+                                            patterns[:, batch]).ok
+    return connected, connected | shared
 
 
 def _masked_copy(values: np.ndarray, keep: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -737,14 +818,16 @@ SHARED_SYSTEM_MEMBERS = 4
 
 
 def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
-                      n_intervals: int, over_dates: bool = False) -> np.ndarray:
+                      n_intervals: int, over_dates: bool = False, band: int = 0) -> np.ndarray:
     """Whether a pixel missing ``missing`` pairs costs less time as a low-rank downdate of
     the complete network's solution (its pattern's k x k system solved, or inverted once
     for the ``members`` pixels of the chunk that share it, and its gathers) than as its
     share of its pattern's normal matrix (half a product: its upper triangle; or, over the
     dates, a scatter: :func:`_date_normals`) and its factorisation (an inverse, four of
     them, where the pattern is shared by enough pixels to be inverted:
-    :func:`_solve_by_pattern`), its right-hand side and a product.
+    :func:`_solve_by_pattern`), its right-hand side and a product; or, with the normal
+    matrices' bandwidth ``band``, its share of its pattern's banded factor and two
+    triangular solves (:mod:`.banded`).
 
     Times from operation counts at rates measured for numpy's LAPACK and BLAS (small
     batched solves are far slower per operation than matrix products). The choice depends
@@ -762,6 +845,11 @@ def _downdate_cheaper(missing: np.ndarray, members: np.ndarray, n_pairs: int,
     pattern = normal + np.where(inverted, 4.0, 1.0) * _lu_nanoseconds(n_intervals)
     by_pattern = pattern / members + (2 * n_pairs * n_intervals
                                       + 2 * n_intervals**2) / _GEMM_RATE
+    if band:  # a pattern of a few pixels: its banded factor, and two triangular solves each
+        by_pattern = np.where(inverted, by_pattern,
+                              factor_nanoseconds(n_intervals, band) / members
+                              + 2 * n_pairs * n_intervals / _GEMM_RATE
+                              + solve_nanoseconds(n_intervals, band))
     return downdate <= by_pattern
 
 
@@ -944,7 +1032,8 @@ def _pattern_inverses(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
 def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
                       connected: np.ndarray, inverse: np.ndarray, rhs: np.ndarray,
                       columns: np.ndarray, solution: np.ndarray, chunk: int,
-                      cache: PatternCache | None, rows: IntervalRows | None = None) -> None:
+                      cache: PatternCache | None, rows: IntervalRows | None = None,
+                      known: np.ndarray | None = None, band: int = 0) -> None:
     """Solve pixels grouped by pattern of valid pairs, written into ``solution[:, columns]``:
     a pattern of many pixels (:data:`INVERT_MEMBERS`) with its normal-matrix (pseudo-)inverse
     (from ``cache`` where an earlier chunk made it) and one product; a connected pattern of a
@@ -964,7 +1053,15 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
         The design's :class:`IntervalRows` where every row is a pair over its intervals:
         connected patterns' normal matrices are then made over the dates
         (:func:`_date_normals`).
+    known
+        Where ``connected`` is known (default: everywhere); elsewhere (only with ``band``)
+        the banded factor tells.
+    band
+        The bandwidth of the normal matrices over the dates where a pattern of a few pixels
+        is solved with its banded factor (:func:`_solve_banded`), else 0.
     """
+    connected = connected.copy()
+    known = np.ones_like(connected) if known is None else known
     order = np.argsort(inverse, kind="stable")
     counts = np.bincount(inverse, minlength=patterns.shape[1])
     ends = np.cumsum(counts)
@@ -977,9 +1074,13 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
         # A connected pattern of a few pixels: its normal system solved once with its pixels
         # as right-hand sides, batched with the patterns of as many pixels (an inverse costs
         # about four such solves, and gathering it for each pixel more again).
-        direct = first + np.flatnonzero(~shared & connected[first:last])
-        inverted = first + np.flatnonzero(shared | ~connected[first:last])
-        if direct.size:
+        direct = first + np.flatnonzero(~shared & (connected | ~known)[first:last])
+        if direct.size and band:
+            split = _solve_banded(rows, band, patterns, direct, counts, order, ends, rhs,
+                                  columns, solution)  # type: ignore[arg-type]
+            connected[direct] = True
+            connected[split] = False
+        elif direct.size:
             # Over the dates where the rows allow (a scatter instead of a product per
             # pattern); the right-hand sides and the answers are mapped to and from them.
             normals = (_normal_matrices(design, patterns[:, direct], cache) if rows is None
@@ -994,6 +1095,7 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
                 solution[:, columns[pixels]] = (solved if rows is None
                                                 else _intervals_of(rows, solved))
             del normals
+        inverted = first + np.flatnonzero(shared | ~connected[first:last])
         if inverted.size == 0:
             continue
         inverses = np.stack(_pattern_inverses(design, patterns[:, inverted],
@@ -1012,6 +1114,33 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
             part = slice(offset, offset + chunk)
             solution[:, columns[members[part]]] = np.einsum(
                 "nij,jn->in", inverses[local[part]], rhs[:, members[part]])
+
+
+def _solve_banded(rows: IntervalRows, band: int, patterns: np.ndarray, direct: np.ndarray,
+                  counts: np.ndarray, order: np.ndarray, ends: np.ndarray, rhs: np.ndarray,
+                  columns: np.ndarray, solution: np.ndarray) -> np.ndarray:
+    """Solve the pixels of the patterns ``direct`` with their normal matrices' banded
+    Cholesky factors over the dates (:class:`.banded.BandedLaplacians`), a batch of patterns
+    at a time, into ``solution[:, columns[pixels]]``; returns the patterns found split (a
+    zero pivot), whose pixels are left to their pseudo-inverse.
+
+    ``order``, ``ends`` and ``counts``: the pixels sorted by pattern, where each pattern's
+    run of them ends, and its length (:func:`_solve_by_pattern`); ``rhs`` over the
+    intervals, shape (n_intervals, n_pixels).
+    """
+    split = []
+    for start in range(0, direct.size, BATCH_PATTERNS):
+        batch = direct[start:start + BATCH_PATTERNS]
+        factors = BandedLaplacians(rows.first, rows.last, rows.scale, patterns[:, batch])
+        sizes = counts[batch]
+        which = np.repeat(np.arange(batch.size), sizes)  # each pixel's pattern in the batch
+        runs = np.repeat(ends[batch] - sizes - (np.cumsum(sizes) - sizes), sizes)
+        pixels = order[runs + np.arange(which.size)]
+        series = factors.solve(_dates_rhs(rows, rhs[:, pixels]), which)
+        good = factors.ok[which]
+        solution[:, columns[pixels[good]]] = _intervals_of(rows, series[:, good])
+        split.append(batch[~factors.ok])
+    return np.concatenate(split)
 
 
 def robust_refit(design: np.ndarray, phase: np.ndarray, weights: np.ndarray | None,

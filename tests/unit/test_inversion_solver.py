@@ -86,17 +86,21 @@ def test_nodata_patterns_each_solved_with_their_own_pairs():
 
 
 
+@pytest.mark.parametrize("banded", [True, False])
 @pytest.mark.parametrize("outer_products", [True, False])
 @pytest.mark.parametrize("split_network", [False, True])
 @pytest.mark.parametrize("rows", ["intervals", "weighted"])
 def test_every_route_for_missing_pairs_equals_minimum_norm_lstsq(split_network, outer_products,
-                                                                 rows, monkeypatch):
-    """Pixels missing a few pairs (low-rank downdate), most pairs (per-pattern inverse) and
-    pairs whose loss splits the network (pseudo-inverse) all give lstsq's minimum-norm
-    answer; with the whole network split, no downdate applies. Rows as SBAS makes them (a
-    pair over its intervals) or scaled per pair (soft weights): the same."""
+                                                                 rows, banded, monkeypatch):
+    """Pixels missing a few pairs (low-rank downdate), most pairs (per-pattern banded factor
+    or dense solve, or inverse) and pairs whose loss splits the network (pseudo-inverse) all
+    give lstsq's minimum-norm answer; with the whole network split, no downdate applies.
+    Rows as SBAS makes them (a pair over its intervals) or scaled per pair (soft weights):
+    the same."""
     if not outer_products:
         monkeypatch.setattr(solver_module, "OUTER_PRODUCTS_BYTES", 0)
+    if not banded:
+        monkeypatch.setattr(solver_module, "_band", lambda rows, n_intervals: 0)
     dates, pairs, rng = _network(n_dates=12, max_span=3, seed=11)
     if split_network:
         pairs = [(a, b) for a, b in pairs if not (a <= dates[5] < b)]
@@ -329,7 +333,9 @@ def test_robust_refit_discounts_a_pair_that_disagrees():
 def test_connected_agrees_with_union_find_on_random_networks(monkeypatch):
     """Which patterns of valid pairs connect every date, against a plain union-find: whether
     decided at once (every date reached from an earlier one, or left to a later one) or by
-    following labels (connected and split patterns both go that way here)."""
+    following labels (connected and split patterns both go that way here). Pairs of the
+    same two dates count as one where either is valid (labels had let the missing one undo
+    the valid one's)."""
     followed = []
     by_labels = solver_module._connected_by_labels
     monkeypatch.setattr(solver_module, "_connected_by_labels",
@@ -340,6 +346,7 @@ def test_connected_agrees_with_union_find_on_random_networks(monkeypatch):
         dates = [date(2020, 1, 1) + timedelta(days=12 * k) for k in range(n_dates)]
         pairs = [(dates[i], dates[j]) for i in range(n_dates) for j in range(i + 1, n_dates)
                  if j == i + 1 or rng.random() < 0.4]
+        pairs += pairs[::3]  # the same two dates in two pairs: either may be missing
         patterns = rng.random((len(pairs), 100)) < rng.uniform(0.3, 0.95)
         index = {d: k for k, d in enumerate(dates)}
         expected = []
@@ -411,15 +418,22 @@ def test_timeseries_from_velocity_is_the_running_sum_of_velocity_times_interval(
     np.testing.assert_allclose(out, 2.0 * expected, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("batch", [256, 3])
+@pytest.mark.parametrize("banded", [True, False])
 @pytest.mark.parametrize("invert_members", [1, 10**9])
-def test_patterns_solved_by_their_normal_systems_equal_lstsq(invert_members, monkeypatch):
+def test_patterns_solved_by_their_normal_systems_equal_lstsq(invert_members, banded, batch,
+                                                             monkeypatch):
     """Every pixel missing pairs solved with its pattern of valid pairs (no downdate): a
-    connected pattern of a few pixels by one solve with its pixels as right-hand sides
-    (batched with the patterns of as many pixels), one of many pixels or a split one by its
-    (pseudo-)inverse; each equals lstsq's minimum-norm answer."""
+    connected pattern of a few pixels by its banded factor (in batches of patterns) or by
+    one dense solve with its pixels as right-hand sides (batched with the patterns of as
+    many pixels), one of many pixels or a split one by its (pseudo-)inverse; each equals
+    lstsq's minimum-norm answer."""
     monkeypatch.setattr(solver_module, "_downdate_cheaper",
                         lambda missing, *rest: np.zeros(missing.shape, bool))
     monkeypatch.setattr(solver_module, "INVERT_MEMBERS", invert_members)
+    monkeypatch.setattr(solver_module, "BATCH_PATTERNS", batch)
+    if not banded:
+        monkeypatch.setattr(solver_module, "_band", lambda rows, n_intervals: 0)
     dates, pairs, rng, phase, holes = _noisy(n_dates=10, max_span=4, seed=33, n_pixels=120)
     n_pixels = 120
     column = 0
