@@ -98,3 +98,25 @@ def test_output_piped_into_a_reader_that_stops_is_not_an_error(real_stack_path):
         status = process.wait(timeout=60)
     assert "error" not in error and "Traceback" not in error, error
     assert status == 141
+
+
+@pytest.mark.parametrize("given", [None, "2"])
+def test_the_command_line_starts_the_blas_without_threads_of_its_own(given):
+    """The command line imports numpy with OPENBLAS_NUM_THREADS=1 (its solves run in threads
+    of their own, each with one BLAS thread; OpenBLAS's idle threads would only spin as numpy
+    starts), unless the user set it."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    if given is not None:
+        env["OPENBLAS_NUM_THREADS"] = given
+    probe = ("import os, sys; from sbas_selector import cli; "
+             "from sbas_selector.core.blas import blas_thread_count; "
+             "print(os.environ['OPENBLAS_NUM_THREADS'], blas_thread_count())")
+    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                         text=True, timeout=120, check=True).stdout.split()
+    assert out[0] == (given or "1")
+    if out[1] != "None":  # (None: a BLAS whose threads cannot be counted, e.g. the reference)
+        assert int(out[1]) == min(int(given or "1"), os.cpu_count() or 1)
