@@ -728,7 +728,9 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
             if low_rank.all():
                 return n_used
             pixels = np.flatnonzero(~low_rank)
-            used, inverse = np.unique(inverse[pixels], return_inverse=True)
+            inverse = inverse[pixels]
+            used = np.flatnonzero(np.bincount(inverse, minlength=patterns.shape[1]))
+            inverse = _compact(inverse, patterns.shape[1])
             patterns, connected, known, mask, partial = (
                 patterns[:, used], connected[used], known[used], rows_of[pixels].T,
                 partial[pixels])
@@ -795,6 +797,24 @@ def _masked_copy(values: np.ndarray, keep: np.ndarray, out: np.ndarray) -> np.nd
     unsigned = np.dtype(f"u{values.dtype.itemsize}")
     np.multiply(values.view(unsigned), keep, out=out.view(unsigned))
     return out
+
+
+def _stable_order(values: np.ndarray, bound: int | None = None) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` of non-negative integers below ``bound`` (found
+    where not given), as a radix sort where they fit in 16 bits (numpy sorts 16-bit integers
+    by radix: ten times as fast as its merge sort of 64-bit ones on 40,000 pattern
+    numbers)."""
+    if bound is None:
+        bound = int(values.max()) + 1 if values.size else 0
+    return np.argsort(values.astype(np.uint16) if bound <= 2**16 else values, kind="stable")
+
+
+def _compact(labels: np.ndarray, n_labels: int) -> np.ndarray:
+    """``np.unique(labels, return_inverse=True)[1]`` for integers in ``0 .. n_labels - 1``:
+    each label's rank among those present, by a table rather than a sort."""
+    present = np.zeros(n_labels, np.intp)
+    present[labels] = 1
+    return (np.cumsum(present) - 1)[labels]
 
 
 def _lu_nanoseconds(k: np.ndarray | float) -> np.ndarray | float:
@@ -917,7 +937,8 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
                                   missing.shape[0])
     counts = np.bincount(pixel_of, minlength=n_pixels)
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    order = np.argsort(counts, kind="stable")
+    order = _stable_order(counts, missing.shape[0] + 1)
+    n_patterns = int(pattern.max()) + 1 if pattern.size else 0
     ends = np.cumsum(np.bincount(counts))
     z = np.empty(pair_of.size)  # each missing pair's Woodbury coefficient, times its scale
     members = np.bincount(pattern)[pattern]
@@ -940,8 +961,8 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
         shared = group[members[group] >= SHARED_SYSTEM_MEMBERS]
         if shared.size == 0:
             continue
-        local = np.unique(pattern[shared], return_inverse=True)[1]
-        order_shared = np.argsort(local, kind="stable")
+        local = _compact(pattern[shared], n_patterns)
+        order_shared = _stable_order(local, n_patterns)
         shared, local = shared[order_shared], local[order_shared]
         sizes = np.bincount(local)
         first_pixel = shared[np.cumsum(sizes) - sizes]
@@ -1062,7 +1083,7 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
     """
     connected = connected.copy()
     known = np.ones_like(connected) if known is None else known
-    order = np.argsort(inverse, kind="stable")
+    order = _stable_order(inverse, patterns.shape[1])
     counts = np.bincount(inverse, minlength=patterns.shape[1])
     ends = np.cumsum(counts)
     # Chunks of patterns bound the memory of their matrices (float64 normal matrix and
