@@ -617,6 +617,10 @@ X0_BYTES = 2 * 2**20
 #: Most pixels in such a part (fewest: 256).
 X0_COLUMNS = 4096
 
+#: Bytes added to the rows of the part buffers, so that their columns do not map to the same
+#: cache sets (rows a power of two apart).
+_ROW_PAD = 64
+
 
 def _part_columns(part_bytes: int, column_bytes: int, most: int) -> int:
     """Pixels of a part of ``part_bytes`` at ``column_bytes`` a pixel, between 256 and
@@ -655,9 +659,9 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
     n_pixels = phase.shape[1]
     # Which pairs each pixel has, pixel-major: each pixel's pairs contiguous for the pattern
     # grouping and the downdate's gathers.
-    by_pixel = np.empty((n_pixels, n_pairs), bool)
     n_used = np.empty(n_pixels, np.intp)
     start = None
+    rows_of = None  # which pairs each pixel missing some has, pixel-major (n_partial, n_pairs)
     if network.connected:
         # (n_pixels, n_intervals): each pixel's unknowns contiguous for the downdate's gathers
         projector = network.projector.T.astype(dtype)
@@ -668,15 +672,29 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
         # of x0's time).
         step = _part_columns(X0_BYTES, phase.itemsize * n_pairs, X0_COLUMNS)
         width = min(step, phase.shape[1])
-        filled = np.empty((n_pairs, width), dtype)
-        valid = np.empty((n_pairs, width), bool)
+        # Rows of these buffers a cache line more than the part apart: at 4,096 pixels (a
+        # power of two) the columns' values all fell in the same cache sets, and the
+        # transpose below took six times as long.
+        filled = np.empty((n_pairs, width + _ROW_PAD // np.dtype(dtype).itemsize),
+                          dtype)[:, :width]
+        valid = np.empty((n_pairs, width + _ROW_PAD), bool)[:, :width]
+        transposed = np.empty((width, n_pairs), bool)
+        rows_parts = []
         for first in range(0, n_pixels, step):
             part = slice(first, first + step)
             columns = min(step, n_pixels - first)
             present = np.isfinite(phase[:, part], out=valid[:, :columns])
-            n_used[part] = np.count_nonzero(present, axis=0)
-            # (the part's transpose while in cache: a third of a take and reorder later)
-            np.copyto(by_pixel[part], present.T)
+            part_used = np.count_nonzero(present, axis=0)
+            n_used[part] = part_used
+            # Pixel-major validity of the pixels missing some pairs, from the part's transpose
+            # while it is in cache (a third of a take and reorder later); none for the pixels
+            # valid in every pair or in too few (most of a selection's, water's).
+            needed = np.flatnonzero((part_used >= min_pairs) & (part_used < n_pairs))
+            if needed.size > columns // 2:  # the whole part's transpose, then its rows
+                np.copyto(transposed[:columns], present.T)
+                rows_parts.append(transposed[needed])
+            elif needed.size:  # their columns, then their transpose
+                rows_parts.append(present[:, needed].T.copy())
             if phase.dtype != dtype:
                 np.copyto(filled[:, :columns], phase[:, part], casting="same_kind")
             _masked_copy(phase[:, part] if phase.dtype == dtype else filled[:, :columns],
@@ -685,11 +703,12 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
             # Every column (a pixel missing pairs is overwritten below): cheaper than
             # gathering the complete pixels' columns; part by part, while it is in cache.
             np.copyto(solution[:, part], start[part].T)
+        rows_of = (np.concatenate(rows_parts) if rows_parts
+                   else np.empty((0, n_pairs), bool))
+        del rows_parts
     else:
         present = np.isfinite(phase)
         n_used[:] = np.count_nonzero(present, axis=0)
-        np.copyto(by_pixel, present.T)
-        del present
     solvable = n_used >= min_pairs
     complete = solvable & (n_used == n_pairs)
     if not network.connected and complete.any():
@@ -701,9 +720,10 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
     partial = np.flatnonzero(solvable & ~complete)
     if partial.size == 0:
         return n_used
-    rows_of = by_pixel.take(partial, axis=0)  # (n_partial, n_pairs)
+    if rows_of is None:
+        rows_of = np.ascontiguousarray(present.T[partial])
+        del present
     mask = rows_of.T
-    del by_pixel
     patterns, inverse = group_patterns(mask)
     keys = PatternCache.keys(design, patterns)
     # Normal matrices over the dates where every row is a pair over its intervals, banded
