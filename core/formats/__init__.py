@@ -7,7 +7,7 @@ from pathlib import Path
 from ..errors import StackError
 from ..stack import Stack
 from .geotiff import looks_like_geotiff_stack, read_geotiff_folder
-from .hyp3 import looks_like_hyp3, read_hyp3
+from .hyp3 import hyp3_listing, looks_like_hyp3, read_hyp3
 from .licsbas import looks_like_licsbas, read_licsbas
 from .mintpy import find_ifgram_stack, read_mintpy
 
@@ -45,6 +45,11 @@ def detect_format(path: str | Path) -> str:
 
 def open_stack(path: str | Path, format_name: str | None = None) -> Stack:
     """Open any supported stack, detecting its format unless ``format_name`` is given."""
+    if format_name is None and Path(path).is_dir() and find_ifgram_stack(Path(path)) is None:
+        # HyP3, as detect_format would find it: its listing (a few thousand files) once.
+        listing = hyp3_listing(Path(path))
+        if listing is not None:
+            return read_hyp3(path, listing)
     fmt = format_name or detect_format(path)
     readers = {"hyp3": read_hyp3, "mintpy": read_mintpy, "licsbas": read_licsbas,
                "geotiff": read_geotiff_folder}

@@ -71,9 +71,16 @@ def _near_misses(listing: tuple[list[str], list[str]]) -> list[SkippedFile]:
             and not p.lower().endswith((".aux.xml", ".ovr", ".xml", ".png", ".kmz"))]
 
 
+def hyp3_listing(folder: Path) -> tuple[list[str], list[str]] | None:
+    """The folder's files (:func:`_files`) where it holds HyP3 ``*_unw_phase.tif`` products,
+    else None: what :func:`read_hyp3` would list again, handed on by :func:`.open_stack`."""
+    listing = _files(folder)
+    return listing if _phase_files(listing) else None
+
+
 def looks_like_hyp3(folder: Path) -> bool:
     """True if the folder holds HyP3 ``*_unw_phase.tif`` products."""
-    return bool(_phase_files(_files(folder)))
+    return hyp3_listing(folder) is not None
 
 
 def read_hyp3_metadata(path: Path) -> dict[str, str]:
@@ -87,8 +94,10 @@ def read_hyp3_metadata(path: Path) -> dict[str, str]:
     return meta
 
 
-def read_hyp3(folder: str | Path) -> Stack:
-    """Open a folder of HyP3 InSAR products as a stack.
+def read_hyp3(folder: str | Path,
+              listing: tuple[list[str], list[str]] | None = None) -> Stack:
+    """Open a folder of HyP3 InSAR products as a stack (``listing``: its files, where the
+    caller has just listed them: :func:`hyp3_listing`).
 
     Raises
     ------
@@ -99,7 +108,7 @@ def read_hyp3(folder: str | Path) -> Stack:
     skipped: list[SkippedFile] = []
     warnings: list[str] = []
     found: dict[tuple[date, date], tuple[RasterInfo, RasterInfo | None, float]] = {}
-    listing = _files(folder)
+    listing = listing if listing is not None else _files(folder)
     phase_paths = _phase_files(listing)
     skipped += _near_misses(listing)
 

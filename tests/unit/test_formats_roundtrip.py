@@ -154,3 +154,19 @@ def test_raw_layers_of_a_read_only_stack_are_copied_to_the_user_data(tmp_path, m
         assert not list(pair_folder.glob(".*.vrt"))
     finally:
         pair_folder.chmod(0o755)
+
+
+def test_opening_a_hyp3_folder_lists_it_once(tmp_path, small_simulation, monkeypatch):
+    """Detecting the format and reading the products share one listing of the folder (a
+    stack holds thousands of files); the stack is the same as read_hyp3's own."""
+    from sbas_selector.core.formats import hyp3
+
+    write_hyp3(small_simulation.to_stack(), tmp_path)
+    listed = []
+    files = hyp3._files
+    monkeypatch.setattr(hyp3, "_files", lambda folder: listed.append(folder) or files(folder))
+    stack = open_stack(tmp_path)
+    assert listed == [tmp_path]
+    alone = hyp3.read_hyp3(tmp_path)
+    assert [p.pair_id for p in stack.pairs] == [p.pair_id for p in alone.pairs]
+    assert stack.grid == alone.grid and stack.format_name == "hyp3"
