@@ -78,11 +78,6 @@ def hyp3_listing(folder: Path) -> tuple[list[str], list[str]] | None:
     return listing if _phase_files(listing) else None
 
 
-def looks_like_hyp3(folder: Path) -> bool:
-    """True if the folder holds HyP3 ``*_unw_phase.tif`` products."""
-    return hyp3_listing(folder) is not None
-
-
 def read_hyp3_metadata(path: Path) -> dict[str, str]:
     """Parse a HyP3 ``<name>.txt`` file of ``Key: value`` lines."""
     meta: dict[str, str] = {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -657,11 +658,11 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
                else CompleteNetwork.of(design, full_rank))
     dtype = phase.dtype if phase.dtype in (np.float32, np.float64) else np.float64
     n_pixels = phase.shape[1]
-    # Which pairs each pixel has, pixel-major: each pixel's pairs contiguous for the pattern
-    # grouping and the downdate's gathers.
     n_used = np.empty(n_pixels, np.intp)
     start = None
-    rows_of = None  # which pairs each pixel missing some has, pixel-major (n_partial, n_pairs)
+    # Which pairs each pixel missing some has, pixel-major (n_partial, n_pairs): each pixel's
+    # pairs contiguous for the pattern grouping and the downdate's gathers.
+    rows_of = None
     if network.connected:
         # (n_pixels, n_intervals): each pixel's unknowns contiguous for the downdate's gathers
         projector = network.projector.T.astype(dtype)
@@ -748,9 +749,7 @@ def _solve_unweighted(design: np.ndarray, phase: np.ndarray, min_pairs: int,
             if low_rank.all():
                 return n_used
             pixels = np.flatnonzero(~low_rank)
-            inverse = inverse[pixels]
-            used = np.flatnonzero(np.bincount(inverse, minlength=patterns.shape[1]))
-            inverse = _compact(inverse, patterns.shape[1])
+            used, inverse = _compact(inverse[pixels], patterns.shape[1])
             patterns, connected, known, mask, partial = (
                 patterns[:, used], connected[used], known[used], rows_of[pixels].T,
                 partial[pixels])
@@ -794,12 +793,18 @@ def _pattern_connectivity(design: np.ndarray, patterns: np.ndarray, keys: list[K
                 np.ones(patterns.shape[1], bool))
     connected = _surely_connected(design, patterns)
     shared = counts >= INVERT_MEMBERS
-    need = np.flatnonzero(shared & ~connected)
-    for start in range(0, need.size, BATCH_PATTERNS):
-        batch = need[start:start + BATCH_PATTERNS]
-        connected[batch] = BandedLaplacians(rows.first, rows.last, rows.scale,
-                                            patterns[:, batch]).ok
+    for batch, factors in _banded_batches(rows, patterns, np.flatnonzero(shared & ~connected)):
+        connected[batch] = factors.ok
     return connected, connected | shared
+
+
+def _banded_batches(rows: IntervalRows, patterns: np.ndarray, chosen: np.ndarray
+                    ) -> Iterator[tuple[np.ndarray, BandedLaplacians]]:
+    """The banded factors of the ``chosen`` patterns (numbers into ``patterns``' columns),
+    :data:`BATCH_PATTERNS` at a time: each batch's numbers and factors."""
+    for start in range(0, chosen.size, BATCH_PATTERNS):
+        batch = chosen[start:start + BATCH_PATTERNS]
+        yield batch, BandedLaplacians(rows.first, rows.last, rows.scale, patterns[:, batch])
 
 
 def _masked_copy(values: np.ndarray, keep: np.ndarray, out: np.ndarray) -> np.ndarray:
@@ -829,12 +834,12 @@ def _stable_order(values: np.ndarray, bound: int | None = None) -> np.ndarray:
     return np.argsort(values.astype(np.uint16) if bound <= 2**16 else values, kind="stable")
 
 
-def _compact(labels: np.ndarray, n_labels: int) -> np.ndarray:
-    """``np.unique(labels, return_inverse=True)[1]`` for integers in ``0 .. n_labels - 1``:
-    each label's rank among those present, by a table rather than a sort."""
+def _compact(labels: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(labels, return_inverse=True)`` for integers in ``0 .. n_labels - 1``: the
+    labels present, and each label's rank among them, by a table rather than a sort."""
     present = np.zeros(n_labels, np.intp)
     present[labels] = 1
-    return (np.cumsum(present) - 1)[labels]
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[labels]
 
 
 def _lu_nanoseconds(k: np.ndarray | float) -> np.ndarray | float:
@@ -981,7 +986,7 @@ def _downdate_solve(network: CompleteNetwork, start: np.ndarray, missing: np.nda
         shared = group[members[group] >= SHARED_SYSTEM_MEMBERS]
         if shared.size == 0:
             continue
-        local = _compact(pattern[shared], n_patterns)
+        local = _compact(pattern[shared], n_patterns)[1]
         order_shared = _stable_order(local, n_patterns)
         shared, local = shared[order_shared], local[order_shared]
         sizes = np.bincount(local)
@@ -1117,8 +1122,9 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
         # about four such solves, and gathering it for each pixel more again).
         direct = first + np.flatnonzero(~shared & (connected | ~known)[first:last])
         if direct.size and band:
-            split = _solve_banded(rows, band, patterns, direct, counts, order, ends, rhs,
-                                  columns, solution)  # type: ignore[arg-type]
+            split = _solve_banded(
+                rows, patterns, direct, counts, order, ends, rhs,  # type: ignore[arg-type]
+                columns, solution)
             connected[direct] = True
             connected[split] = False
         elif direct.size:
@@ -1157,7 +1163,7 @@ def _solve_by_pattern(design: np.ndarray, patterns: np.ndarray, keys: list[Key],
                 "nij,jn->in", inverses[local[part]], rhs[:, members[part]])
 
 
-def _solve_banded(rows: IntervalRows, band: int, patterns: np.ndarray, direct: np.ndarray,
+def _solve_banded(rows: IntervalRows, patterns: np.ndarray, direct: np.ndarray,
                   counts: np.ndarray, order: np.ndarray, ends: np.ndarray, rhs: np.ndarray,
                   columns: np.ndarray, solution: np.ndarray) -> np.ndarray:
     """Solve the pixels of the patterns ``direct`` with their normal matrices' banded
@@ -1170,9 +1176,7 @@ def _solve_banded(rows: IntervalRows, band: int, patterns: np.ndarray, direct: n
     intervals, shape (n_intervals, n_pixels).
     """
     split = []
-    for start in range(0, direct.size, BATCH_PATTERNS):
-        batch = direct[start:start + BATCH_PATTERNS]
-        factors = BandedLaplacians(rows.first, rows.last, rows.scale, patterns[:, batch])
+    for batch, factors in _banded_batches(rows, patterns, direct):
         sizes = counts[batch]
         which = np.repeat(np.arange(batch.size), sizes)  # each pixel's pattern in the batch
         runs = np.repeat(ends[batch] - sizes - (np.cumsum(sizes) - sizes), sizes)
