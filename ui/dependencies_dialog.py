@@ -4,6 +4,7 @@ Python, and installs them into the user's site-packages with a live log."""
 from __future__ import annotations
 
 import html
+import re
 import tempfile
 from pathlib import Path
 
@@ -80,7 +81,9 @@ class DependenciesDialog(QDialog):
     # ---- what is missing -------------------------------------------------------------------
     def _show_missing(self) -> None:
         advice = blas_advice()
-        advice_html = "" if advice is None else f"<p>{html.escape(advice)}</p>"
+        # (the advice marks a command with backticks, as a terminal shows it: code here)
+        advice_html = ("" if advice is None else "<p>" + re.sub(
+            r"`([^`]*)`", r"<code>\1</code>", html.escape(advice)) + "</p>")
         if not self.missing:
             self.summary_label.setText(
                 html.escape(self.tr("Every package the plugin needs is installed."))

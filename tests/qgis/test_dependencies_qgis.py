@@ -37,7 +37,9 @@ def test_dialog_advises_openblas_where_numpy_runs_the_reference_blas(qgis_app, s
     monkeypatch.setattr(blas, "serial_blas", lambda: serial)
     for missing in (_onnxruntime_missing(), []):
         dialog = DependenciesDialog(missing)
-        assert ("libopenblas0-pthread" in dialog.summary_label.text()) is serial
+        text = dialog.summary_label.text()
+        assert ("<code>sudo apt install libopenblas0-pthread</code>" in text) is serial
+        assert "`" not in text  # the terminal's backticks, shown as code
         dialog.close()
 
 
