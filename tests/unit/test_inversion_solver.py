@@ -243,6 +243,31 @@ def test_downdates_of_patterns_shared_by_a_few_pixels_equal_lstsq(shared_from, m
     _assert_minimum_norm(matrix, phase, holes, velocity, used, tolerance=1e-8)
 
 
+def test_downdate_scattered_in_parts_of_pixels_equals_the_whole(monkeypatch):
+    """The downdate's sums are scattered a few pixels at a time (:data:`SCATTER_PIXELS`):
+    parts of 1 and 3 pixels give what one part of them all gives (to the last bits: BLAS sums
+    a product of one row in another order than one of many), and that is lstsq's answer."""
+    dates, pairs, rng, phase, holes = _noisy(n_dates=12, max_span=3, seed=29, n_pixels=50)
+    for pixel in range(50):  # one to three missing pairs each, rarely the same ones
+        holes[rng.choice(len(pairs), 1 + pixel % 3, replace=False), pixel] = True
+    matrix = design_matrix(dates, pairs)
+    observed = np.where(holes, np.nan, phase)
+    downdated = []
+    downdate = solver_module._downdate_solve
+    monkeypatch.setattr(solver_module, "_downdate_solve",
+                        lambda network, start, *rest: downdated.append(len(start))
+                        or downdate(network, start, *rest))
+    answers = []
+    for part in (10**6, 1, 3):
+        monkeypatch.setattr(solver_module, "SCATTER_PIXELS", part)
+        answers.append(invert_pixels(matrix, observed))
+    assert downdated == [50, 50, 50]  # every pixel, each time, as a downdate
+    for velocity, used in answers[1:]:
+        np.testing.assert_allclose(velocity, answers[0][0], rtol=1e-13, atol=1e-13)
+        np.testing.assert_array_equal(used, answers[0][1])
+    _assert_minimum_norm(matrix, phase, holes, *answers[0], tolerance=1e-8)
+
+
 def test_min_pairs_leaves_pixels_nan():
     dates, pairs, rng = _network(n_dates=5, max_span=2)
     _, phase = _truth(dates, pairs, 3, rng)
