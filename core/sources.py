@@ -10,6 +10,7 @@ passed to background threads and worker processes.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -79,6 +80,57 @@ def _mask_missing(out: np.ndarray, nodata: float | None, scale: float = 1.0) -> 
     return out
 
 
+#: Most blocks of a window read one by one (:func:`_read_blocks`); GDAL reads more at once.
+MAX_DIRECT_BLOCKS = 8
+
+_scratch = threading.local()
+
+
+def _block_scratch(rows: int, cols: int) -> np.ndarray:
+    """This thread's float32 buffer for one block, kept from one read to the next."""
+    block = getattr(_scratch, "block", None)
+    if block is None or block.shape != (rows, cols):
+        block = _scratch.block = np.empty((rows, cols), np.float32)
+    return block
+
+
+def _read_blocks(band, col: int, row: int, out: np.ndarray) -> bool:
+    """Read a window of whole float32 blocks (tiles or strips) at (``row``, ``col``) into
+    ``out`` (shape (rows, cols)) block by block, each decoded straight into ``out`` where its
+    rows are contiguous there (else into a small buffer of this thread's and copied);
+    False, having read nothing, where the window is not made of at most
+    :data:`MAX_DIRECT_BLOCKS` whole blocks (ending at a block's edge or the raster's).
+
+    GDAL's windowed read decodes each block into its block cache, then copies it: a second
+    copy of the window in memory fresh from the system (on a virtual machine that returns
+    freed memory to its host, about as costly to touch first as decoding it) that is never
+    read again (windows are made of whole blocks so that no block is decoded twice).
+    """
+    from osgeo import gdal
+
+    rows, cols = out.shape
+    block_cols, block_rows = band.GetBlockSize()
+    if (band.DataType != gdal.GDT_Float32 or not hasattr(band, "ReadBlock")
+            or block_cols <= 0 or block_rows <= 0 or col % block_cols or row % block_rows
+            or col + cols > band.XSize or row + rows > band.YSize
+            or ((col + cols) % block_cols and col + cols != band.XSize)
+            or ((row + rows) % block_rows and row + rows != band.YSize)
+            or -(-rows // block_rows) * -(-cols // block_cols) > MAX_DIRECT_BLOCKS):
+        return False
+    for top in range(0, rows, block_rows):
+        height = min(block_rows, rows - top)
+        for left in range(0, cols, block_cols):
+            width = min(block_cols, cols - left)
+            where = ((col + left) // block_cols, (row + top) // block_rows)
+            if width == cols == block_cols and height == block_rows:
+                band.ReadBlock(*where, buf_obj=out[top:top + block_rows])
+            else:  # part of the window's rows, or a block cut by the raster's edge
+                block = _block_scratch(block_rows, block_cols)
+                band.ReadBlock(*where, buf_obj=block)
+                out[top:top + height, left:left + width] = block[:height, :width]
+    return True
+
+
 @dataclass(frozen=True)
 class GdalSource:
     """One band of a GDAL raster.
@@ -139,9 +191,9 @@ class GdalSource:
             if not exact:  # values that float32 would round: compare nodata before
                 out[...] = self.read(window)
                 return
-            values = band.ReadAsArray(self.col_offset + window.col,
-                                      self.row_offset + window.row, window.cols, window.rows,
-                                      buf_obj=out)
+            col, row = self.col_offset + window.col, self.row_offset + window.row
+            values = (out if _read_blocks(band, col, row, out)
+                      else band.ReadAsArray(col, row, window.cols, window.rows, buf_obj=out))
         except RuntimeError as exc:
             raise StackError(self.path, f"cannot read raster window ({_first_line(exc)})") \
                 from exc

@@ -50,3 +50,42 @@ def test_a_geotiff_window_reads_with_zero_nodata_and_absurd_values_missing(tmp_p
     out = np.empty((2, 3), np.float32)
     GdalSource(path, nodata=0.0).read_into(Window(1, 0, 2, 3), out)
     np.testing.assert_array_equal(out, [[np.nan, np.nan, np.nan], [3.0, np.nan, 9999.0]])
+
+
+@pytest.mark.parametrize("layout", [["TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16"],
+                                    ["BLOCKYSIZE=5"]])
+@pytest.mark.parametrize("compress", ["NONE", "DEFLATE"])
+def test_windows_of_whole_blocks_read_block_by_block_as_gdal_reads_them(tmp_path, layout,
+                                                                        compress, monkeypatch):
+    """Windows made of whole tiles or strips (one, several across, several down, cut by the
+    raster's edge) are decoded block by block straight into the window, bypassing GDAL's
+    cache; others (not on block edges, too many blocks) are read by GDAL as before. Either
+    way, the values GDAL reads."""
+    import sbas_selector.core.sources as sources
+
+    gdal.UseExceptions()
+    rng = np.random.default_rng(3)
+    values = rng.normal(0, 3, (37, 45)).astype(np.float32)  # edge blocks cut short
+    path = tmp_path / "phase.tif"
+    dataset = gdal.GetDriverByName("GTiff").Create(str(path), 45, 37, 1, gdal.GDT_Float32,
+                                                   [*layout, f"COMPRESS={compress}"])
+    dataset.GetRasterBand(1).WriteArray(values)
+    dataset = None
+    by_blocks = []
+    read_blocks = sources._read_blocks
+    monkeypatch.setattr(sources, "_read_blocks",
+                        lambda *args: by_blocks.append(read_blocks(*args)) or by_blocks[-1])
+    tiled = "TILED=YES" in layout
+    windows = {  # window: read block by block
+        Window(0, 0, 16, 16): tiled, Window(16, 16, 16, 29): tiled, Window(32, 32, 5, 13): tiled,
+        Window(0, 0, 16, 45): tiled,  # three tiles across, the last cut by the edge
+        Window(0, 0, 37, 45): not tiled,  # eight strips, or nine tiles: too many
+        Window(5, 0, 10, 45): not tiled, Window(35, 0, 2, 45): not tiled,
+        Window(1, 2, 10, 10): False, Window(0, 0, 35, 40): False}
+    for window, blockwise in windows.items():
+        out = np.full((window.rows, window.cols), np.nan, np.float32)
+        GdalSource(path).read_into(window, out)
+        np.testing.assert_array_equal(
+            out, values[window.row:window.row + window.rows, window.col:window.col + window.cols],
+            err_msg=str(window))
+        assert by_blocks[-1] is blockwise, window
