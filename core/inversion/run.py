@@ -365,10 +365,13 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
 
     def solve(start: int) -> None:
         part = slice(start, min(start + step, n_pixels))
+        series = out["timeseries"][:, part]
         solved = _invert_columns(setup, phase[:, part],
-                                 None if weights is None else weights[:, part], chunk, cache)
+                                 None if weights is None else weights[:, part], chunk, cache,
+                                 series)
         for name, values in solved.items():
-            out[name][..., part] = values
+            if values is not series:
+                out[name][..., part] = values
 
     starts = range(0, n_pixels, step)
     # One BLAS thread, with one worker too: BLAS's own threads, idle between the many small
@@ -386,8 +389,13 @@ def solve_block(setup: InversionSetup, window: Window, phase: np.ndarray,
 
 
 def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarray | None,
-                    chunk: int, cache: PatternCache | None = None) -> dict[str, np.ndarray]:
-    """Invert referenced phase of shape (n_kept_pairs, n_pixels); outputs flat per pixel."""
+                    chunk: int, cache: PatternCache | None = None,
+                    series: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Invert referenced phase of shape (n_kept_pairs, n_pixels); outputs flat per pixel.
+
+    ``series``: where the time series (mm, float32, shape (n_dates, n_pixels)) is written
+    (the block's output itself: no chunk-sized copy of it, in memory fresh from the system,
+    to copy again), else a new array."""
     design, observed = setup.design, phase
     if setup.pair_weights is not None:  # soft selection: rows scaled by sqrt(weight)
         root = np.sqrt(setup.pair_weights)
@@ -405,7 +413,8 @@ def _invert_columns(setup: InversionSetup, phase: np.ndarray, weights: np.ndarra
         solution = robust_refit(design, observed, weights, solution, options.min_pairs, chunk,
                                 regularisation)
     velocity = solution[:n_intervals]
-    series_mm = timeseries_from_velocity(velocity, intervals, setup.mm_per_radian, np.float32)
+    series_mm = timeseries_from_velocity(velocity, intervals, setup.mm_per_radian, np.float32,
+                                         out=series)
     rate, rate_std = linear_velocity(series_mm, years)
     coherence_t, rms = temporal_coherence(
         setup.design, velocity, phase, series=series_mm, spans=intervals,
