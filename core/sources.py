@@ -122,11 +122,14 @@ def _read_blocks(band, col: int, row: int, out: np.ndarray) -> bool:
         for left in range(0, cols, block_cols):
             width = min(block_cols, cols - left)
             where = ((col + left) // block_cols, (row + top) // block_rows)
-            if width == cols == block_cols and height == block_rows:
-                band.ReadBlock(*where, buf_obj=out[top:top + block_rows])
-            else:  # part of the window's rows, or a block cut by the raster's edge
-                block = _block_scratch(block_rows, block_cols)
+            direct = width == cols == block_cols and height == block_rows
+            block = (out[top:top + block_rows] if direct
+                     else _block_scratch(block_rows, block_cols))
+            try:
                 band.ReadBlock(*where, buf_obj=block)
+            except TypeError:  # bindings without ``buf_obj`` (met at the first block)
+                return False
+            if not direct:  # part of the window's rows, or a block cut by the raster's edge
                 out[top:top + height, left:left + width] = block[:height, :width]
     return True
 

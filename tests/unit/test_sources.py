@@ -89,3 +89,24 @@ def test_windows_of_whole_blocks_read_block_by_block_as_gdal_reads_them(tmp_path
             out, values[window.row:window.row + window.rows, window.col:window.col + window.cols],
             err_msg=str(window))
         assert by_blocks[-1] is blockwise, window
+
+
+def test_bindings_whose_read_block_takes_no_buffer_fall_back_to_gdals_read(tmp_path,
+                                                                          monkeypatch):
+    """Older GDAL bindings' ``Band.ReadBlock`` may not take ``buf_obj``: the window is then
+    read by GDAL's windowed read, with the same values."""
+    gdal.UseExceptions()
+    values = np.arange(32 * 32, dtype=np.float32).reshape(32, 32)
+    path = tmp_path / "phase.tif"
+    dataset = gdal.GetDriverByName("GTiff").Create(
+        str(path), 32, 32, 1, gdal.GDT_Float32, ["TILED=YES", "BLOCKXSIZE=16", "BLOCKYSIZE=16"])
+    dataset.GetRasterBand(1).WriteArray(values)
+    dataset = None
+
+    def read_block(self, xoff, yoff, **kwargs):
+        raise TypeError("ReadBlock() got an unexpected keyword argument 'buf_obj'")
+
+    monkeypatch.setattr(gdal.Band, "ReadBlock", read_block)
+    out = np.full((16, 32), np.nan, np.float32)
+    GdalSource(path).read_into(Window(16, 0, 16, 32), out)
+    np.testing.assert_array_equal(out, values[16:])
