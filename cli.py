@@ -567,6 +567,8 @@ def _run_invert(args: argparse.Namespace) -> int:
         print(f"  warning: {warning}")
     for name, path in result.files.items():
         print(f"  {name:18s} {path}")
+    global _teardown_skippable
+    _teardown_skippable = True  # every output closed, flushed to disk and committed
     return 0
 
 
@@ -725,6 +727,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+#: Set by a command once nothing it wrote waits for the interpreter's teardown (files closed,
+#: outputs committed): :func:`run` then ends the process without it.
+_teardown_skippable = False
+
+
+def _end_now(status: int) -> None:
+    """End the process with ``status`` without the interpreter's teardown (every module and
+    object freed one by one, exit handlers, the libraries' own clean-up), its output streams
+    and logs flushed first. Measured alternating 20-24 runs on the 40-date bench stacks: the
+    selection 389 -> 378 ms, the sea stack 335 -> 322 ms (medians)."""
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone: nothing more to tell it
+            pass
+    os._exit(status)
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sbas-selector`` command (its launcher calls this; tests call
     :func:`main`): :func:`main` with what the imports made set aside from the cyclic garbage
@@ -732,14 +753,20 @@ def run(argv: Sequence[str] | None = None) -> int:
     left in sight, every full collection during the run, and the last one at exit, walks
     them all again (10-50 ms a run: 28,000 objects). The launcher turns the collector off
     before the imports (they make no garbage worth collecting: 9 ms of collections saved); it is
-    turned back on here."""
+    turned back on here. A command that has closed and committed all it wrote (``invert``)
+    ends the process without the interpreter's teardown (:func:`_end_now`)."""
     try:
         from osgeo import gdal  # noqa: F401 (every command uses it: imported before the freeze)
     except ImportError:
         pass
     gc.freeze()
     gc.enable()
-    return main(argv)
+    global _teardown_skippable
+    _teardown_skippable = False
+    status = main(argv)
+    if _teardown_skippable and status == 0:
+        _end_now(status)
+    return status
 
 
 if __name__ == "__main__":

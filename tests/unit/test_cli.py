@@ -120,3 +120,29 @@ def test_the_command_line_starts_the_blas_without_threads_of_its_own(given):
     assert out[0] == (given or "1")
     if out[1] != "None":  # (None: a BLAS whose threads cannot be counted, e.g. the reference)
         assert int(out[1]) == min(int(given or "1"), os.cpu_count() or 1)
+
+
+def test_an_inversion_ends_without_the_teardown_its_output_complete(real_stack_path, tmp_path):
+    """Once ``invert`` has committed its outputs, the command ends the process without the
+    interpreter's teardown (exit handlers do not run), its printed lines all delivered through
+    a pipe; a command that fails, or any other command, ends the usual way."""
+    import subprocess
+    import sys
+
+    launcher = ("import atexit, sys; atexit.register(lambda: print('TEARDOWN', file=sys.stderr));"
+                " from sbas_selector.cli import run; sys.exit(run())")
+
+    def command(*args):
+        return subprocess.run([sys.executable, "-c", launcher, *args], capture_output=True,
+                              text=True, timeout=300)
+
+    done = command("invert", str(real_stack_path), "--out", str(tmp_path / "inv"))
+    assert done.returncode == 0, done.stderr
+    assert "TEARDOWN" not in done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("inverted ") and lines[-1].split()[0] == "summary", lines
+    assert (tmp_path / "inv" / "velocity.tif").stat().st_size > 0
+    failed = command("invert", str(tmp_path / "missing"), "--out", str(tmp_path / "bad"))
+    assert failed.returncode == 2 and "TEARDOWN" in failed.stderr
+    info = command("info", str(real_stack_path))
+    assert info.returncode == 0 and "TEARDOWN" in info.stderr
