@@ -94,11 +94,26 @@ STACKS = {
 # ---- running and timing --------------------------------------------------------------------
 @dataclass(frozen=True)
 class Run:
-    """One process's wall time (s) and peak resident memory (MiB); ``stopped`` past its limit."""
+    """One process's wall time (s) and peak resident memory (MiB); ``stopped`` past its limit;
+    ``steal_s``: CPU time the hypervisor took from this machine meanwhile (:func:`host_steal_s`)."""
 
     seconds: float
     peak_mib: float
     stopped: bool = False
+    steal_s: float = float("nan")
+
+
+def host_steal_s() -> float:
+    """CPU seconds the hypervisor has taken from this virtual machine since it booted
+    (``steal`` of /proc/stat, every CPU summed), NaN where not known. Its rise during a run
+    tells an hour when the host ran other guests on our cores: every tool's time moves then,
+    a two-thread one's more than a one-thread one's."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = stat.readline().split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def timed(command: list[str], log: Path, cwd: Path | None = None, env: dict | None = None,
@@ -116,6 +131,7 @@ def timed(command: list[str], log: Path, cwd: Path | None = None, env: dict | No
     with open(log, "a") as sink:
         sink.write(f"\n$ {' '.join(command)}\n")
         sink.flush()
+        steal = host_steal_s()
         start = time.perf_counter()
         process = subprocess.Popen([sys.executable, "-S", str(BENCH / "measure.py"),
                                     str(result), *command], cwd=cwd, env=env, stdout=sink,
@@ -126,15 +142,16 @@ def timed(command: list[str], log: Path, cwd: Path | None = None, env: dict | No
             timer.start()
         code = process.wait()
         wall = time.perf_counter() - start
+        steal = host_steal_s() - steal
         if timer:
             timer.cancel()
     if code == -signal.SIGKILL and limit_s and wall >= limit_s:
-        return Run(wall, float("nan"), stopped=True)
+        return Run(wall, float("nan"), stopped=True, steal_s=steal)
     if code != 0:
         lines = [line for line in log.read_text().splitlines() if line.strip()]
         raise RuntimeError(f"exit {code}: {lines[-1] if lines else ''}"[:300])
     measured = json.loads(result.read_text())
-    return Run(measured["seconds"], measured["peak_mib"])
+    return Run(measured["seconds"], measured["peak_mib"], steal_s=steal)
 
 
 def fresh(folder: Path) -> Path:
@@ -451,6 +468,8 @@ def bench_stack(stack: Prepared, args: argparse.Namespace, history: History) -> 
     row["pixels_valid_in_every_kept_pair"] = int(every_pair.sum())
     for tool in runs:
         entry: dict = {"runs_s": [round(r.seconds, 2) for r in runs[tool]],
+                       "steal_s": [round(r.steal_s, 2) if np.isfinite(r.steal_s) else None
+                                   for r in runs[tool]],
                        "peak_mib": round(max((r.peak_mib for r in runs[tool]
                                                   if np.isfinite(r.peak_mib)), default=0))}
         if runs[tool] and tool in PEERS and tool not in notes:
@@ -538,11 +557,21 @@ def agreement_cell(row: dict) -> str:
     return "; ".join(parts)
 
 
+def steal_cell(tools: dict) -> str:
+    """CPU seconds the host took during ours' timed runs and during every tool's."""
+    def total(entry: dict) -> float:
+        return sum(s for s in entry.get("steal_s", []) if s is not None)
+
+    ours = total(tools["ours"])
+    every = sum(total(entry) for entry in tools.values())
+    return f"{ours:.2f} / {every:.2f} s"
+
+
 def markdown(rows: list[dict]) -> str:
     lines = ["| stack | ours | floor | ours / floor | insar-rs 0.3.0 | dolphin 0.42.9 | "
              "MintPy 1.6.4 | agreement with ours: share within 0.05 mm/yr (max abs diff, "
-             "mm/yr) | ours' peak above open, budget |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "mm/yr) | ours' peak above open, budget | host steal during ours' / all runs |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         tools = row["tools"]
         lines.append(
@@ -550,7 +579,7 @@ def markdown(rows: list[dict]) -> str:
             f"{row['ours_over_floor']:.2f} | {tool_cell(tools['insar-rs'])} | "
             f"{tool_cell(tools['dolphin'])} | {tool_cell(tools['MintPy'])} | "
             f"{agreement_cell(row)} | {row['bounded_peak_above_open_mib']} MiB, "
-            f"{row['budget_mib']} MiB |")
+            f"{row['budget_mib']} MiB | {steal_cell(tools)} |")
     return "\n".join(lines)
 
 
