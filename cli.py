@@ -568,7 +568,7 @@ def _run_invert(args: argparse.Namespace) -> int:
     for name, path in result.files.items():
         print(f"  {name:18s} {path}")
     global _teardown_skippable
-    _teardown_skippable = True  # every output closed, flushed to disk and committed
+    _teardown_skippable = True  # every output closed and in place (the set fsynced, committed)
     return 0
 
 
