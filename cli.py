@@ -160,7 +160,8 @@ def _add_invert(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--worker-memory-gb", type=_POSITIVE,
                         help="with --dask: each worker's memory, GiB (default: a local "
                              "cluster's share of --memory-gb, an existing cluster's limit)")
-    parser.set_defaults(func=_run_invert)
+    # Its outputs are closed, fsynced and committed when it returns 0 (:func:`_end_now`).
+    parser.set_defaults(func=_run_invert, commits_outputs=True)
 
 
 def _dask_target(text: str) -> int | str:
@@ -567,8 +568,6 @@ def _run_invert(args: argparse.Namespace) -> int:
         print(f"  warning: {warning}")
     for name, path in result.files.items():
         print(f"  {name:18s} {path}")
-    global _teardown_skippable
-    _teardown_skippable = True  # every output closed and in place (the set fsynced, committed)
     return 0
 
 
@@ -699,8 +698,10 @@ def _quiet_gdal(verbose: bool) -> None:
     gdal.SetErrorHandler("CPLQuietErrorHandler")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``sbas-selector``; returns the exit status."""
+def main(argv: Sequence[str] | None = None, *, end_process: bool = False) -> int:
+    """Entry point of ``sbas-selector``; returns the exit status. With ``end_process`` (the
+    launcher's :func:`run`), a command whose outputs are committed when it succeeds
+    (``commits_outputs``: ``invert``) ends the process there (:func:`_end_now`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -709,6 +710,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status = int(args.func(args))
         sys.stdout.flush()  # a reader gone is met here, not at exit
+        if end_process and status == 0 and getattr(args, "commits_outputs", False):
+            _end_now(status)
         return status
     except BrokenPipeError:  # the reader went away (``| head``): stop quietly, as Unix tools do
         try:  # (and keep Python from reporting the flush of the closed pipe at exit)
@@ -725,11 +728,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sbas-selector: interrupted", file=sys.stderr)
         return 130
-
-
-#: Set by a command once nothing it wrote waits for the interpreter's teardown (files closed,
-#: outputs committed): :func:`run` then ends the process without it.
-_teardown_skippable = False
 
 
 def _end_now(status: int) -> None:
@@ -761,12 +759,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         pass
     gc.freeze()
     gc.enable()
-    global _teardown_skippable
-    _teardown_skippable = False
-    status = main(argv)
-    if _teardown_skippable and status == 0:
-        _end_now(status)
-    return status
+    return main(argv, end_process=True)
 
 
 if __name__ == "__main__":

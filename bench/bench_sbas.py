@@ -106,8 +106,7 @@ class Run:
 def host_steal_s() -> float:
     """CPU seconds the hypervisor has taken from this virtual machine since it booted
     (``steal`` of /proc/stat, every CPU summed), NaN where not known. Its rise during a run
-    tells an hour when the host ran other guests on our cores: every tool's time moves then,
-    a two-thread one's more than a one-thread one's."""
+    tells an hour when the host ran other guests on our cores."""
     try:
         with open("/proc/stat") as stat:
             fields = stat.readline().split()

@@ -75,7 +75,8 @@ def test_the_command_sets_the_imports_aside_from_the_garbage_collector(monkeypat
 
     calls = []
     monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
-    monkeypatch.setattr(cli, "main", lambda argv=None: calls.append(("main", argv)) or 7)
+    monkeypatch.setattr(cli, "main",
+                        lambda argv=None, **_: calls.append(("main", argv)) or 7)
     gc.disable()  # as the launcher does before the imports
     try:
         assert cli.run(["info", "x"]) == 7
