@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from .cores import usable_cores
 from .errors import ClassifierError, StackError
 from .evidence import EvidenceCollector, EvidenceModel, NetworkEvidence
 from .preprocess import MIN_VALID_SHARE, PREPROCESSING_ID, preprocess_pair, valid_share
@@ -177,7 +178,7 @@ class Classifier:
         want_cuda, reason = _cuda_choice(ort.get_available_providers(), device)
         wanted = (["CUDAExecutionProvider"] if want_cuda else []) + ["CPUExecutionProvider"]
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(2, os.cpu_count() or 1)
+        options.intra_op_num_threads = threads or min(2, usable_cores())
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3  # CUDA's absence is reported below, not as an error log

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy as _copy
 import logging
-import os
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 
 from . import reference_cache
 from .baselines import solve_date_baselines
+from .cores import usable_cores
 from .dates import format_yyyymmdd
 from .errors import StackError
 from .plausible import check_bperp, check_grid_size, check_wavelength
@@ -307,7 +307,7 @@ class Stack:
                     coherence_sum[rows] += np.where(valid, np.nan_to_num(coherence), 0.0)
 
         # GDAL decodes with the GIL released: bands of rows read side by side.
-        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        with ThreadPoolExecutor(max_workers=min(4, usable_cores())) as pool:
             list(pool.map(band, range(0, grid.height, rows_per_band)))
         score = valid_count.astype(np.float64) * (self.n_pairs + 1.0) + coherence_sum / max(
             self.n_pairs, 1

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import strict_json
 from ..blas import blas_threads, can_limit_blas, serial_blas
+from ..cores import usable_cores
 from ..dates import decimal_year, format_yyyymmdd
 from ..errors import StackError
 from ..memory import heap_policy
@@ -131,7 +132,7 @@ def prepare(stack: Stack, keep: np.ndarray | None, options: InversionOptions,
 def _read_reference(stack: Stack, indices: tuple[int, ...],
                     pixel: tuple[int, int]) -> np.ndarray:
     window = Window(pixel[0], pixel[1], 1, 1)
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=min(4, usable_cores())) as pool:
         values = np.array(list(pool.map(
             lambda i: stack.read_phase(i, window, referenced=False)[0, 0], indices)),
             dtype=float)
@@ -241,7 +242,7 @@ def solve_workers(memory_gb: float) -> int:
     override = os.environ.get("SBAS_SOLVE_WORKERS")
     if override:
         return max(1, int(override))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = usable_cores()
     affordable = 1 + int(memory_gb * 1024 // MIB_PER_EXTRA_WORKER)
     parallel = can_limit_blas() or serial_blas()
     return max(1, min(8, cores or 1, affordable)) if parallel else 1
@@ -315,7 +316,7 @@ def read_block(stack: Stack, setup: InversionSetup, window: Window,
                                            setup.options.looks)
 
     # GDAL decodes with the GIL released: a few threads overlap decompression and I/O.
-    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=min(4, usable_cores())) as pool:
         list(pool.map(read, range(len(setup.pair_indices))))
     return phase, weights
 
@@ -498,7 +499,7 @@ class _Outputs:
         # band is written window by window, and a pixel-interleaved compressed tile would have
         # to be read back and rewritten.
         options = ["TILED=YES", *_compression(driver), "INTERLEAVE=BAND", "BIGTIFF=IF_SAFER",
-                   f"NUM_THREADS={min(4, os.cpu_count() or 1)}"]
+                   f"NUM_THREADS={min(4, usable_cores())}"]
         for name in names:
             bands = len(dates) if name == "timeseries" else 1
             data_type = gdal.GDT_UInt16 if name == "n_pairs" else gdal.GDT_Float32

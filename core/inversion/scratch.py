@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..cores import usable_cores
 from ..stack import Stack
 from ..stack_types import Window
 
@@ -60,7 +61,7 @@ class TileRowScratch:
     def _fill(self, band: Window) -> None:
         self._band = band
         slab, fd = self._slab(band), self._file.fileno()
-        threads = min(4, os.cpu_count() or 1)
+        threads = min(4, usable_cores())
         buffers = [np.empty((band.rows, band.cols), dtype=np.float32) for _ in range(threads)]
 
         def fill(job: tuple[int, int]) -> None:
