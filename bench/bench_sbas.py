@@ -17,7 +17,9 @@ peer predicted (from its time and peak on the smaller stacks, scaled by kept pai
 take longer than ``--peer-limit-s`` or more memory than ``--peer-memory-gb`` is skipped, and
 one that runs past twice the limit is stopped; the row says so. Every tool's velocity
 (mm/yr, LOS, positive toward the satellite) is compared with ours on the pixels both solve.
-Not a test: the machine is shared, so compare ratios taken in one run.
+Not a test: the machine is shared, so compare ratios taken in one run. ``--cores N`` runs every
+tool on N of the CPUs only (``BENCH_CPUS``, read by ``measure.py``; OpenMP told as much): how
+the tools compare where only N cores are free (a busy machine, a job of a batch cluster).
 """
 
 from __future__ import annotations
@@ -101,6 +103,12 @@ class Run:
     peak_mib: float
     stopped: bool = False
     steal_s: float = float("nan")
+
+
+def omp_threads() -> str:
+    """OpenMP threads for every tool: the CPUs they are pinned to (``--cores``), else 2."""
+    cpus = os.environ.get("BENCH_CPUS")
+    return str(len(cpus.split(","))) if cpus else "2"
 
 
 def host_steal_s() -> float:
@@ -323,7 +331,8 @@ def run_mintpy(mintpy_python: Path, stack: Prepared, work: Path, log: Path,
     hyp3 = linked_products(stack.hyp3, list(stack.files), work / "hyp3") \
         if stack.spec.selection else stack.hyp3
     bin_dir = mintpy_python.parent
-    env = {**os.environ, "OMP_NUM_THREADS": "2", "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = {**os.environ, "OMP_NUM_THREADS": omp_threads(),
+           "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     (work / "template.txt").write_text(textwrap.dedent(f"""
         mintpy.load.processor = hyp3
         mintpy.load.unwFile = {hyp3}/*/*_unw_phase.tif
@@ -423,7 +432,7 @@ def bench_stack(stack: Prepared, args: argparse.Namespace, history: History) -> 
     predicts too slow or too large are skipped)."""
     log = stack.work / "bench.log"
     log.write_text("")
-    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    env = {**os.environ, "OMP_NUM_THREADS": omp_threads()}
     pythons = {"insar-rs": args.insar_rs_python, "dolphin": args.dolphin_python}
     dates = sorted({d for f in stack.files for d in (f.name.split("_")[1][:8],
                                                       f.name.split("_")[2][:8])})
@@ -458,7 +467,7 @@ def bench_stack(stack: Prepared, args: argparse.Namespace, history: History) -> 
                  "stack": stack.spec.describe(len(stack.files), stack.n_pairs),
                  "n_dates": len(dates), "n_pairs": stack.n_pairs,
                  "n_kept": len(stack.files), "reference_pixel": list(stack.reference),
-                 "repeats": args.repeat, "ours_s": round(ours_s, 2),
+                 "repeats": args.repeat, "cores": args.cores, "ours_s": round(ours_s, 2),
                  "floor_s": round(floor_s, 2), "ours_over_floor": round(ours_s / floor_s, 2),
                  "tools": {}}
     ours_velocity = read_velocity_mm_yr("ours", outs["ours"])
@@ -604,7 +613,14 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3,
                         help="alternating runs of ours, the floor and the peers (medians "
                              "reported); MintPy runs once")
+    parser.add_argument("--cores", type=int, default=None,
+                        help="run every tool on this many of the CPUs only (default: all)")
     args = parser.parse_args()
+    if args.cores is not None:
+        cpus = sorted(os.sched_getaffinity(0))
+        if not 1 <= args.cores <= len(cpus):
+            parser.error(f"--cores must be between 1 and {len(cpus)}")
+        os.environ["BENCH_CPUS"] = ",".join(str(cpu) for cpu in cpus[:args.cores])
     args.skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     for name in ("mintpy_python", "insar_rs_python", "dolphin_python"):
         setattr(args, name, getattr(args, name).absolute())
@@ -627,6 +643,8 @@ def main() -> None:
     rows.sort(key=lambda r: keys.index(r["key"]))
     (args.data / "bench_sbas.json").write_text(json.dumps(rows, indent=2))
     print()
+    if args.cores is not None:
+        print(f"Every tool on {args.cores} CPU(s) only: {os.environ['BENCH_CPUS']}.\n")
     print(markdown(rows))
 
 

@@ -1,12 +1,19 @@
-"""Thread pools sized from the cores this process may run on."""
+"""Thread pools sized from the cores this process may run on, and the bench's pinning."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sbas_selector.core.cores import usable_cores
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 
 def test_usable_cores_are_the_affinity_not_the_machine(monkeypatch):
@@ -49,3 +56,20 @@ def test_an_inversion_reads_with_a_thread_per_usable_core(monkeypatch):
         phase, _ = run_module.read_block(stack, setup, Window(0, 0, 16, 16))
         assert pools == [expected]
         assert np.isfinite(phase).any()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+def test_the_bench_runs_a_tool_on_the_cpus_it_is_given(tmp_path):
+    """``bench_sbas.py --cores N`` pins every timed tool through ``measure.py``."""
+    first = min(os.sched_getaffinity(0))
+    result, seen = tmp_path / "run.json", tmp_path / "cpus.txt"
+    command = [sys.executable, "-c", "import os, sys; open(sys.argv[1], 'w').write("
+               "','.join(map(str, sorted(os.sched_getaffinity(0)))))", str(seen)]
+    subprocess.run([sys.executable, "-S", str(BENCH / "measure.py"), str(result), *command],
+                   env={**os.environ, "BENCH_CPUS": str(first)}, check=True)
+    assert seen.read_text() == str(first)
+    assert json.loads(result.read_text())["seconds"] > 0
+    env = {k: v for k, v in os.environ.items() if k != "BENCH_CPUS"}
+    subprocess.run([sys.executable, "-S", str(BENCH / "measure.py"), str(result), *command],
+                   env=env, check=True)
+    assert seen.read_text() == ",".join(map(str, sorted(os.sched_getaffinity(0))))
