@@ -242,10 +242,9 @@ def solve_workers(memory_gb: float) -> int:
     override = os.environ.get("SBAS_SOLVE_WORKERS")
     if override:
         return max(1, int(override))
-    cores = usable_cores()
     affordable = 1 + int(memory_gb * 1024 // MIB_PER_EXTRA_WORKER)
     parallel = can_limit_blas() or serial_blas()
-    return max(1, min(8, cores or 1, affordable)) if parallel else 1
+    return max(1, min(8, usable_cores(), affordable)) if parallel else 1
 
 
 def solve_chunks(setup: InversionSetup) -> tuple[int, int]:

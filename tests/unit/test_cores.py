@@ -58,7 +58,10 @@ def test_an_inversion_reads_with_a_thread_per_usable_core(monkeypatch):
         assert np.isfinite(phase).any()
 
 
-@pytest.mark.skipif(not hasattr(os, "sched_getaffinity"), reason="no CPU affinity here")
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity")
+                    or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs a CPU affinity of two CPUs or more (else pinned and unpinned "
+                           "look the same)")
 def test_the_bench_runs_a_tool_on_the_cpus_it_is_given(tmp_path):
     """``bench_sbas.py --cores N`` pins every timed tool through ``measure.py``."""
     first = min(os.sched_getaffinity(0))
